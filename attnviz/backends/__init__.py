@@ -1,0 +1,201 @@
+"""Backend choice: NumPy on the CPU, or CuPy (with our CUDA flash kernel) on a GPU.
+
+``select_backend`` decides once and remembers why; ``scaled_dot_product_attention`` is the public
+entry point, which checks the call, runs it where it was asked to run, and falls back to NumPy,
+keeping the reason, when the GPU fails mid-run.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from attnviz.backends import numpy_backend
+from attnviz.core._problem import prepare
+from attnviz.core._xp import array_namespace
+from attnviz.core.attention import METHODS, Method
+
+__all__ = [
+    "BACKENDS",
+    "BackendChoice",
+    "BackendUnavailable",
+    "backend_status",
+    "scaled_dot_product_attention",
+    "select_backend",
+]
+
+BackendName = Literal["numpy", "cupy", "auto"]
+BACKENDS = ("numpy", "cupy", "auto")
+ENV_VAR = "ATTNVIZ_BACKEND"
+
+
+class BackendUnavailable(RuntimeError):
+    """A backend was asked for by name and cannot run here; the message says why."""
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    """Which backend computes, why, and (after a fall-back) what was tried first."""
+
+    name: str
+    reason: str
+    fallback_from: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.reason})"
+
+
+_lock = threading.Lock()
+_last_fallback: BackendChoice | None = None
+
+
+def _probe_cupy() -> tuple[bool, str]:
+    from attnviz.backends import cupy_backend
+
+    return cupy_backend.probe()
+
+
+def select_backend(requested: str | None = None) -> BackendChoice:
+    """Decide which backend to use.
+
+    ``requested`` is "numpy", "cupy", "auto" or None (None reads ``ATTNVIZ_BACKEND``, default
+    "auto"). "auto" takes CuPy only when it imports and a GPU answers. Asking for "cupy" by
+    argument where it cannot run raises :class:`BackendUnavailable`; asking through the
+    environment falls back to NumPy and says why, so the app still starts.
+    """
+    from_env = requested is None
+    name = (os.environ.get(ENV_VAR) or "auto") if from_env else requested
+    name = name.strip().lower()
+    if name not in BACKENDS:
+        where = f"{ENV_VAR}={name!r}" if from_env else f"backend={name!r}"
+        raise ValueError(f"{where} is not a backend; choose one of {BACKENDS}")
+    if name == "numpy":
+        how = f"{ENV_VAR}=numpy" if from_env else "asked for"
+        return BackendChoice("numpy", f"{how}; {numpy_backend.describe()}")
+    ok, why = _probe_cupy()
+    if ok:
+        return BackendChoice("cupy", why)
+    if name == "cupy" and not from_env:
+        raise BackendUnavailable(f"the CuPy backend cannot run here: {why}")
+    label = f"{ENV_VAR}=cupy" if name == "cupy" else "auto"
+    return BackendChoice("numpy", f"{label}: no usable GPU ({why})", fallback_from="cupy")
+
+
+def backend_status() -> BackendChoice:
+    """The last fall-back during a run if there was one, else the current choice."""
+    with _lock:
+        if _last_fallback is not None:
+            return _last_fallback
+    return select_backend()
+
+
+def _record_fallback(reason: str) -> None:
+    global _last_fallback
+    with _lock:
+        _last_fallback = BackendChoice("numpy", reason, fallback_from="cupy")
+
+
+def scaled_dot_product_attention(
+    query: Any,
+    key: Any,
+    value: Any,
+    attn_mask: Any = None,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+    *,
+    temperature: float = 1.0,
+    window: tuple[int | None, int | None] | None = None,
+    return_weights: bool = False,
+    method: Method = "auto",
+    backend: BackendName | None = None,
+) -> Any:
+    """Scaled dot-product attention with the semantics of torch's function of the same name.
+
+    Parameters
+    ----------
+    query : array (..., Hq, L, E)
+    key : array (..., Hkv, S, E)
+    value : array (..., Hkv, S, Ev)
+        NumPy or CuPy arrays; leading batch dimensions broadcast. 2-D inputs are one head.
+    attn_mask : array, optional
+        Broadcastable to (..., Hq, L, S). Bool: True where the pair takes part. Float: added to
+        the scaled scores (-inf hides). Unlike torch it may be combined with ``is_causal``.
+    is_causal : bool
+        Key j visible to query i only when j <= i (top-left aligned, as torch).
+    scale : float, optional
+        Multiplies q·k; default 1/sqrt(E).
+    enable_gqa : bool
+        Share each of Hkv key/value heads among Hq/Hkv consecutive query heads.
+    temperature : float, keyword-only
+        Divides the scaled scores; must be > 0 (T -> 0 is the argmax, see ``hardmax``).
+    window : (left, right), keyword-only
+        Key j visible to query i when i - left <= j <= i + right; None on a side is unlimited.
+    return_weights : bool, keyword-only
+        Also return the probabilities (..., Hq, L, S).
+    method : {"auto", "standard", "flash"}, keyword-only
+        The plain path or the tiled online-softmax path; both give the same numbers.
+        "auto" tiles large problems unless weights are asked for.
+    backend : {None, "numpy", "cupy", "auto"}, keyword-only
+        None computes where the inputs live. "auto" takes the GPU when one answers.
+
+    Returns
+    -------
+    output : array (..., Hq, L, Ev), of the inputs' dtype, on the inputs' device
+    weights : array (..., Hq, L, S), only with ``return_weights=True``
+
+    Rows with no visible key give zeros, never NaN.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    on_gpu_in = array_namespace(query, key, value, attn_mask).__name__ == "cupy"
+    where_inputs_live = "cupy" if on_gpu_in else "numpy"
+    use = where_inputs_live if backend is None else select_backend(backend).name
+    if use == "numpy":
+        if on_gpu_in:
+            raise ValueError(
+                "backend='numpy' was asked for CuPy arrays; move them to the host first "
+                "(cupy.asnumpy) or leave backend=None"
+            )
+        p = prepare(query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window)
+        out, w = numpy_backend.run(p, method, return_weights)
+    else:
+        out, w = _run_cupy(
+            query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window,
+            return_weights, method, on_gpu_in,
+        )  # fmt: skip
+    return (out, w) if return_weights else out
+
+
+def _run_cupy(
+    query: Any,
+    key: Any,
+    value: Any,
+    attn_mask: Any,
+    is_causal: bool,
+    scale: float | None,
+    enable_gqa: bool,
+    temperature: float,
+    window: Any,
+    return_weights: bool,
+    method: Method,
+    on_gpu_in: bool,
+) -> tuple[Any, Any | None]:
+    """Run on the GPU; on any GPU failure, recompute on NumPy and keep the reason."""
+    from attnviz.backends import cupy_backend
+
+    try:
+        return cupy_backend.run(
+            query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window,
+            return_weights, method, to_host=not on_gpu_in,
+        )  # fmt: skip
+    except (ValueError, TypeError):
+        raise  # the caller's mistake, not the GPU's: same message as on the CPU
+    except Exception as exc:
+        if on_gpu_in:
+            raise
+        _record_fallback(f"GPU run failed, computed on NumPy instead: {type(exc).__name__}: {exc}")
+        p = prepare(query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window)
+        return numpy_backend.run(p, method, return_weights)

@@ -1,0 +1,92 @@
+"""Backend choice, its reasons, and the fall-back when the GPU fails mid-run."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import attnviz
+from attnviz import backends
+
+
+@pytest.fixture
+def no_gpu(monkeypatch):
+    monkeypatch.setattr(backends, "_probe_cupy", lambda: (False, "cudaErrorNoDevice"))
+    monkeypatch.setattr(backends, "_last_fallback", None)
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    monkeypatch.setattr(backends, "_probe_cupy", lambda: (True, "CuPy 14, NVIDIA H200 (sm_90)"))
+    monkeypatch.setattr(backends, "_last_fallback", None)
+
+
+def test_auto_without_gpu_falls_back_with_reason(no_gpu, monkeypatch):
+    monkeypatch.delenv("ATTNVIZ_BACKEND", raising=False)
+    c = backends.select_backend()
+    assert c.name == "numpy" and c.fallback_from == "cupy"
+    assert "no usable GPU (cudaErrorNoDevice)" in c.reason
+
+
+def test_env_var_asks_for_cupy_but_app_still_starts(no_gpu, monkeypatch):
+    monkeypatch.setenv("ATTNVIZ_BACKEND", "cupy")
+    c = backends.select_backend()
+    assert c.name == "numpy" and "ATTNVIZ_BACKEND=cupy" in c.reason
+
+
+def test_explicit_cupy_without_gpu_raises(no_gpu):
+    with pytest.raises(backends.BackendUnavailable, match="cudaErrorNoDevice"):
+        backends.select_backend("cupy")
+
+
+def test_env_var_numpy_and_typos(no_gpu, monkeypatch):
+    monkeypatch.setenv("ATTNVIZ_BACKEND", "NumPy")
+    assert backends.select_backend().name == "numpy"
+    monkeypatch.setenv("ATTNVIZ_BACKEND", "gpu")
+    with pytest.raises(ValueError, match="ATTNVIZ_BACKEND='gpu' is not a backend"):
+        backends.select_backend()
+
+
+def test_auto_takes_the_gpu_when_it_answers(fake_gpu):
+    c = backends.select_backend("auto")
+    assert c.name == "cupy" and "H200" in c.reason
+
+
+def test_gpu_failure_mid_run_falls_back_and_keeps_the_reason(fake_gpu, monkeypatch):
+    from attnviz.backends import cupy_backend
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("cudaErrorIllegalAddress: an illegal memory access was encountered")
+
+    monkeypatch.setattr(cupy_backend, "run", broken)
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal((2, 5, 8)).astype(np.float32)
+    out = attnviz.scaled_dot_product_attention(q, q, q, backend="auto")
+    expect = attnviz.scaled_dot_product_attention(q, q, q, backend="numpy")
+    np.testing.assert_array_equal(out, expect)
+    status = backends.backend_status()
+    assert status.name == "numpy" and "cudaErrorIllegalAddress" in status.reason
+
+
+def test_user_errors_are_not_mistaken_for_gpu_failures(fake_gpu, monkeypatch):
+    from attnviz.backends import cupy_backend
+
+    def refuse(*args, **kwargs):
+        raise ValueError("scale must be finite, got inf")
+
+    monkeypatch.setattr(cupy_backend, "run", refuse)
+    x = np.ones((3, 4), dtype=np.float32)
+    with pytest.raises(ValueError, match="scale must be finite"):
+        attnviz.scaled_dot_product_attention(x, x, x, backend="auto", scale=float("inf"))
+    assert backends._last_fallback is None
+
+
+def test_importing_attnviz_loads_neither_qt_nor_cupy():
+    code = (
+        "import sys, attnviz, attnviz.core, attnviz.backends, attnviz.cli;"
+        "bad = [m for m in ('cupy', 'PySide6', 'pyqtgraph', 'superqt') if m in sys.modules];"
+        "print(bad); sys.exit(bool(bad))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
