@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from attnviz.core._problem import Problem, prepare
+from attnviz.core.softmax import flush_subnormal_exponents
 
 __all__ = ["FlashResult", "TileStep", "flash_attention", "flash_forward", "weights_from_lse"]
 
@@ -120,6 +121,7 @@ def flash_forward(
                 m_new = xp.maximum(m, s.max(axis=1))
                 m_safe = xp.where(xp.isfinite(m_new), m_new, 0.0)  # all-masked so far: shift 0
                 s -= m_safe[:, None]
+                flush_subnormal_exponents(s)
                 xp.exp(s, out=s)
                 alpha = xp.exp(m - m_safe)  # exp(-inf) = 0 on the first visible tile
                 if record:
@@ -181,6 +183,7 @@ def weights_from_lse(p: Problem, lse: Any) -> Any:
     s = p.mask_scores(p.scores(p.logit_factor))  # (*b, Hq, L, S), -inf where hidden
     lse_ = lse[..., None]
     s -= xp.where(xp.isfinite(lse_), lse_, 0.0)
+    flush_subnormal_exponents(s)
     xp.exp(s, out=s)
     s *= xp.isfinite(lse_)  # rows that see no key: zeros
     return s
