@@ -84,16 +84,17 @@ def flash_forward(
     bias = None if p.bias is None else xp.broadcast_to(p.bias, p.scores_shape)
     for head in np.ndindex(*p.batch, p.hq):
         kv_head = (*head[:-1], head[-1] // p.group)
-        qs = p.q[head] * factor  # (L, E): scale and temperature folded into q once
+        q = p.q[head]  # (L, E)
         k = p.k[kv_head]  # (S, E), shared by the group's query heads, never copied per head
         # [V | 1]: one GEMM gives both p @ v and the row sums of p.
-        v1 = xp.concatenate([p.v[kv_head], xp.ones((p.length_k, 1), dtype=qs.dtype)], axis=1)
+        v1 = xp.concatenate([p.v[kv_head], xp.ones((p.length_k, 1), dtype=q.dtype)], axis=1)
         for i0 in range(0, p.length_q, block_q):
             i1 = min(i0 + block_q, p.length_q)
             lo, hi = p.key_range(i0, i1)
             nq = i1 - i0
-            m = xp.full(nq, 0.0 if fixed_max else -np.inf, dtype=qs.dtype)
-            acc = xp.zeros((nq, p.ev + 1), dtype=qs.dtype)  # last column: l
+            qs = q[i0:i1] * factor  # (bq, E): scale and temperature folded into the Q tile
+            m = xp.full(nq, 0.0 if fixed_max else -np.inf, dtype=q.dtype)
+            acc = xp.zeros((nq, p.ev + 1), dtype=q.dtype)  # last column: l
             for j0 in range(lo, hi, block_k):
                 j1 = min(j0 + block_k, hi)
                 hidden = p.tile_invisible(i0, i1, j0, j1)
@@ -107,7 +108,7 @@ def flash_forward(
                 elif hidden is not None and hidden.all():
                     skipped += 1
                     continue
-                s = qs[i0:i1] @ k[j0:j1].T  # (bq, bk)
+                s = qs @ k[j0:j1].T  # (bq, bk)
                 if bias is not None:
                     s += bias[(*head, slice(i0, i1), slice(j0, j1))]
                 if fixed_max:

@@ -1,9 +1,13 @@
-"""Start the Qt application and open the main window."""
+"""Start the Qt application: theme, exception hook, main window."""
 
 from __future__ import annotations
 
 import os
 import sys
+import traceback
+from types import TracebackType
+
+__all__ = ["install_exception_hook", "run_app"]
 
 
 def _has_display() -> bool:
@@ -12,6 +16,31 @@ def _has_display() -> bool:
     if sys.platform.startswith("linux"):
         return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     return True
+
+
+def install_exception_hook() -> None:
+    """An exception that escapes a Qt slot shows a dialog; the app keeps running."""
+    from PySide6 import QtWidgets
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, exc, tb)
+            return
+        text = "".join(traceback.format_exception(kind, exc, tb))
+        print(text, file=sys.stderr)
+        app = QtWidgets.QApplication.instance()
+        if app is None:
+            return
+        box = QtWidgets.QMessageBox(QtWidgets.QApplication.activeWindow())
+        box.setObjectName("error_dialog")
+        box.setIcon(QtWidgets.QMessageBox.Icon.Warning)
+        box.setWindowTitle("attnviz — something went wrong")
+        box.setText(f"{kind.__name__}: {exc}\n\nattnviz is still running; nothing was lost.")
+        box.setDetailedText(text)
+        box.setModal(False)
+        box.show()
+
+    sys.excepthook = hook
 
 
 def run_app(qt_args: list[str], check: bool = False) -> int:
@@ -30,14 +59,15 @@ def run_app(qt_args: list[str], check: bool = False) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["attnviz", *qt_args])
     app.setApplicationName("attnviz")
     app.setOrganizationName("attnviz")
+    install_exception_hook()
     window = MainWindow()
     window.show()
     if check:
         app.processEvents()
         pixels = window.grab()
         print(
-            f"attnviz: main window built offscreen ({pixels.width()}x{pixels.height()} px); "
-            f"backend: {window.backend_text}"
+            f"attnviz: main window built offscreen ({pixels.width()}x{pixels.height()} px), "
+            f"{len(window.panels)} panels; backend: {window.backend_text}"
         )
         window.close()
         return 0

@@ -1,19 +1,283 @@
-"""The main window."""
+"""The main window: a dock per panel, a toolbar that writes the session, a status bar that
+says which backend computes (and, after a fall-back, why)."""
 
 from __future__ import annotations
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
+from superqt.utils import signals_blocked
 
 from attnviz.backends import backend_status
+from attnviz.gui.binding import bind
+from attnviz.gui.controller import Controller
+from attnviz.gui.panels import Panel, all_panels
+from attnviz.gui.theme import SEQUENTIAL_MAPS, THEMES, theme_manager
+from attnviz.lessons import SCENES
+from attnviz.state.pipeline import Result
+
+__all__ = ["MainWindow"]
+
+SETTINGS_VERSION = 1
 
 
 class MainWindow(QtWidgets.QMainWindow):
-    """attnviz's main window: panels dock around it; the status bar names the backend."""
+    """attnviz's main window."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        controller: Controller | None = None,
+        settings: QtCore.QSettings | None = None,
+    ) -> None:
         super().__init__()
-        self.setWindowTitle("attnviz")
-        self.resize(1280, 800)
+        self.setObjectName("attnviz_main_window")
+        self.setWindowTitle("attnviz — attention, step by step")
+        self.controller = controller or Controller(parent=self)
+        self.session = self.controller.session
+        self.settings = settings or QtCore.QSettings("attnviz", "attnviz")
+        self.panels: dict[str, Panel] = {}
+        self.docks: dict[str, QtWidgets.QDockWidget] = {}
+        self.setDockNestingEnabled(True)
+        self.setDockOptions(
+            QtWidgets.QMainWindow.DockOption.AnimatedDocks
+            | QtWidgets.QMainWindow.DockOption.AllowNestedDocks
+            | QtWidgets.QMainWindow.DockOption.AllowTabbedDocks
+        )
+        self._build_toolbar()
+        self._build_docks()
+        self._build_menus()
+        self._default_state = self.saveState(SETTINGS_VERSION)
+        self.status_backend = QtWidgets.QLabel()
+        self.statusBar().addPermanentWidget(self.status_backend)
+        self.controller.result_ready.connect(self._on_result)
+        self.controller.failed.connect(self._on_failed)
+        self.controller.busy_changed.connect(self._on_busy)
         choice = backend_status()
-        self.backend_text = f"{choice.name}: {choice.reason}"
-        self.statusBar().showMessage(f"Computing on {self.backend_text}")
+        self.backend_text = f"{choice.name} — {choice.reason}"
+        self.status_backend.setText(f"Computing on {self.backend_text}")
+        self._restore_settings()
+        self.controller.compute_now()
+
+    # -- toolbar ---------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        tb = QtWidgets.QToolBar("Input", self)
+        tb.setObjectName("input_toolbar")
+        tb.setMovable(False)
+        self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, tb)
+        s = self.session
+
+        tb.addWidget(QtWidgets.QLabel(" Scene "))
+        self.scene_box = QtWidgets.QComboBox()
+        for scene in SCENES.values():
+            self.scene_box.addItem(scene.title, scene.scene_id)
+        bind(
+            s, "scene", self.scene_box.currentIndexChanged,
+            lambda v: self.scene_box.setCurrentIndex(self.scene_box.findData(v)),
+            to_model=lambda i: self.scene_box.itemData(i), on_error=self.show_error,
+            widget=self.scene_box,
+        )  # fmt: skip
+        tb.addWidget(self.scene_box)
+
+        tb.addWidget(QtWidgets.QLabel("  Text "))
+        self.text_edit = QtWidgets.QLineEdit()
+        self.text_edit.setObjectName("text_input")
+        self.text_edit.setPlaceholderText("Type a sentence and press Enter")
+        self.text_edit.setMinimumWidth(320)
+        self.text_edit.returnPressed.connect(self._apply_text)
+        s.events.tokens.connect(self._show_text)
+        self._show_text()
+        tb.addWidget(self.text_edit)
+
+        tb.addWidget(QtWidgets.QLabel("  Layer "))
+        self.layer_box = QtWidgets.QSpinBox()
+        self.layer_box.setRange(1, 1)
+        bind(s, "layer", self.layer_box.valueChanged, lambda v: self.layer_box.setValue(v + 1),
+             to_model=lambda v: v - 1, on_error=self.show_error, widget=self.layer_box)  # fmt: skip
+        tb.addWidget(self.layer_box)
+
+        tb.addWidget(QtWidgets.QLabel("  Head "))
+        self.head_box = QtWidgets.QComboBox()
+        self.head_box.setObjectName("head_selector")
+        self.head_box.setMinimumWidth(190)
+        s.events.n_heads.connect(self._fill_heads)
+        self._fill_heads()
+        bind(s, "head", self.head_box.currentIndexChanged, self.head_box.setCurrentIndex,
+             on_error=self.show_error, widget=self.head_box)  # fmt: skip
+        tb.addWidget(self.head_box)
+
+        tb.addSeparator()
+        self.causal_box = QtWidgets.QCheckBox("Causal mask")
+        bind(s, "causal", self.causal_box.toggled, self.causal_box.setChecked,
+             on_error=self.show_error, widget=self.causal_box)  # fmt: skip
+        tb.addWidget(self.causal_box)
+
+    def _fill_heads(self, *_: object) -> None:
+        r = self.controller.latest
+        names = r.request.head_names if r is not None else ()
+        self._shown_head_names = names
+        with signals_blocked(self.head_box):
+            self.head_box.clear()
+            for h in range(self.session.n_heads):
+                label = f"{h + 1}: {names[h]}" if h < len(names) else f"head {h + 1}"
+                self.head_box.addItem(label)
+            self.head_box.setCurrentIndex(self.session.head)
+
+    def _show_text(self, *_: object) -> None:
+        with signals_blocked(self.text_edit):
+            self.text_edit.setText(" ".join(self.session.tokens))
+
+    def _apply_text(self) -> None:
+        try:
+            self.session.text = self.text_edit.text()
+        except ValueError as exc:
+            self.show_error(str(exc))
+            return
+        self.statusBar().showMessage(f"{len(self.session.tokens)} tokens", 4000)
+
+    # -- docks and menus -------------------------------------------------------------------
+    def _build_docks(self) -> None:
+        central = QtWidgets.QWidget()
+        central.setMaximumSize(0, 0)  # docks fill the window; the central area stays empty
+        self.setCentralWidget(central)
+        panels = all_panels()
+        for pid, cls in panels.items():
+            panel = cls(self.controller)
+            dock = QtWidgets.QDockWidget(cls.title, self)
+            dock.setObjectName(pid)
+            dock.setWidget(panel)
+            dock.setFeatures(
+                QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
+                | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+                | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            )
+            self.addDockWidget(cls.default_area, dock)
+            self.panels[pid] = panel
+            self.docks[pid] = dock
+        # Tab the docks of each area together so a lecture laptop's screen is not cut into slivers.
+        by_area: dict[QtCore.Qt.DockWidgetArea, list[QtWidgets.QDockWidget]] = {}
+        for pid, dock in self.docks.items():
+            by_area.setdefault(panels[pid].default_area, []).append(dock)
+        for docks in by_area.values():
+            for other in docks[1:]:
+                self.tabifyDockWidget(docks[0], other)
+            docks[0].raise_()
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        file_menu = mb.addMenu("&File")
+        quit_action = file_menu.addAction("&Quit")
+        quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+
+        view = mb.addMenu("&View")
+        self.view_menu = view
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        reset = view.addAction("&Reset layout")
+        reset.triggered.connect(self.reset_layout)
+        explain = view.addAction("Show &explanations")
+        explain.setCheckable(True)
+        explain.setChecked(True)
+        explain.toggled.connect(self.set_explanations_visible)
+        self.explain_action = explain
+        view.addSeparator()
+        theme_menu = view.addMenu("&Theme")
+        self.theme_actions = QtGui.QActionGroup(self)
+        for name in THEMES:
+            a = theme_menu.addAction(name.capitalize())
+            a.setCheckable(True)
+            a.setData(name)
+            self.theme_actions.addAction(a)
+            a.triggered.connect(lambda _=False, n=name: self.set_theme(n))
+        cmap_menu = view.addMenu("&Colour map")
+        self.cmap_actions = QtGui.QActionGroup(self)
+        for name in SEQUENTIAL_MAPS:
+            a = cmap_menu.addAction(name)
+            a.setCheckable(True)
+            a.setData(name)
+            self.cmap_actions.addAction(a)
+            a.triggered.connect(lambda _=False, n=name: self.set_colormap(n))
+        bigger = view.addAction("&Larger text")
+        bigger.setShortcut(QtGui.QKeySequence.StandardKey.ZoomIn)
+        bigger.triggered.connect(lambda: self.set_font_size(theme_manager().font_pt + 2))
+        smaller = view.addAction("&Smaller text")
+        smaller.setShortcut(QtGui.QKeySequence.StandardKey.ZoomOut)
+        smaller.triggered.connect(lambda: self.set_font_size(theme_manager().font_pt - 2))
+
+    # -- settings --------------------------------------------------------------------------
+    def set_theme(self, name: str) -> None:
+        theme_manager().apply(theme=name)
+        for a in self.theme_actions.actions():
+            a.setChecked(a.data() == name)
+        self.settings.setValue("theme", name)
+
+    def set_colormap(self, name: str) -> None:
+        theme_manager().apply(colormap=name)
+        for a in self.cmap_actions.actions():
+            a.setChecked(a.data() == name)
+        self.settings.setValue("colormap", name)
+
+    def set_font_size(self, pt: int) -> None:
+        theme_manager().apply(font_pt=pt)
+        self.settings.setValue("font_pt", theme_manager().font_pt)
+
+    def set_explanations_visible(self, visible: bool) -> None:
+        for p in self.panels.values():
+            p.set_explanation_visible(visible)
+        self.settings.setValue("explanations", visible)
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, SETTINGS_VERSION)
+        for dock in self.docks.values():
+            dock.setVisible(True)
+
+    def _restore_settings(self) -> None:
+        st = self.settings
+        self.set_theme(str(st.value("theme", "light")))
+        cmap = str(st.value("colormap", "viridis"))
+        self.set_colormap(cmap if cmap in SEQUENTIAL_MAPS else "viridis")
+        try:
+            font_pt = int(st.value("font_pt", 10))
+        except (TypeError, ValueError):
+            font_pt = 10
+        self.set_font_size(font_pt)
+        explain = st.value("explanations", True)
+        self.explain_action.setChecked(explain not in (False, "false", "0"))
+        geometry = st.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            screen = QtGui.QGuiApplication.primaryScreen()
+            avail = screen.availableGeometry() if screen else QtCore.QRect(0, 0, 1480, 920)
+            self.resize(min(1480, avail.width()), min(920, avail.height()))
+        state = st.value("window_state")
+        if state is not None:
+            self.restoreState(state, SETTINGS_VERSION)
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window_state", self.saveState(SETTINGS_VERSION))
+        self.settings.sync()
+        self.controller.wait(5000)
+        super().closeEvent(event)
+
+    # -- results and errors ----------------------------------------------------------------
+    def _on_result(self, result: Result) -> None:
+        if result.request.head_names != self._shown_head_names:
+            self._fill_heads()
+        self.status_backend.setText(
+            f"Computing on {result.backend} · {len(result.request.tokens)} tokens · "
+            f"{result.seconds * 1000:.0f} ms"
+        )
+
+    def _on_failed(self, message: str) -> None:
+        self.show_error(f"Could not compute: {message}")
+
+    def _on_busy(self, busy: bool) -> None:
+        if busy:
+            self.statusBar().showMessage("Computing…")
+        else:
+            self.statusBar().clearMessage()
+
+    def show_error(self, message: str) -> None:
+        """A refusal: said in the status bar; nothing else changes."""
+        self.statusBar().showMessage(message, 10_000)

@@ -1,0 +1,122 @@
+"""When to compute: throttle bursts of changes, compute off the GUI thread, drop stale results.
+
+Data flows one way: a widget writes the session; the session's events reach the controller;
+the controller resolves the session to a frozen request on the main thread (cheap), computes it
+on a worker thread, and delivers the result on the main thread, where panels draw it. Every
+launch takes a new generation number; a result whose number is no longer the newest is dropped,
+so a slow computation can never overwrite a newer one.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+
+from PySide6 import QtCore
+
+from attnviz.state.pipeline import Request, Result, resolve, run
+from attnviz.state.session import Session
+
+__all__ = ["Controller"]
+
+
+class _Signals(QtCore.QObject):
+    done = QtCore.Signal(int, object, str)  # generation, result or None, error text
+
+
+class _Job(QtCore.QRunnable):
+    def __init__(self, generation: int, request: Request, compute: Callable, signals: _Signals):
+        super().__init__()
+        self.generation, self.request, self.compute, self.signals = (
+            generation, request, compute, signals,
+        )  # fmt: skip
+
+    def run(self) -> None:  # worker thread
+        try:
+            result = self.compute(self.request)
+        except Exception as exc:
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            self.signals.done.emit(self.generation, None, detail)
+            return
+        self.signals.done.emit(self.generation, result, "")
+
+
+class Controller(QtCore.QObject):
+    """Owns the session's compute loop. Panels connect to ``result_ready``."""
+
+    result_ready = QtCore.Signal(object)  # Result
+    failed = QtCore.Signal(str)
+    busy_changed = QtCore.Signal(bool)
+
+    def __init__(
+        self,
+        session: Session | None = None,
+        compute: Callable[[Request], Result] = run,
+        throttle_ms: int = 30,
+        parent: QtCore.QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session if session is not None else Session()
+        self.latest: Result | None = None
+        self.dropped = 0  # stale results thrown away (for tests and the status bar)
+        self._compute = compute
+        self._generation = 0
+        self._running = 0
+        self._pool = QtCore.QThreadPool(self)
+        self._signals = _Signals(self)
+        self._signals.done.connect(self._on_done)  # queued: delivered on this (main) thread
+        self._timer = QtCore.QTimer(self, singleShot=True, interval=throttle_ms)
+        self._timer.timeout.connect(self._launch)
+        self.session.events.connect(self._on_session_changed)
+
+    # -- triggering ------------------------------------------------------------------------
+    def _on_session_changed(self, *_args: object) -> None:
+        # Throttle: the first change of a burst starts the timer; later ones ride along, and one
+        # computation covers them all when it fires.
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def refresh(self) -> None:
+        """Recompute now-ish (throttled like any change)."""
+        self._on_session_changed()
+
+    def compute_now(self) -> Result:
+        """Compute on the calling thread and deliver at once (start-up, export, tests)."""
+        self._timer.stop()
+        self._generation += 1
+        result = self._compute(resolve(self.session))
+        self._deliver(result)
+        return result
+
+    # -- worker round trip -----------------------------------------------------------------
+    def _launch(self) -> None:
+        try:
+            request = resolve(self.session)
+        except Exception as exc:
+            self.failed.emit(str(exc))
+            return
+        self._generation += 1
+        self._running += 1
+        if self._running == 1:
+            self.busy_changed.emit(True)
+        self._pool.start(_Job(self._generation, request, self._compute, self._signals))
+
+    def _on_done(self, generation: int, result: Result | None, error: str) -> None:
+        self._running -= 1
+        if self._running == 0:
+            self.busy_changed.emit(False)
+        if generation != self._generation:
+            self.dropped += 1
+            return
+        if result is None:
+            self.failed.emit(error)
+            return
+        self._deliver(result)
+
+    def _deliver(self, result: Result) -> None:
+        self.latest = result
+        self.result_ready.emit(result)
+
+    def wait(self, msecs: int = 10_000) -> bool:
+        """Block until the worker pool is idle (tests, shutdown)."""
+        return self._pool.waitForDone(msecs)

@@ -1,0 +1,107 @@
+"""What every panel is: a registered widget that draws results and writes the session.
+
+A panel carries ``panel_id`` (its module's name), ``title`` and ``default_area`` as class
+attributes, is built from a controller, draws every ``Result`` it is handed, and never computes
+maths: what it shows comes from the compute core through the pipeline.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import ClassVar
+
+from PySide6 import QtCore, QtWidgets
+
+from attnviz.gui.controller import Controller
+from attnviz.lessons import PANEL_TEXT
+from attnviz.state.pipeline import Result
+
+__all__ = ["PANELS", "Panel", "register_panel", "run_panel_alone"]
+
+Area = QtCore.Qt.DockWidgetArea
+PANELS: dict[str, type[Panel]] = {}
+
+
+def register_panel(cls: type[Panel]) -> type[Panel]:
+    """Class decorator: make a panel known to the main window, the View menu and export."""
+    if cls.panel_id in PANELS and PANELS[cls.panel_id] is not cls:
+        raise ValueError(f"two panels claim the id {cls.panel_id!r}")
+    PANELS[cls.panel_id] = cls
+    return cls
+
+
+class Panel(QtWidgets.QWidget):
+    """Base class. Subclasses build their widgets into ``self.body`` and implement ``draw``."""
+
+    panel_id: ClassVar[str]
+    title: ClassVar[str]
+    default_area: ClassVar[Area] = Area.RightDockWidgetArea
+
+    def __init__(self, controller: Controller, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(f"{self.panel_id}_panel")
+        self.controller = controller
+        self.result: Result | None = None
+        self.explanation = QtWidgets.QLabel(PANEL_TEXT.get(self.panel_id, ""))
+        self.explanation.setWordWrap(True)
+        self.explanation.setObjectName("explanation")
+        self.explanation.setTextInteractionFlags(
+            QtCore.Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        self.body = QtWidgets.QVBoxLayout()
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+        outer.addWidget(self.explanation)
+        outer.addLayout(self.body, 1)
+        self.message = QtWidgets.QLabel("")
+        self.message.setObjectName("message")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #c0392b;")
+        self.message.setVisible(False)
+        outer.addWidget(self.message)
+        controller.result_ready.connect(self._on_result)
+
+    @property
+    def session(self):
+        return self.controller.session
+
+    def set_explanation_visible(self, visible: bool) -> None:
+        self.explanation.setVisible(visible)
+
+    def show_message(self, text: str) -> None:
+        """A refusal or note for the user, shown under the panel until the next good result."""
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def try_set(self, fn: Callable[[], object]) -> bool:
+        """Run a session update; on a refusal show its message and keep the old state."""
+        try:
+            fn()
+        except ValueError as exc:
+            self.show_message(str(exc))
+            return False
+        self.show_message("")
+        return True
+
+    def _on_result(self, result: Result) -> None:
+        self.result = result
+        self.draw(result)
+
+    def draw(self, result: Result) -> None:
+        raise NotImplementedError
+
+
+def run_panel_alone(cls: type[Panel]) -> int:
+    """Open one panel in its own window, computed from a fresh session (``python -m ...``)."""
+    from attnviz.gui.theme import theme_manager
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
+    theme_manager().apply("light")
+    controller = Controller()
+    panel = cls(controller)
+    panel.setWindowTitle(f"attnviz — {cls.title}")
+    panel.resize(900, 650)
+    controller.compute_now()
+    panel.show()
+    return app.exec()

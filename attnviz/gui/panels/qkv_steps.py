@@ -1,0 +1,167 @@
+"""Q/K/V step by step: the numbers of every stage of one head, editable at the source."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6 import QtCore, QtWidgets
+from superqt.utils import signals_blocked
+
+from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
+from attnviz.gui.widgets.matrix_table import MatrixTable
+from attnviz.state.pipeline import Result
+
+STEPS = (
+    ("scores", "1 · Q·Kᵀ", "raw scores: query i · key j"),
+    ("scaled", "2 · ÷ √d_k", "scaled: divided by √d_k (and by the temperature T)"),
+    ("masked", "3 · mask", "masked: −∞ where a key may not be seen"),
+    ("weights", "4 · softmax", "softmax over each row: weights that sum to 1"),
+    ("output", "5 · × V", "output: each row mixes the value vectors by its weights"),
+)
+PLAY_INTERVAL_MS = 1600
+
+
+@register_panel
+class QKVStepsPanel(Panel):
+    panel_id = "qkv_steps"
+    title = "Q/K/V step by step"
+    default_area = Area.LeftDockWidgetArea
+
+    def __init__(self, controller, parent=None) -> None:
+        super().__init__(controller, parent)
+        self.step = 0
+        self.tables: dict[str, MatrixTable] = {}
+        top = QtWidgets.QHBoxLayout()
+        self.tables["X"] = MatrixTable("X — embeddings (editable)", editable=True)
+        self.w_tabs = QtWidgets.QTabWidget()
+        for name in ("Wq", "Wk", "Wv"):
+            t = MatrixTable(f"{name} (editable)", editable=True)
+            self.tables[name] = t
+            self.w_tabs.addTab(t, name)
+        top.addWidget(self.tables["X"], 3)
+        top.addWidget(self.w_tabs, 2)
+        mid = QtWidgets.QHBoxLayout()
+        for name in ("Q", "K", "V"):
+            t = MatrixTable(f"{name} = X·W{name.lower()}")
+            self.tables[name] = t
+            mid.addWidget(t)
+        for name in ("X", "Wq", "Wk", "Wv"):
+            self.tables[name].cell_edited.connect(
+                lambda i, j, text, m=name: self._edit(m, i, j, text)
+            )
+
+        controls = QtWidgets.QHBoxLayout()
+        self.back = QtWidgets.QPushButton("◀ Back")
+        self.next = QtWidgets.QPushButton("Next ▶")
+        self.play = QtWidgets.QPushButton("Play")
+        self.play.setObjectName("play_button")
+        self.play.setCheckable(True)
+        self.step_box = QtWidgets.QComboBox()
+        self.step_box.setObjectName("step_selector")
+        for _, label, _ in STEPS:
+            self.step_box.addItem(label)
+        self.back.clicked.connect(lambda: self.set_step(self.step - 1))
+        self.next.clicked.connect(lambda: self.set_step(self.step + 1))
+        self.step_box.currentIndexChanged.connect(self.set_step)
+        self.play.toggled.connect(self._toggle_play)
+        for w in (self.back, self.step_box, self.next, self.play):
+            controls.addWidget(w)
+        controls.addStretch(1)
+        self.formula = QtWidgets.QLabel()
+        self.formula.setObjectName("step_formula")
+        self.formula.setWordWrap(True)
+        self.step_table = MatrixTable("", diverging=True)
+        self.timer = QtCore.QTimer(self, interval=PLAY_INTERVAL_MS)
+        self.timer.timeout.connect(lambda: self.set_step((self.step + 1) % len(STEPS)))
+
+        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        for lay in (top, mid):
+            holder = QtWidgets.QWidget()
+            holder.setLayout(lay)
+            splitter.addWidget(holder)
+        step_holder = QtWidgets.QWidget()
+        sl = QtWidgets.QVBoxLayout(step_holder)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.addLayout(controls)
+        sl.addWidget(self.formula)
+        sl.addWidget(self.step_table, 1)
+        splitter.addWidget(step_holder)
+        self.body.addWidget(splitter, 1)
+        self.illustrative = QtWidgets.QLabel(
+            "<i>Illustrative numbers: hand-built embeddings and weights, not a trained model.</i>"
+        )
+        self.body.addWidget(self.illustrative)
+
+    # -- input -----------------------------------------------------------------------------
+    def _edit(self, matrix: str, row: int, col: int, text: str) -> None:
+        try:
+            value = float(text.replace("−", "-"))
+        except ValueError:
+            self.show_message(f"“{text}” is not a number; the cell keeps its value.")
+            return
+        head = self.session.head
+        self.try_set(lambda: self.session.add_edit(matrix, head, row, col, value))
+
+    def set_step(self, step: int) -> None:
+        self.step = max(0, min(int(step), len(STEPS) - 1))
+        with signals_blocked(self.step_box):
+            self.step_box.setCurrentIndex(self.step)
+        if self.result is not None:
+            self._draw_step(self.result)
+
+    def _toggle_play(self, on: bool) -> None:
+        self.play.setText("Pause" if on else "Play")
+        if on:
+            self.timer.start()
+        else:
+            self.timer.stop()
+
+    # -- drawing ---------------------------------------------------------------------------
+    def draw(self, result: Result) -> None:
+        r = result.request
+        h = r.head
+        toks = r.tokens
+        feats = r.feature_names
+        dk = tuple(f"d{i + 1}" for i in range(r.wq.shape[2]))
+        dv = tuple(f"d{i + 1}" for i in range(r.wv.shape[2]))
+        self.tables["X"].set_matrix(r.x, toks, feats)
+        self.tables["Wq"].set_matrix(r.wq[h], feats, dk)
+        self.tables["Wk"].set_matrix(r.wk[h], feats, dk)
+        self.tables["Wv"].set_matrix(r.wv[h], feats, dv)
+        self.tables["Q"].set_matrix(result.q[h], toks, dk)
+        self.tables["K"].set_matrix(result.k[h], toks, dk)
+        self.tables["V"].set_matrix(result.v[h], toks, dv)
+        self._draw_step(result)
+
+    def step_matrix(self, result: Result, step: int | None = None):
+        """The matrix shown at a step, straight from the core's trace."""
+        key = STEPS[self.step if step is None else step][0]
+        t = result.trace
+        return {
+            "scores": t.scores,
+            "scaled": t.scaled_scores,
+            "masked": t.masked_scores,
+            "weights": t.weights,
+            "output": t.output,
+        }[key]
+
+    def _draw_step(self, result: Result) -> None:
+        r = result.request
+        key, label, what = STEPS[self.step]
+        d_k = r.wq.shape[2]
+        matrix = self.step_matrix(result)
+        cols = r.tokens if key != "output" else tuple(f"d{i + 1}" for i in range(matrix.shape[1]))
+        self.step_table.model.diverging = key != "weights"
+        self.step_table.set_title(f"{label}: {what}")
+        self.step_table.set_matrix(matrix, r.tokens, cols)
+        mask = "causal mask" if r.causal else "no mask"
+        if r.window is not None:
+            mask += f", window of {r.window}"
+        self.formula.setText(
+            f"softmax(mask(Q·Kᵀ / √d_k / T))·V with d_k = {d_k} (√d_k = {math.sqrt(d_k):.3f}), "
+            f"T = {r.temperature:g}, {mask}; head {r.head + 1}: {r.head_names[r.head]}."
+        )
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_panel_alone(QKVStepsPanel))

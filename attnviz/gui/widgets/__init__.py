@@ -1,0 +1,1 @@
+"""Reusable Qt widgets: the heatmap and the numeric table."""

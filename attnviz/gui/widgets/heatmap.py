@@ -1,0 +1,195 @@
+"""A labelled heatmap: one ImageItem with a lookup table, never an item per cell.
+
+Values are quantised to uint8 once (index 255 is reserved for masked cells, -inf or NaN), so
+pyqtgraph only indexes a 256-entry lookup table when it paints, and ``autoDownsample`` keeps
+large matrices as cheap as the pixels they cover.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from attnviz.gui.theme import theme_manager
+
+__all__ = ["Heatmap", "format_value", "token_ticks"]
+
+MASKED = 255
+MAX_LABELS = 48  # beyond this many tokens, label every k-th so the axis stays readable
+
+
+def format_value(x: float) -> str:
+    """How a number is printed in hover text and tables: −∞ for masked scores."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "−∞" if x < 0 else "+∞"
+    return f"{x:.3f}" if abs(x) < 1000 else f"{x:.3g}"
+
+
+def token_ticks(labels: list[str] | tuple[str, ...], max_labels: int = MAX_LABELS) -> list:
+    """Axis ticks at pixel centres; every k-th label when there are too many to read."""
+    n = len(labels)
+    step = max(1, math.ceil(n / max_labels))
+    return [[(i + 0.5, _short(labels[i])) for i in range(0, n, step)]]
+
+
+def _short(label: str, width: int = 14) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
+def quantise(matrix: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
+    """uint8 indices 0..254 for finite values within ``levels``; 255 for -inf / NaN."""
+    lo, hi = levels
+    span = hi - lo if hi > lo else 1.0
+    m = np.asarray(matrix, dtype=np.float32)
+    finite = np.isfinite(m)
+    idx = np.clip((np.where(finite, m, lo) - lo) * (254.0 / span), 0, 254)
+    out = np.rint(idx).astype(np.uint8)
+    out[~finite] = MASKED
+    return out
+
+
+class Heatmap(pg.GraphicsLayoutWidget):
+    """Rows × columns of numbers as colours, with token labels, hover readout and row clicks."""
+
+    row_clicked = QtCore.Signal(int)
+    cell_hovered = QtCore.Signal(int, int)
+
+    def __init__(
+        self,
+        parent: QtWidgets.QWidget | None = None,
+        *,
+        x_label: str = "key (attended to)",
+        y_label: str = "query (attending)",
+        levels: tuple[float, float] | None = (0.0, 1.0),
+        diverging: bool = False,
+        title: str = "",
+    ) -> None:
+        super().__init__(parent)
+        self._fixed_levels = levels
+        self._diverging = diverging
+        self._levels: tuple[float, float] = levels or (0.0, 1.0)
+        self.matrix = np.zeros((0, 0))
+        self.row_labels: tuple[str, ...] = ()
+        self.col_labels: tuple[str, ...] = ()
+        self.highlighted_row: int | None = None
+
+        self.plot = self.addPlot(row=0, col=0, title=title or None)
+        self.plot.invertY(True)
+        self.plot.hideButtons()
+        self.plot.setMenuEnabled(False)
+        self.plot.setLabel("bottom", x_label)
+        self.plot.setLabel("left", y_label)
+        self.plot.getAxis("bottom").setStyle(tickTextOffset=4)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setAutoDownsample(True)
+        self.plot.addItem(self.image)
+        self._row_box = QtWidgets.QGraphicsRectItem()
+        self._row_box.setZValue(10)
+        self._row_box.setVisible(False)
+        self.plot.addItem(self._row_box)
+        self.colorbar = pg.ColorBarItem(
+            values=self._levels, colorMap=self._cmap(), interactive=False, width=14
+        )
+        self.addItem(self.colorbar, row=0, col=1)
+        self.readout = self.addLabel("", row=1, col=0, colspan=2, justify="left")
+        self.scene().sigMouseMoved.connect(self._on_move)
+        self.scene().sigMouseClicked.connect(self._on_click)
+        theme_manager().changed.connect(self.restyle)
+        self.restyle()
+
+    # -- appearance ------------------------------------------------------------------------
+    def _cmap(self) -> pg.ColorMap:
+        tm = theme_manager()
+        return tm.diverging() if self._diverging else tm.colormap()
+
+    def restyle(self) -> None:
+        t = theme_manager().theme
+        self.setBackground(t.plot_background)
+        pen = pg.mkPen(t.plot_foreground)
+        for name in ("left", "bottom"):
+            ax = self.plot.getAxis(name)
+            ax.setPen(pen)
+            ax.setTextPen(pen)
+        lut = self._cmap().getLookupTable(nPts=255, alpha=False)  # (255, 3) uint8
+        masked = QtGui.QColor(t.mid)
+        full = np.vstack([lut, [[masked.red(), masked.green(), masked.blue()]]]).astype(np.uint8)
+        self.image.setLookupTable(full)
+        self.image.setLevels([0, 255])
+        self.colorbar.setColorMap(self._cmap())
+        self._row_box.setPen(pg.mkPen(t.accent, width=3, cosmetic=True))
+        self.readout.setText(self.readout.text, color=t.plot_foreground)
+
+    # -- data ------------------------------------------------------------------------------
+    def set_data(
+        self,
+        matrix: np.ndarray,
+        row_labels: tuple[str, ...] | list[str],
+        col_labels: tuple[str, ...] | list[str] | None = None,
+        levels: tuple[float, float] | None = None,
+    ) -> None:
+        """Show ``matrix`` (rows × cols); -inf and NaN cells are drawn in the masked colour."""
+        m = np.asarray(matrix)
+        self.matrix = m
+        self.row_labels = tuple(row_labels)
+        self.col_labels = tuple(col_labels if col_labels is not None else row_labels)
+        if levels is None:
+            levels = self._fixed_levels
+        if levels is None:
+            finite = m[np.isfinite(m)]
+            lim = float(np.abs(finite).max()) if finite.size else 1.0
+            lim = lim or 1.0
+            levels = (-lim, lim) if self._diverging else (float(finite.min()), float(finite.max()))
+        self._levels = levels
+        self.colorbar.setLevels(values=levels)
+        self.image.setImage(quantise(m, levels), autoLevels=False, levels=[0, 255])
+        self.image.setRect(QtCore.QRectF(0, 0, m.shape[1], m.shape[0]))
+        self.plot.getAxis("left").setTicks(token_ticks(self.row_labels))
+        self.plot.getAxis("bottom").setTicks(token_ticks(self.col_labels))
+        self.plot.setRange(xRange=(0, m.shape[1]), yRange=(0, m.shape[0]), padding=0)
+        self.set_highlight_row(self.highlighted_row)
+
+    def set_highlight_row(self, row: int | None) -> None:
+        """Outline one query row (or none)."""
+        n_rows, n_cols = self.matrix.shape if self.matrix.ndim == 2 else (0, 0)
+        self.highlighted_row = row if row is not None and 0 <= row < n_rows else None
+        if self.highlighted_row is None:
+            self._row_box.setVisible(False)
+            return
+        self._row_box.setRect(QtCore.QRectF(0, self.highlighted_row, n_cols, 1))
+        self._row_box.setVisible(True)
+
+    def value_text(self, i: int, j: int) -> str:
+        """The hover readout for cell (i, j)."""
+        return (
+            f"query “{self.row_labels[i]}” → key “{self.col_labels[j]}”: "
+            f"{format_value(float(self.matrix[i, j]))}"
+        )
+
+    # -- mouse -----------------------------------------------------------------------------
+    def cell_at(self, scene_pos: QtCore.QPointF) -> tuple[int, int] | None:
+        if not self.plot.sceneBoundingRect().contains(scene_pos) or self.matrix.size == 0:
+            return None
+        p = self.plot.vb.mapSceneToView(scene_pos)
+        i, j = math.floor(p.y()), math.floor(p.x())
+        if 0 <= i < self.matrix.shape[0] and 0 <= j < self.matrix.shape[1]:
+            return i, j
+        return None
+
+    def _on_move(self, pos: QtCore.QPointF) -> None:
+        cell = self.cell_at(pos)
+        if cell is None:
+            return
+        text = self.value_text(*cell)
+        self.readout.setText(text, color=theme_manager().theme.plot_foreground)
+        self.setToolTip(text)
+        self.cell_hovered.emit(*cell)
+
+    def _on_click(self, event: object) -> None:
+        cell = self.cell_at(event.scenePos())  # type: ignore[attr-defined]
+        if cell is not None:
+            self.row_clicked.emit(cell[0])

@@ -1,0 +1,139 @@
+"""A numeric heatmap table: every number printed, its cell coloured; optionally editable.
+
+A QTableView over a small model, so thousands of rows cost only the rows on screen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from attnviz.gui.theme import theme_manager
+from attnviz.gui.widgets.heatmap import format_value
+
+__all__ = ["MatrixTable"]
+
+Role = QtCore.Qt.ItemDataRole
+
+
+class _MatrixModel(QtCore.QAbstractTableModel):
+    edited = QtCore.Signal(int, int, str)
+
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.matrix = np.zeros((0, 0))
+        self.rows: tuple[str, ...] = ()
+        self.cols: tuple[str, ...] = ()
+        self.editable = False
+        self.diverging = True
+        self._colours: np.ndarray = np.zeros((0, 0, 3), dtype=np.uint8)
+
+    def set_matrix(self, m: np.ndarray, rows: tuple[str, ...], cols: tuple[str, ...]) -> None:
+        self.beginResetModel()
+        self.matrix = np.asarray(m, dtype=np.float64)
+        self.rows, self.cols = tuple(rows), tuple(cols)
+        self._recolour()
+        self.endResetModel()
+
+    def _recolour(self) -> None:
+        m = self.matrix
+        tm = theme_manager()
+        finite = np.isfinite(m)
+        if self.diverging:
+            lim = float(np.abs(m[finite]).max()) if finite.any() else 1.0
+            lo, hi = -(lim or 1.0), lim or 1.0
+            cmap = tm.diverging()
+        else:
+            lo, hi = 0.0, 1.0
+            cmap = tm.colormap()
+        t = np.clip((np.where(finite, m, lo) - lo) / (hi - lo), 0, 1)
+        lut = cmap.getLookupTable(nPts=256, alpha=False)
+        self._colours = lut[np.rint(t * 255).astype(int)]
+        grey = QtGui.QColor(tm.theme.mid)
+        self._colours[~finite] = (grey.red(), grey.green(), grey.blue())
+
+    def rowCount(self, parent: QtCore.QModelIndex | None = None) -> int:
+        return self.matrix.shape[0]
+
+    def columnCount(self, parent: QtCore.QModelIndex | None = None) -> int:
+        return self.matrix.shape[1] if self.matrix.ndim == 2 else 0
+
+    def data(self, index: QtCore.QModelIndex, role: int = Role.DisplayRole) -> object:
+        i, j = index.row(), index.column()
+        if role in (Role.DisplayRole, Role.EditRole):
+            return format_value(float(self.matrix[i, j]))
+        if role == Role.BackgroundRole:
+            r, g, b = (int(c) for c in self._colours[i, j])
+            return QtGui.QColor(r, g, b)
+        if role == Role.ForegroundRole:
+            r, g, b = (int(c) for c in self._colours[i, j])
+            light = 0.299 * r + 0.587 * g + 0.114 * b > 140
+            return QtGui.QColor("#000000" if light else "#ffffff")
+        if role == Role.TextAlignmentRole:
+            return int(QtCore.Qt.AlignmentFlag.AlignCenter)
+        return None
+
+    def headerData(self, section: int, orientation: QtCore.Qt.Orientation, role: int = 0) -> object:
+        if role != Role.DisplayRole:
+            return None
+        labels = self.cols if orientation == QtCore.Qt.Orientation.Horizontal else self.rows
+        return labels[section] if section < len(labels) else str(section)
+
+    def flags(self, index: QtCore.QModelIndex) -> QtCore.Qt.ItemFlag:
+        f = QtCore.Qt.ItemFlag.ItemIsEnabled | QtCore.Qt.ItemFlag.ItemIsSelectable
+        if self.editable:
+            f |= QtCore.Qt.ItemFlag.ItemIsEditable
+        return f
+
+    def setData(self, index: QtCore.QModelIndex, value: object, role: int = Role.EditRole) -> bool:
+        if role != Role.EditRole or not self.editable:
+            return False
+        # The table does not change its own numbers: it reports the edit, the session checks
+        # it, and the recomputed result comes back through set_matrix.
+        self.edited.emit(index.row(), index.column(), str(value))
+        return False
+
+
+class MatrixTable(QtWidgets.QWidget):
+    """A titled table of numbers; ``cell_edited(row, col, text)`` when the user types a value."""
+
+    cell_edited = QtCore.Signal(int, int, str)
+
+    def __init__(
+        self,
+        title: str,
+        parent: QtWidgets.QWidget | None = None,
+        *,
+        editable: bool = False,
+        diverging: bool = True,
+    ) -> None:
+        super().__init__(parent)
+        self.title = QtWidgets.QLabel(f"<b>{title}</b>")
+        self.model = _MatrixModel(self)
+        self.model.editable = editable
+        self.model.diverging = diverging
+        self.model.edited.connect(self.cell_edited)
+        self.view = QtWidgets.QTableView()
+        self.view.setModel(self.model)
+        self.view.horizontalHeader().setDefaultSectionSize(56)
+        self.view.verticalHeader().setDefaultSectionSize(22)
+        self.view.setEditTriggers(
+            QtWidgets.QAbstractItemView.EditTrigger.DoubleClicked
+            | QtWidgets.QAbstractItemView.EditTrigger.EditKeyPressed
+            | QtWidgets.QAbstractItemView.EditTrigger.AnyKeyPressed
+        )
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.setSpacing(2)
+        lay.addWidget(self.title)
+        lay.addWidget(self.view)
+        theme_manager().changed.connect(self._restyle)
+
+    def set_title(self, title: str) -> None:
+        self.title.setText(f"<b>{title}</b>")
+
+    def set_matrix(self, m: np.ndarray, rows: tuple[str, ...], cols: tuple[str, ...]) -> None:
+        self.model.set_matrix(m, rows, cols)
+
+    def _restyle(self) -> None:
+        self.model.set_matrix(self.model.matrix, self.model.rows, self.model.cols)

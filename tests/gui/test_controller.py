@@ -1,0 +1,71 @@
+"""The controller against plain fakes: throttling, worker thread, stale results dropped."""
+
+import threading
+import time
+
+from attnviz.gui.controller import Controller
+from attnviz.state.pipeline import run
+from attnviz.state.session import Session
+
+
+def test_slider_burst_is_throttled_into_few_computations(qtbot):
+    calls = []
+
+    def compute(req):
+        calls.append(req.temperature)
+        return run(req)
+
+    c = Controller(Session(), compute=compute, throttle_ms=50)
+    with qtbot.waitSignal(c.result_ready, timeout=5000):
+        for i in range(1, 40):
+            c.session.temperature = 1 + i / 100
+    qtbot.wait(200)
+    c.wait()
+    assert 1 <= len(calls) <= 3
+    assert c.latest.request.temperature == c.session.temperature
+
+
+def test_compute_runs_off_the_gui_thread(qtbot):
+    threads = []
+
+    def compute(req):
+        threads.append(threading.current_thread())
+        return run(req)
+
+    c = Controller(Session(), compute=compute, throttle_ms=1)
+    with qtbot.waitSignal(c.result_ready, timeout=5000):
+        c.session.temperature = 2.0
+    assert threads and threads[0] is not threading.main_thread()
+
+
+def test_stale_results_are_dropped(qtbot):
+    def slow_for_low_t(req):
+        # The first request (T = 0.5) is slow; the second (T = 3) overtakes it.
+        if req.temperature < 1:
+            time.sleep(0.6)
+        return run(req)
+
+    c = Controller(Session(), compute=slow_for_low_t, throttle_ms=1)
+    delivered = []
+    c.result_ready.connect(lambda r: delivered.append(r.request.temperature))
+    c.session.temperature = 0.5
+    qtbot.wait(50)
+    c.session.temperature = 3.0
+    qtbot.waitUntil(lambda: c.dropped == 1, timeout=5000)
+    c.wait()
+    assert delivered == [3.0]
+    assert c.latest.request.temperature == 3.0
+
+
+def test_a_failing_computation_reports_and_keeps_the_last_result(qtbot):
+    def compute(req):
+        if req.temperature > 2:
+            raise MemoryError("out of memory in a fake backend")
+        return run(req)
+
+    c = Controller(Session(), compute=compute, throttle_ms=1)
+    good = c.compute_now()
+    with qtbot.waitSignal(c.failed, timeout=5000) as blocker:
+        c.session.temperature = 3.0
+    assert "out of memory" in blocker.args[0]
+    assert c.latest is good
