@@ -18,6 +18,26 @@ def _has_display() -> bool:
     return True
 
 
+def quiet_offscreen_messages() -> None:
+    """Drop Qt's notes that the offscreen platform cannot size or raise native windows.
+
+    They say nothing about attnviz and would bury real warnings in headless runs and exports.
+    """
+    from PySide6 import QtCore
+
+    previous = None
+
+    def handler(mode: QtCore.QtMsgType, context: QtCore.QMessageLogContext, text: str) -> None:
+        if text.startswith("This plugin does not support"):
+            return
+        if previous is not None:
+            previous(mode, context, text)
+        else:
+            print(text, file=sys.stderr)
+
+    previous = QtCore.qInstallMessageHandler(handler)
+
+
 def install_exception_hook() -> None:
     """An exception that escapes a Qt slot shows a dialog; the app keeps running."""
     from PySide6 import QtWidgets
@@ -59,6 +79,8 @@ def run_app(qt_args: list[str], check: bool = False) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["attnviz", *qt_args])
     app.setApplicationName("attnviz")
     app.setOrganizationName("attnviz")
+    if app.platformName() == "offscreen":
+        quiet_offscreen_messages()
     install_exception_hook()
     window = MainWindow()
     window.show()
@@ -70,5 +92,21 @@ def run_app(qt_args: list[str], check: bool = False) -> int:
             f"{len(window.panels)} panels; backend: {window.backend_text}"
         )
         window.close()
-        return 0
-    return app.exec()
+        code = 0
+    else:
+        code = app.exec()
+    dispose(window)
+    return code
+
+
+def dispose(widget: object) -> None:
+    """Delete a top-level widget while the QApplication still exists.
+
+    Left to the interpreter's shutdown, the window's pyqtgraph views are torn down after Qt's
+    and the process ends with a segmentation fault (PySide6 6.11, pyqtgraph 0.14).
+    """
+    from PySide6 import QtCore, QtWidgets
+
+    widget.deleteLater()  # type: ignore[attr-defined]
+    QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete.value)
+    QtWidgets.QApplication.processEvents()

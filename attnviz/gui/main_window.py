@@ -149,6 +149,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
             )
             self.addDockWidget(cls.default_area, dock)
+            # A tab brought to the front draws the result it skipped while hidden.
+            dock.visibilityChanged.connect(lambda shown, p=panel: shown and p.ensure_drawn())
             self.panels[pid] = panel
             self.docks[pid] = dock
         # Tab the docks of each area together so a lecture laptop's screen is not cut into slivers.

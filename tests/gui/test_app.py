@@ -35,7 +35,7 @@ def test_clicking_a_token_updates_token_panel_and_heatmap_row(qtbot, window):
     heat = window.panels["score_heatmap"].heatmap
     strip = token_panel.strip
     target = window.session.tokens.index("cat")
-    rect = strip.visualItemRect(strip.item(target))
+    rect = strip.visualRect(token_panel.strip_model.index(target))
     change(qtbot, window, lambda: qtbot.mouseClick(
         strip.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=rect.center()))  # fmt: skip
     assert window.session.selected_token == target
@@ -107,6 +107,7 @@ def test_causal_heatmap_pixels_above_the_diagonal_have_the_zero_colour(qtbot, wi
 
 def test_editing_a_cell_of_x_changes_q_and_the_weights(qtbot, window):
     panel = window.panels["qkv_steps"]
+    window.docks["qkv_steps"].raise_()  # hidden tabs are drawn when shown
     before = window.controller.latest
     table = panel.tables["X"]
     idx = table.model.index(7, 2)  # token "it", feature "pronoun"
@@ -146,15 +147,16 @@ def test_bad_text_is_refused_and_the_state_is_kept(qtbot, window, action, messag
     qtbot.keyClick(window.text_edit, QtCore.Qt.Key.Key_Return)
     assert message in window.statusBar().currentMessage()
     assert window.session.tokens == tokens
-    assert window.panels["token_attention"].strip.count() == len(tokens)
+    assert window.panels["token_attention"].strip_model.tokens == tokens
 
 
 def test_emoji_and_right_to_left_text(qtbot, window):
     window.text_edit.setText("Le chat 🐈 dort — שלום !")
     change(qtbot, window, lambda: qtbot.keyClick(window.text_edit, QtCore.Qt.Key.Key_Return))
     assert "🐈" in window.session.tokens and "שלום" in window.session.tokens
-    strip = window.panels["token_attention"].strip
-    assert [strip.item(i).text() for i in range(strip.count())] == list(window.session.tokens)
+    model = window.panels["token_attention"].strip_model
+    shown = [model.data(model.index(i)) for i in range(model.rowCount())]
+    assert shown == list(window.session.tokens)
 
 
 def test_nan_typed_into_a_cell_is_refused(window):
@@ -229,3 +231,18 @@ def test_an_exception_in_a_slot_shows_a_dialog_and_the_app_lives(qtbot, window):
     dialogs[0].close()
     window.session.temperature = 2.0  # still alive and computing
     qtbot.waitUntil(lambda: window.controller.latest.request.temperature == 2.0, timeout=5000)
+
+
+def test_pooling_keeps_peaks_and_masks():
+    from attnviz.gui.widgets.heatmap import pool, quantise
+
+    m = np.zeros((1030, 1030), dtype=np.float32)
+    m[5, 700] = 1.0
+    m[:, 1029] = -np.inf
+    p = pool(m, 3, peak=True)
+    assert p.shape == (344, 344)
+    assert p[1, 233] == 1.0 and p.max() == 1.0
+    mean = pool(np.where(np.isfinite(m), 0.5, m), 3, peak=False)
+    assert np.allclose(mean[:, :343], 0.5) and np.all(np.isneginf(mean[:, 343]))
+    q = quantise(np.array([[0.0, 1.0, -np.inf, np.nan]]), (0.0, 1.0))
+    assert q.tolist() == [[0, 254, 255, 255]]

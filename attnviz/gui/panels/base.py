@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import ClassVar
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from attnviz.gui.controller import Controller
 from attnviz.lessons import PANEL_TEXT
@@ -43,6 +43,7 @@ class Panel(QtWidgets.QWidget):
         self.setObjectName(f"{self.panel_id}_panel")
         self.controller = controller
         self.result: Result | None = None
+        self._stale = False
         self.explanation = QtWidgets.QLabel(PANEL_TEXT.get(self.panel_id, ""))
         self.explanation.setWordWrap(True)
         self.explanation.setObjectName("explanation")
@@ -86,7 +87,25 @@ class Panel(QtWidgets.QWidget):
 
     def _on_result(self, result: Result) -> None:
         self.result = result
-        self.draw(result)
+        # A panel hidden behind another dock's tab is drawn when it is shown, not now: with
+        # 2,048 tokens each heatmap costs tens of milliseconds nobody would see.
+        if self.isVisible() and not self.visibleRegion().isEmpty():
+            self._stale = False
+            self.draw(result)
+        else:
+            self._stale = True
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        super().showEvent(event)
+        if self._stale and self.result is not None:
+            self._stale = False
+            self.draw(self.result)
+
+    def ensure_drawn(self) -> None:
+        """Draw the latest result now if it has not been (a dock tab shown, export, tests)."""
+        if self.result is not None and self._stale:
+            self._stale = False
+            self.draw(self.result)
 
     def draw(self, result: Result) -> None:
         raise NotImplementedError
@@ -104,4 +123,8 @@ def run_panel_alone(cls: type[Panel]) -> int:
     panel.resize(900, 650)
     controller.compute_now()
     panel.show()
-    return app.exec()
+    code = app.exec()
+    from attnviz.gui.app import dispose
+
+    dispose(panel)
+    return code

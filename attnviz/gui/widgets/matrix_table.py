@@ -26,7 +26,9 @@ class _MatrixModel(QtCore.QAbstractTableModel):
         self.cols: tuple[str, ...] = ()
         self.editable = False
         self.diverging = True
-        self._colours: np.ndarray = np.zeros((0, 0, 3), dtype=np.uint8)
+        self._lut = np.zeros((256, 3), dtype=np.uint8)
+        self._masked = (128, 128, 128)
+        self._lo, self._hi = 0.0, 1.0
 
     def set_matrix(self, m: np.ndarray, rows: tuple[str, ...], cols: tuple[str, ...]) -> None:
         self.beginResetModel()
@@ -36,21 +38,29 @@ class _MatrixModel(QtCore.QAbstractTableModel):
         self.endResetModel()
 
     def _recolour(self) -> None:
+        """Colour scale for the matrix; each cell's colour is looked up when it is painted, so a
+        2,048 × 2,048 step matrix costs only the cells on screen."""
         m = self.matrix
         tm = theme_manager()
-        finite = np.isfinite(m)
         if self.diverging:
-            lim = float(np.abs(m[finite]).max()) if finite.any() else 1.0
-            lo, hi = -(lim or 1.0), lim or 1.0
+            finite = m[np.isfinite(m)]
+            lim = float(np.abs(finite).max()) if finite.size else 1.0
+            self._lo, self._hi = -(lim or 1.0), lim or 1.0
             cmap = tm.diverging()
         else:
-            lo, hi = 0.0, 1.0
+            self._lo, self._hi = 0.0, 1.0
             cmap = tm.colormap()
-        t = np.clip((np.where(finite, m, lo) - lo) / (hi - lo), 0, 1)
-        lut = cmap.getLookupTable(nPts=256, alpha=False)
-        self._colours = lut[np.rint(t * 255).astype(int)]
+        self._lut = cmap.getLookupTable(nPts=256, alpha=False)
         grey = QtGui.QColor(tm.theme.mid)
-        self._colours[~finite] = (grey.red(), grey.green(), grey.blue())
+        self._masked = (grey.red(), grey.green(), grey.blue())
+
+    def colour(self, i: int, j: int) -> tuple[int, int, int]:
+        x = float(self.matrix[i, j])
+        if not np.isfinite(x):
+            return self._masked
+        t = min(max((x - self._lo) / (self._hi - self._lo), 0.0), 1.0)
+        r, g, b = self._lut[round(t * 255)]
+        return int(r), int(g), int(b)
 
     def rowCount(self, parent: QtCore.QModelIndex | None = None) -> int:
         return self.matrix.shape[0]
@@ -63,10 +73,9 @@ class _MatrixModel(QtCore.QAbstractTableModel):
         if role in (Role.DisplayRole, Role.EditRole):
             return format_value(float(self.matrix[i, j]))
         if role == Role.BackgroundRole:
-            r, g, b = (int(c) for c in self._colours[i, j])
-            return QtGui.QColor(r, g, b)
+            return QtGui.QColor(*self.colour(i, j))
         if role == Role.ForegroundRole:
-            r, g, b = (int(c) for c in self._colours[i, j])
+            r, g, b = self.colour(i, j)
             light = 0.299 * r + 0.587 * g + 0.114 * b > 140
             return QtGui.QColor("#000000" if light else "#ffffff")
         if role == Role.TextAlignmentRole:
