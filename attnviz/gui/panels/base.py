@@ -63,6 +63,10 @@ class Panel(QtWidgets.QWidget):
         outer.addWidget(self.message)
         controller.result_ready.connect(self._on_result)
 
+    def sizeHint(self) -> QtCore.QSize:
+        # Plots ask for 640 x 480 each; a modest hint lets the dock layout share the window.
+        return QtCore.QSize(560, 300)
+
     @property
     def session(self):
         return self.controller.session

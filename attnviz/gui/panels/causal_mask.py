@@ -26,14 +26,15 @@ class CausalMaskPanel(Panel):
         grid = QtWidgets.QGridLayout()
         self.unmasked = Heatmap(title="without mask: weights")
         self.masked = Heatmap(title="with causal mask: weights")
-        self.scores = Heatmap(title="masked scores before softmax (grey = −∞)",
+        self.scores = Heatmap(title="scores before softmax (grey: −∞)",
                               levels=None, diverging=True)  # fmt: skip
         self.difference = Heatmap(title="difference: masked − unmasked",
                                   levels=None, diverging=True)  # fmt: skip
+        # One row of four: the bottom dock is wide and short.
         for i, h in enumerate((self.unmasked, self.masked, self.scores, self.difference)):
-            h.setMinimumSize(200, 150)
+            h.setMinimumSize(160, 120)
             h.row_clicked.connect(self._pick_row)
-            grid.addWidget(h, i // 2, i % 2)
+            grid.addWidget(h, 0, i)
         self.body.addLayout(grid, 1)
 
     def _pick_row(self, row: int) -> None:

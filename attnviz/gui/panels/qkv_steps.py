@@ -31,20 +31,23 @@ class QKVStepsPanel(Panel):
         super().__init__(controller, parent)
         self.step = 0
         self.tables: dict[str, MatrixTable] = {}
+        # Inputs on the left, projections on the right, each a set of tabs so every table gets
+        # the full height of its half; the steps below get the rest.
         top = QtWidgets.QHBoxLayout()
-        self.tables["X"] = MatrixTable("X — embeddings (editable)", editable=True)
-        self.w_tabs = QtWidgets.QTabWidget()
+        self.input_tabs = QtWidgets.QTabWidget()
+        self.tables["X"] = MatrixTable("X — one row per token (editable)", editable=True)
+        self.input_tabs.addTab(self.tables["X"], "X")
         for name in ("Wq", "Wk", "Wv"):
-            t = MatrixTable(f"{name} (editable)", editable=True)
+            t = MatrixTable(f"{name} of the selected head (editable)", editable=True)
             self.tables[name] = t
-            self.w_tabs.addTab(t, name)
-        top.addWidget(self.tables["X"], 3)
-        top.addWidget(self.w_tabs, 2)
-        mid = QtWidgets.QHBoxLayout()
+            self.input_tabs.addTab(t, name)
+        self.proj_tabs = QtWidgets.QTabWidget()
         for name in ("Q", "K", "V"):
             t = MatrixTable(f"{name} = X·W{name.lower()}")
             self.tables[name] = t
-            mid.addWidget(t)
+            self.proj_tabs.addTab(t, name)
+        top.addWidget(self.input_tabs, 1)
+        top.addWidget(self.proj_tabs, 1)
         for name in ("X", "Wq", "Wk", "Wv"):
             self.tables[name].cell_edited.connect(
                 lambda i, j, text, m=name: self._edit(m, i, j, text)
@@ -75,10 +78,9 @@ class QKVStepsPanel(Panel):
         self.timer.timeout.connect(lambda: self.set_step((self.step + 1) % len(STEPS)))
 
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        for lay in (top, mid):
-            holder = QtWidgets.QWidget()
-            holder.setLayout(lay)
-            splitter.addWidget(holder)
+        holder = QtWidgets.QWidget()
+        holder.setLayout(top)
+        splitter.addWidget(holder)
         step_holder = QtWidgets.QWidget()
         sl = QtWidgets.QVBoxLayout(step_holder)
         sl.setContentsMargins(0, 0, 0, 0)
@@ -86,6 +88,7 @@ class QKVStepsPanel(Panel):
         sl.addWidget(self.formula)
         sl.addWidget(self.step_table, 1)
         splitter.addWidget(step_holder)
+        splitter.setSizes([1, 1])
         self.body.addWidget(splitter, 1)
         self.illustrative = QtWidgets.QLabel(
             "<i>Illustrative numbers: hand-built embeddings and weights, not a trained model.</i>"

@@ -64,7 +64,7 @@ class SoftmaxTemperaturePanel(Panel):
         self.body.addWidget(self.readout)
 
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setMinimumHeight(180)
+        self.graphics.setMinimumHeight(120)
         self.bars_plot = self.graphics.addPlot(row=0, col=0, title="softmax(logits / T)")
         self.bars_plot.setMenuEnabled(False)
         self.bars_plot.setMouseEnabled(False, False)

@@ -168,8 +168,14 @@ class TokenAttentionPanel(Panel):
         self.bars.setOpts(x0=np.zeros(n), y=np.arange(n), width=row, height=0.7,
                           brush=pg.mkBrush(tm.theme.highlight), pen=pg.mkPen(None))  # fmt: skip
         ax = self.bars_plot.getAxis("left")
-        ax.setTicks([[(i, t) for _, t in token_ticks(r.tokens)[0] for i in [_ - 0.5]]])
+        fit = self._labels_that_fit()
+        ax.setTicks([[(i, t) for _, t in token_ticks(r.tokens, fit)[0] for i in [_ - 0.5]]])
         self.bars_plot.setYRange(-0.5, n - 0.5, padding=0.02)
+
+    def _labels_that_fit(self) -> int:
+        """Token labels a column can hold without overlapping: one per 16 px, 4 to 48."""
+        height = self.links.vb.sceneBoundingRect().height() or self.graphics.height()
+        return max(4, min(48, int(height // 16)))
 
     def _label(self, k: int) -> pg.TextItem:
         """The k-th token label, created once and reused (items are never removed)."""
@@ -183,8 +189,8 @@ class TokenAttentionPanel(Panel):
         r = result.request
         n = len(r.tokens)
         t = theme_manager().theme
-        step = max(1, int(np.ceil(n / 48)))
-        shown = range(0, n, step)
+        step = max(1, int(np.ceil(n / self._labels_that_fit())))
+        shown = sorted(set(range(0, n, step)) | {r.selected_token})  # the selected word always
         k = 0
         for i in shown:
             for x, anchor in ((0.0, (1, 0.5)), (1.0, (0, 0.5))):

@@ -197,10 +197,22 @@ class Heatmap(pg.GraphicsLayoutWidget):
         self.colorbar.setLevels(values=levels)
         self.image.setImage(quantise(shown, levels), autoLevels=False, levels=[0, 255])
         self.image.setRect(QtCore.QRectF(0, 0, m.shape[1], m.shape[0]))
-        self.plot.getAxis("left").setTicks(token_ticks(self.row_labels))
-        self.plot.getAxis("bottom").setTicks(token_ticks(self.col_labels))
+        self._set_ticks()
         self.plot.setRange(xRange=(0, m.shape[1]), yRange=(0, m.shape[0]), padding=0)
         self.set_highlight_row(self.highlighted_row)
+
+    def _set_ticks(self) -> None:
+        """As many token labels as fit: about 45 px a label across, 16 px down."""
+        rect = self.plot.vb.sceneBoundingRect()
+        across = max(2, min(MAX_LABELS, int(rect.width() // 45))) if rect.width() else MAX_LABELS
+        down = max(2, min(MAX_LABELS, int(rect.height() // 16))) if rect.height() else MAX_LABELS
+        self.plot.getAxis("left").setTicks(token_ticks(self.row_labels, down))
+        self.plot.getAxis("bottom").setTicks(token_ticks(self.col_labels, across))
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if getattr(self, "row_labels", None):  # pyqtgraph resizes once inside __init__
+            self._set_ticks()
 
     def set_highlight_row(self, row: int | None) -> None:
         """Outline one query row (or none)."""
