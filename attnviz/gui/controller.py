@@ -68,6 +68,8 @@ class Controller(QtCore.QObject):
         self._timer = QtCore.QTimer(self, singleShot=True, interval=throttle_ms)
         self._timer.timeout.connect(self._launch)
         self.session.events.connect(self._on_session_changed)
+        for params in self.session.view_params.values():
+            params.events.connect(self._on_session_changed)
         app = QtCore.QCoreApplication.instance()
         if app is not None:  # never let the interpreter shut down under a running worker
             app.aboutToQuit.connect(self.wait)

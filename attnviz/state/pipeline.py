@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from attnviz.core import AttentionTrace, attention_trace, entropy, hardmax, soft
 from attnviz.core.masks import causal_mask
 from attnviz.lessons.scenes import get_scene
 from attnviz.state.session import Session
+from attnviz.state.views import compute_views
 
 __all__ = ["Request", "Result", "resolve", "run"]
 
@@ -41,6 +43,7 @@ class Request:
     window: int | None
     backend: str
     logits: tuple[float, ...]
+    view_params: dict[str, Any]  # frozen copies, one per panel view that has parameters
 
     @property
     def window_pair(self) -> tuple[int, int | None] | None:
@@ -71,6 +74,7 @@ class Result:
     logit_entropy_t1: float
     backend: str  # which backend computed, and why
     seconds: float
+    views: dict[str, Any]  # panel id -> that panel's own data, or a ViewError
 
 
 def resolve(session: Session) -> Request:
@@ -99,6 +103,7 @@ def resolve(session: Session) -> Request:
         window=session.window,
         backend=session.backend,
         logits=session.logits,
+        view_params={pid: p.frozen() for pid, p in session.view_params.items()},
     )
 
 
@@ -151,5 +156,6 @@ def run(request: Request) -> Result:
         logit_entropy=float(entropy(probs)),
         logit_entropy_t1=float(entropy(probs1)),
         backend=str(choice),
+        views=compute_views(r),
         seconds=time.perf_counter() - t0,
     )

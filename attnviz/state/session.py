@@ -46,14 +46,21 @@ class Session:
     backend: str = "auto"
     logits: tuple[float, ...] = SEED_LOGITS
     edits: tuple[Edit, ...] = field(default_factory=tuple)
+    # One live parameter object per panel view (attnviz.state.views); set their fields.
+    view_params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        from attnviz.state.views import discover
+
+        for pid, view in discover().items():
+            if view.params is not None and pid not in self.view_params:
+                self.view_params[pid] = view.params()
         built = self._build(self.scene, self.text)
         object.__setattr__(self, "tokens", built.tokens)
         object.__setattr__(self, "n_heads", len(built.head_names))
         object.__setattr__(self, "_ready", True)
         for f in fields(self):
-            if f.name not in ("scene", "text", "tokens", "n_heads"):
+            if f.name not in ("scene", "text", "tokens", "n_heads", "view_params"):
                 self._validate(f.name, getattr(self, f.name))
 
     # -- validation -------------------------------------------------------------------------
@@ -68,6 +75,8 @@ class Session:
     def _validate(self, name: str, value: Any) -> Any:
         if name in ("tokens", "n_heads"):
             raise ValueError(f"{name} follows the text and scene; set text or scene instead")
+        if name == "view_params":
+            raise ValueError("set the fields of session.view_params[panel_id] instead")
         if name == "scene":
             get_scene(value)
             return value

@@ -14,7 +14,7 @@ from typing import ClassVar
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from attnviz.gui.controller import Controller
-from attnviz.lessons import PANEL_TEXT
+from attnviz.lessons import panel_text
 from attnviz.state.pipeline import Result
 
 __all__ = ["PANELS", "Panel", "register_panel", "run_panel_alone"]
@@ -37,6 +37,7 @@ class Panel(QtWidgets.QWidget):
     panel_id: ClassVar[str]
     title: ClassVar[str]
     default_area: ClassVar[Area] = Area.RightDockWidgetArea
+    order: ClassVar[int] = 1000  # position in the View menu and among tabbed docks
 
     def __init__(self, controller: Controller, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,7 +45,7 @@ class Panel(QtWidgets.QWidget):
         self.controller = controller
         self.result: Result | None = None
         self._stale = False
-        self.explanation = QtWidgets.QLabel(PANEL_TEXT.get(self.panel_id, ""))
+        self.explanation = QtWidgets.QLabel(panel_text(self.panel_id))
         self.explanation.setWordWrap(True)
         self.explanation.setObjectName("explanation")
         self.explanation.setTextInteractionFlags(

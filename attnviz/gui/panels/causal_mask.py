@@ -13,6 +13,7 @@ from attnviz.state.pipeline import Result
 @register_panel
 class CausalMaskPanel(Panel):
     panel_id = "causal_mask"
+    order = 50
     title = "Causal mask"
     default_area = Area.BottomDockWidgetArea
 

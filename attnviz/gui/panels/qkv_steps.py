@@ -24,6 +24,7 @@ PLAY_INTERVAL_MS = 1600
 @register_panel
 class QKVStepsPanel(Panel):
     panel_id = "qkv_steps"
+    order = 20
     title = "Q/K/V step by step"
     default_area = Area.LeftDockWidgetArea
 

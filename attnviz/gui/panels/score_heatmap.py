@@ -13,6 +13,7 @@ from attnviz.state.pipeline import Result
 @register_panel
 class ScoreHeatmapPanel(Panel):
     panel_id = "score_heatmap"
+    order = 30
     title = "Score heatmap"
     default_area = Area.RightDockWidgetArea
 

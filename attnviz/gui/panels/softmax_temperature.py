@@ -31,6 +31,7 @@ def t_to_slider(t: float) -> int:
 @register_panel
 class SoftmaxTemperaturePanel(Panel):
     panel_id = "softmax_temperature"
+    order = 40
     title = "Softmax temperature"
     default_area = Area.BottomDockWidgetArea
 

@@ -63,6 +63,7 @@ class _TokenModel(QtCore.QAbstractListModel):
 @register_panel
 class TokenAttentionPanel(Panel):
     panel_id = "token_attention"
+    order = 10
     title = "Token attention"
     default_area = Area.LeftDockWidgetArea
 

@@ -1,0 +1,109 @@
+"""Per-panel computations ("views") beyond the shared result, and their parameters.
+
+A panel that needs numbers of its own (a pattern gallery, a KV-cache calculator, a toy
+encoder-decoder …) registers a Qt-free view here, in a module of this package named after the
+panel::
+
+    @evented
+    @dataclass
+    class PatternParams(Params):        # the panel's own knobs, validated on assignment
+        n: int = 64
+        def validate(self, name, value): ...
+
+    @register_view("attention_patterns", params=PatternParams)
+    def compute(request: Request, params: PatternParams) -> PatternsData: ...
+
+``pipeline.run`` calls every view with a frozen copy of its parameters and puts the outcome in
+``Result.views[panel_id]``; a view that refuses its input (ValueError) yields a
+:class:`ViewError` with the message instead, and the other views are unaffected. The session
+holds one live parameter object per view (``session.view_params[panel_id]``); the controller
+recomputes when any of them changes. New views are found automatically: nothing else to edit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from attnviz.state.pipeline import Request
+
+__all__ = ["VIEWS", "Params", "View", "ViewError", "compute_views", "discover", "register_view"]
+
+
+class Params:
+    """Base of a view's parameters (use with ``@evented @dataclass``).
+
+    Subclasses override :meth:`validate`; a refused value raises ``ValueError`` and changes
+    nothing, as in the session.
+    """
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            object.__setattr__(self, f.name, self.validate(f.name, getattr(self, f.name)))
+        object.__setattr__(self, "_ready", True)
+
+    def validate(self, name: str, value: Any) -> Any:
+        """Return the value to store, normalised, or raise ValueError with a message."""
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if getattr(self, "_ready", False):
+            value = self.validate(name, value)
+        super().__setattr__(name, value)
+
+    def frozen(self) -> Any:
+        """An independent copy for a request (the live object keeps changing)."""
+        return dataclasses.replace(self)  # type: ignore[type-var]
+
+
+@dataclass(frozen=True)
+class View:
+    panel_id: str
+    compute: Callable[[Request, Any], Any]
+    params: type | None = None
+
+
+@dataclass(frozen=True)
+class ViewError:
+    """A view refused its input; the panel shows ``message``."""
+
+    message: str
+
+
+VIEWS: dict[str, View] = {}
+
+
+def register_view(panel_id: str, params: type | None = None) -> Callable:
+    """Decorator: ``compute(request, params)`` becomes the view of panel ``panel_id``."""
+
+    def deco(fn: Callable[[Request, Any], Any]) -> Callable[[Request, Any], Any]:
+        if panel_id in VIEWS and VIEWS[panel_id].compute.__qualname__ != fn.__qualname__:
+            raise ValueError(f"two views claim the panel id {panel_id!r}")
+        VIEWS[panel_id] = View(panel_id, fn, params)
+        return fn
+
+    return deco
+
+
+def discover() -> dict[str, View]:
+    """Import every view module of this package (registering it); return the registry."""
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+    return VIEWS
+
+
+def compute_views(request: Request) -> dict[str, Any]:
+    """Every view's outcome for ``request``: its data, or a ViewError with the reason."""
+    out: dict[str, Any] = {}
+    for pid, view in discover().items():
+        try:
+            out[pid] = view.compute(request, request.view_params.get(pid))
+        except ValueError as exc:
+            out[pid] = ViewError(str(exc))
+    return out
