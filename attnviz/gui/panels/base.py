@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -114,6 +114,15 @@ class Panel(QtWidgets.QWidget):
 
     def draw(self, result: Result) -> None:
         raise NotImplementedError
+
+    def export_data(self) -> dict[str, Any]:
+        """The numbers behind what the panel shows, for "Export data…" (CSV, NPZ, JSON).
+
+        A mapping of names to NumPy arrays (matrices, vectors) or lists (labels such as the
+        tokens); empty when the panel shows no numbers. Read from ``self.result``, never
+        recomputed.
+        """
+        return {}
 
 
 def run_panel_alone(cls: type[Panel]) -> int:
