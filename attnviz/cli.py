@@ -2,6 +2,7 @@
 
     attnviz            open the app
     attnviz info       versions, the backend in use and why, GPU status; opens no window
+    attnviz export     figures (PNG, SVG, PDF) or data (CSV, NPZ, JSON), no display needed
 
 Qt-free until a subcommand must draw, so `attnviz info` works on a machine with no display.
 """
@@ -13,6 +14,8 @@ import platform
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+
+from attnviz.export import FIGURE_FORMATS
 
 
 def _dist_version(name: str) -> str | None:
@@ -68,6 +71,37 @@ def _cmd_info(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from attnviz.gui.export_cli import run_export
+
+    return run_export(args)
+
+
+def _export_arguments(p: argparse.ArgumentParser) -> None:
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--panel", metavar="ID", help="the panel to export (see --list-panels)")
+    what.add_argument("--all", metavar="DIR", help="export every panel into DIR")
+    what.add_argument("--list-panels", action="store_true", help="list the panel ids and exit")
+    p.add_argument("--out", metavar="FILE", help="output file for --panel (format from extension)")
+    p.add_argument("--format", choices=FIGURE_FORMATS, help="figure format (default: from --out)")
+    p.add_argument("--data", choices=("csv", "npz", "json"),
+                   help="write the numbers behind the panel instead of a figure")  # fmt: skip
+    p.add_argument("--scene", help="lesson scene: cat, game, qkv4 or free")
+    p.add_argument("--text", help="free text to show (switches to the free-text scene)")
+    p.add_argument("--head", type=int, help="head number, from 1")
+    p.add_argument("--token", type=int, help="selected token, from 1")
+    p.add_argument("--temperature", type=float, help="attention temperature T > 0")
+    p.add_argument("--causal", action="store_true", help="apply the causal mask")
+    p.add_argument("--scale", type=float, default=2.0, help="raster scale 1-4 (default 2)")
+    p.add_argument("--dpi", type=float, help="raster resolution instead of --scale")
+    p.add_argument("--style", choices=("slide", "screen"), default="slide")
+    p.add_argument("--background", choices=("white", "transparent"), default="white")
+    p.add_argument("--title", default="")
+    p.add_argument("--caption", default="")
+    p.add_argument("--width", type=int, default=1600, help="figure width in px (default 1600)")
+    p.add_argument("--height", type=int, default=1000, help="figure height in px (default 1000)")
+
+
 def _cmd_gui(args: argparse.Namespace) -> int:
     from attnviz.gui.app import run_app
 
@@ -85,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p_info = sub.add_parser("info", help="versions, backend and GPU status (no window)")
     p_info.set_defaults(func=_cmd_info)
+    p_export = sub.add_parser(
+        "export",
+        help="export figures (PNG, SVG, PDF) or data (CSV, NPZ, JSON) without a display",
+        description="Export a panel, or every panel, as a figure or as the numbers behind it.",
+    )
+    _export_arguments(p_export)
+    p_export.set_defaults(func=_cmd_export)
     p_gui = sub.add_parser("gui", help="open the app (the default)")
     p_gui.add_argument(
         "--check", action="store_true", help="build the window, draw it once and exit"

@@ -3,12 +3,17 @@ says which backend computes (and, after a fall-back, why)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6 import QtCore, QtGui, QtWidgets
 from superqt.utils import signals_blocked
 
 from attnviz.backends import backend_status
+from attnviz.export import ExportError
 from attnviz.gui.binding import bind
 from attnviz.gui.controller import Controller
+from attnviz.gui.export_dialog import FigureDialog, ask_data_path
+from attnviz.gui.exporters import export_panel_data, export_panel_figure, export_widget_figure
 from attnviz.gui.panels import Panel, all_panels
 from attnviz.gui.theme import SEQUENTIAL_MAPS, THEMES, theme_manager
 from attnviz.lessons import SCENES
@@ -151,6 +156,12 @@ class MainWindow(QtWidgets.QMainWindow):
             self.addDockWidget(cls.default_area, dock)
             # A tab brought to the front draws the result it skipped while hidden.
             dock.visibilityChanged.connect(lambda shown, p=panel: shown and p.ensure_drawn())
+            dock.visibilityChanged.connect(lambda shown, p=pid: shown and self._note_current(p))
+            panel.export_requested.connect(
+                lambda kind, p=panel: (
+                    self.export_panel_figure(p) if kind == "figure" else self.export_panel_data(p)
+                )
+            )
             self.panels[pid] = panel
             self.docks[pid] = dock
         # Tab the docks of each area together so a lecture laptop's screen is not cut into slivers.
@@ -165,6 +176,15 @@ class MainWindow(QtWidgets.QMainWindow):
     def _build_menus(self) -> None:
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
+        fig = file_menu.addAction("&Export figure of the current panel…")
+        fig.setShortcut(QtGui.QKeySequence("Ctrl+E"))
+        fig.triggered.connect(lambda: self.export_panel_figure(self.current_panel()))
+        data = file_menu.addAction("Export &data of the current panel…")
+        data.setShortcut(QtGui.QKeySequence("Ctrl+Shift+E"))
+        data.triggered.connect(lambda: self.export_panel_data(self.current_panel()))
+        win = file_menu.addAction("Export figure of the &whole window…")
+        win.triggered.connect(self.export_window_figure)
+        file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit")
         quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -261,6 +281,63 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings.sync()
         self.controller.wait(5000)
         super().closeEvent(event)
+
+    # -- export ----------------------------------------------------------------------------
+    def _note_current(self, panel_id: str) -> None:
+        self._current = panel_id
+
+    def current_panel(self) -> Panel:
+        """The panel holding keyboard focus, else the one most recently brought forward."""
+        w = QtWidgets.QApplication.focusWidget()
+        while w is not None:
+            if isinstance(w, Panel):
+                return w
+            w = w.parentWidget()
+        return self.panels.get(getattr(self, "_current", ""), next(iter(self.panels.values())))
+
+    def export_panel_figure(self, panel: Panel) -> Path | None:
+        dialog = FigureDialog(panel.title, panel.panel_id, self)
+        if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+            return None
+        path = dialog.ask_path()
+        if path is None:
+            return None
+        try:
+            out = export_panel_figure(type(panel), self.controller, dialog.spec(), path)
+        except ExportError as exc:
+            self.show_error(f"Export failed: {exc}")
+            return None
+        self.statusBar().showMessage(f"Saved {out}", 8000)
+        return out
+
+    def export_panel_data(self, panel: Panel) -> Path | None:
+        path = ask_data_path(self, panel.panel_id)
+        if path is None:
+            return None
+        try:
+            out = export_panel_data(panel, path)
+        except ExportError as exc:
+            self.show_error(f"Export failed: {exc}")
+            return None
+        self.statusBar().showMessage(f"Saved {out}", 8000)
+        return out
+
+    def export_window_figure(self) -> Path | None:
+        dialog = FigureDialog("whole window", "attnviz_window", self)
+        dialog.style_box.setCurrentIndex(dialog.style_box.findData("screen"))
+        dialog.style_box.setEnabled(False)  # the window is exported as it is on screen
+        if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+            return None
+        path = dialog.ask_path()
+        if path is None:
+            return None
+        try:
+            out = export_widget_figure(self, dialog.spec(), path)
+        except ExportError as exc:
+            self.show_error(f"Export failed: {exc}")
+            return None
+        self.statusBar().showMessage(f"Saved {out}", 8000)
+        return out
 
     # -- results and errors ----------------------------------------------------------------
     def _on_result(self, result: Result) -> None:

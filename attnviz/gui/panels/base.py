@@ -34,6 +34,8 @@ def register_panel(cls: type[Panel]) -> type[Panel]:
 class Panel(QtWidgets.QWidget):
     """Base class. Subclasses build their widgets into ``self.body`` and implement ``draw``."""
 
+    export_requested = QtCore.Signal(str)  # "figure" or "data": the main window asks where
+
     panel_id: ClassVar[str]
     title: ClassVar[str]
     default_area: ClassVar[Area] = Area.RightDockWidgetArea
@@ -63,6 +65,14 @@ class Panel(QtWidgets.QWidget):
         self.message.setVisible(False)
         outer.addWidget(self.message)
         controller.result_ready.connect(self._on_result)
+        self.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._context_menu)
+
+    def _context_menu(self, pos: QtCore.QPoint) -> None:
+        menu = QtWidgets.QMenu(self)
+        menu.addAction("Export figure…", lambda: self.export_requested.emit("figure"))
+        menu.addAction("Export data…", lambda: self.export_requested.emit("data"))
+        menu.popup(self.mapToGlobal(pos))
 
     def sizeHint(self) -> QtCore.QSize:
         # Plots ask for 640 x 480 each; a modest hint lets the dock layout share the window.

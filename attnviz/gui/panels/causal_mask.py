@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6 import QtWidgets
+from PySide6 import QtGui, QtWidgets
 
 from attnviz.gui.binding import bind
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
@@ -24,22 +24,47 @@ class CausalMaskPanel(Panel):
         bind(self.session, "causal", self.toggle.toggled, self.toggle.setChecked,
              on_error=self.show_message, widget=self.toggle)  # fmt: skip
         self.body.addWidget(self.toggle)
-        grid = QtWidgets.QGridLayout()
+        self.grid = grid = QtWidgets.QGridLayout()
         self.unmasked = Heatmap(title="without mask: weights")
         self.masked = Heatmap(title="with causal mask: weights")
-        self.scores = Heatmap(title="scores before softmax (grey: −∞)",
+        self.scores = Heatmap(title="scores before softmax (dark grey: −∞)",
                               levels=None, diverging=True)  # fmt: skip
         self.difference = Heatmap(title="difference: masked − unmasked",
                                   levels=None, diverging=True)  # fmt: skip
-        # One row of four: the bottom dock is wide and short.
-        for i, h in enumerate((self.unmasked, self.masked, self.scores, self.difference)):
+        self.maps = (self.unmasked, self.masked, self.scores, self.difference)
+        for h in self.maps:
             h.setMinimumSize(160, 120)
             h.row_clicked.connect(self._pick_row)
-            grid.addWidget(h, 0, i)
+        self._columns = 0
+        self._arrange(4)
         self.body.addLayout(grid, 1)
+
+    def _arrange(self, columns: int) -> None:
+        """One row of four in a wide, short dock; two by two when the panel is squarer."""
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for i, h in enumerate(self.maps):
+            self.grid.addWidget(h, i // columns, i % columns)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._arrange(4 if event.size().width() > 2.4 * event.size().height() else 2)
 
     def _pick_row(self, row: int) -> None:
         self.try_set(lambda: setattr(self.session, "selected_token", row))
+
+    def export_data(self) -> dict:
+        if self.result is None:
+            return {}
+        res = self.result
+        return {
+            "weights_causal": res.weights_causal,
+            "weights_unmasked": res.weights_unmasked,
+            "scores_masked": res.masked_scores_causal,
+            "difference": res.causal_shift,
+            "tokens": list(res.request.tokens),
+        }
 
     def draw(self, result: Result) -> None:
         r = result.request

@@ -137,6 +137,23 @@ class QKVStepsPanel(Panel):
         self.tables["V"].set_matrix(result.v[h], toks, dv)
         self._draw_step(result)
 
+    def export_data(self) -> dict:
+        if self.result is None:
+            return {}
+        res, r = self.result, self.result.request
+        h, t = r.head, self.result.trace
+        key = STEPS[self.step][0]
+        return {
+            f"step_{key}": self.step_matrix(res),  # first: what the panel shows now (CSV)
+            f"step_{key}_rows": list(r.tokens),
+            "tokens": list(r.tokens),
+            "features": list(r.feature_names),
+            "X": r.x, "Wq": r.wq[h], "Wk": r.wk[h], "Wv": r.wv[h],
+            "Q": res.q[h], "K": res.k[h], "V": res.v[h],
+            "scores": t.scores, "scaled_scores": t.scaled_scores,
+            "masked_scores": t.masked_scores, "weights": t.weights, "output": t.output,
+        }  # fmt: skip
+
     def step_matrix(self, result: Result, step: int | None = None):
         """The matrix shown at a step, straight from the core's trace."""
         key = STEPS[self.step if step is None else step][0]

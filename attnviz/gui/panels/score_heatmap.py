@@ -38,6 +38,13 @@ class ScoreHeatmapPanel(Panel):
         self.heatmap.set_highlight_row(r.selected_token)
         self.inspector.setText(self.row_summary(result))
 
+    def export_data(self) -> dict:
+        if self.result is None:
+            return {}
+        r = self.result.request
+        return {"weights": self.result.weights[r.head], "tokens": list(r.tokens),
+                "head": r.head, "temperature": r.temperature, "causal": r.causal}  # fmt: skip
+
     @staticmethod
     def row_summary(result: Result, top: int = 3) -> str:
         """The inspected row: its sum and strongest keys, as read off the result."""

@@ -128,6 +128,20 @@ class SoftmaxTemperaturePanel(Panel):
     def _show_logits(self, *_: object) -> None:
         self.logits_edit.setText(", ".join(f"{v:g}" for v in self.session.logits))
 
+    def export_data(self) -> dict:
+        if self.result is None:
+            return {}
+        res = self.result
+        table = np.stack([np.asarray(res.request.logits), res.logit_probs_t1, res.logit_probs], 1)
+        return {
+            "softmax": table,
+            "softmax_cols": ["logit", "p at T=1", f"p at T={res.request.temperature:g}"],
+            "softmax_rows": [f"{v:g}" for v in res.request.logits],
+            "temperature": res.request.temperature,
+            "entropy_nats": res.logit_entropy,
+            "entropy_t1_nats": res.logit_entropy_t1,
+        }
+
     # -- drawing ---------------------------------------------------------------------------
     def draw(self, result: Result) -> None:
         r = result.request

@@ -148,6 +148,19 @@ class TokenAttentionPanel(Panel):
         j = int(np.argmax(row))
         return r.tokens[r.selected_token], r.tokens[j], float(row[j])
 
+    def export_data(self) -> dict:
+        if self.result is None:
+            return {}
+        r = self.result.request
+        return {
+            "weights": self.result.weights[r.head, r.selected_token][:, None],  # one column
+            "weights_rows": list(r.tokens),
+            "weights_cols": [f"weight of each key for “{r.tokens[r.selected_token]}”"],
+            "tokens": list(r.tokens),
+            "selected_token": r.selected_token,
+            "head": r.head,
+        }
+
     def draw(self, result: Result) -> None:
         r = result.request
         n = len(r.tokens)

@@ -20,6 +20,9 @@ __all__ = ["Heatmap", "format_value", "token_ticks"]
 MASKED = 255
 MAX_LABELS = 48  # beyond this many tokens, label every k-th so the axis stays readable
 MAX_CELLS = 512  # cells per axis drawn at most; larger matrices are pooled first
+# Masked (-inf) cells: a dark grey that no colour map here uses (the diverging map is light
+# in the middle, so a light grey would read as "zero").
+MASKED_COLOUR = "#4d4d4d"
 
 
 def _reduce_blocks(m: np.ndarray, factor: int, op: np.ufunc) -> np.ndarray:
@@ -161,7 +164,7 @@ class Heatmap(pg.GraphicsLayoutWidget):
             ax.setPen(pen)
             ax.setTextPen(pen)
         lut = self._cmap().getLookupTable(nPts=255, alpha=False)  # (255, 3) uint8
-        masked = QtGui.QColor(t.mid)
+        masked = QtGui.QColor(MASKED_COLOUR)
         full = np.vstack([lut, [[masked.red(), masked.green(), masked.blue()]]]).astype(np.uint8)
         self.image.setLookupTable(full)
         self.image.setLevels([0, 255])
@@ -202,9 +205,11 @@ class Heatmap(pg.GraphicsLayoutWidget):
         self.set_highlight_row(self.highlighted_row)
 
     def _set_ticks(self) -> None:
-        """As many token labels as fit: about 45 px a label across, 16 px down."""
+        """As many token labels as fit: room for the longest label across, 16 px down."""
         rect = self.plot.vb.sceneBoundingRect()
-        across = max(2, min(MAX_LABELS, int(rect.width() // 45))) if rect.width() else MAX_LABELS
+        longest = max((len(c) for c in self.col_labels), default=4)
+        px = max(45, 9 * min(longest, 14) + 12)
+        across = max(2, min(MAX_LABELS, int(rect.width() // px))) if rect.width() else MAX_LABELS
         down = max(2, min(MAX_LABELS, int(rect.height() // 16))) if rect.height() else MAX_LABELS
         self.plot.getAxis("left").setTicks(token_ticks(self.row_labels, down))
         self.plot.getAxis("bottom").setTicks(token_ticks(self.col_labels, across))

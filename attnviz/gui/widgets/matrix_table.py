@@ -9,7 +9,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from attnviz.gui.theme import theme_manager
-from attnviz.gui.widgets.heatmap import format_value
+from attnviz.gui.widgets.heatmap import MASKED_COLOUR, format_value
 
 __all__ = ["MatrixTable"]
 
@@ -51,7 +51,7 @@ class _MatrixModel(QtCore.QAbstractTableModel):
             self._lo, self._hi = 0.0, 1.0
             cmap = tm.colormap()
         self._lut = cmap.getLookupTable(nPts=256, alpha=False)
-        grey = QtGui.QColor(tm.theme.mid)
+        grey = QtGui.QColor(MASKED_COLOUR)
         self._masked = (grey.red(), grey.green(), grey.blue())
 
     def colour(self, i: int, j: int) -> tuple[int, int, int]:

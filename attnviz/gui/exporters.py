@@ -1,0 +1,181 @@
+"""Render panels and the window to PNG, SVG and PDF; save the numbers behind a panel.
+
+Facts this relies on (ENVIRONMENT.md): pyqtgraph's own SVG exporter fails on PySide6 >= 6.11, so
+figures are painted through ``QWidget.render`` into a QImage, a QSvgGenerator or a QPdfWriter —
+text stays text in SVG and PDF, heatmaps are embedded as images. PDF uses a resolution of 96
+dpi and a page the size of the figure (with Qt's default resolution the axes land in the wrong
+place), and ``LosslessImageRendering`` (without it Qt stores heatmaps as JPEG).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
+
+from attnviz.export import ExportError, FigureSpec, format_for, safe_write, write_data
+from attnviz.gui.controller import Controller
+from attnviz.gui.panels.base import Panel
+from attnviz.gui.theme import theme_manager
+
+__all__ = ["export_panel_data", "export_panel_figure", "export_widget_figure", "figure_frame"]
+
+Hint = QtGui.QPainter.RenderHint
+CONTROLS = (
+    QtWidgets.QAbstractButton,
+    QtWidgets.QAbstractSlider,
+    QtWidgets.QLineEdit,
+    QtWidgets.QComboBox,
+    QtWidgets.QAbstractSpinBox,
+)
+
+
+@contextmanager
+def _slide_theme(spec: FigureSpec) -> Iterator[None]:
+    """Light theme and large text while a slide figure is built; the user's theme after."""
+    tm = theme_manager()
+    before = (tm.theme.name, tm.colormap_name, tm.font_pt)
+    if spec.style == "slide":
+        tm.apply(theme="light", font_pt=spec.font_pt)
+    try:
+        yield
+    finally:
+        if spec.style == "slide":
+            tm.apply(theme=before[0], colormap=before[1], font_pt=before[2])
+
+
+def figure_frame(
+    panel_cls: type[Panel], controller: Controller, spec: FigureSpec
+) -> QtWidgets.QWidget:
+    """A fresh, unshown copy of a panel drawn from the controller's latest result, framed with
+    the optional title and caption; slide style hides the explanation and messages."""
+    frame = QtWidgets.QWidget()
+    frame.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen)
+    frame.setObjectName("figure_frame")
+    lay = QtWidgets.QVBoxLayout(frame)
+    lay.setContentsMargins(12, 12, 12, 12)
+    if spec.title:
+        title = QtWidgets.QLabel(spec.title)
+        title.setObjectName("figure_title")
+        f = title.font()
+        f.setPointSize(round(spec.font_pt * 1.4))
+        f.setBold(True)
+        title.setFont(f)
+        lay.addWidget(title)
+    panel = panel_cls(controller)
+    if spec.style == "slide":
+        panel.set_explanation_visible(False)
+        panel.message.setVisible(False)
+        for w in panel.findChildren(QtWidgets.QWidget):
+            if isinstance(w, CONTROLS) and not isinstance(w.parent(), QtWidgets.QTabBar):
+                w.setVisible(False)  # no buttons, sliders or inputs on a slide
+    lay.addWidget(panel, 1)
+    if spec.caption:
+        caption = QtWidgets.QLabel(spec.caption)
+        caption.setObjectName("figure_caption")
+        caption.setWordWrap(True)
+        lay.addWidget(caption)
+    frame.panel = panel  # type: ignore[attr-defined]
+    frame.resize(spec.width, spec.height)
+    frame.show()  # lays out without appearing (WA_DontShowOnScreen)
+    QtWidgets.QApplication.processEvents()
+    if controller.latest is not None:
+        panel.result = controller.latest
+        panel.draw(controller.latest)
+    if spec.background == "transparent":
+        for view in frame.findChildren(QtWidgets.QGraphicsView):
+            if hasattr(view, "setBackground"):
+                view.setBackground(None)
+        frame.setAutoFillBackground(False)
+    QtWidgets.QApplication.processEvents()
+    return frame
+
+
+def _paint(widget: QtWidgets.QWidget, device: QtGui.QPaintDevice, spec: FigureSpec) -> None:
+    painter = QtGui.QPainter(device)
+    try:
+        painter.setRenderHint(Hint.Antialiasing)
+        painter.setRenderHint(Hint.TextAntialiasing)
+        painter.setRenderHint(Hint.LosslessImageRendering)
+        flags = QtWidgets.QWidget.RenderFlag.DrawChildren
+        if spec.background == "white":
+            painter.fillRect(
+                QtCore.QRect(0, 0, widget.width(), widget.height()), QtGui.QColor("white")
+            )
+        # PySide6 6.12 needs the target offset spelled out (render(painter) raises TypeError).
+        widget.render(painter, QtCore.QPoint(), QtGui.QRegion(), flags)
+    finally:
+        painter.end()
+
+
+def _write_figure(widget: QtWidgets.QWidget, spec: FigureSpec, path: str | Path) -> Path:
+    w, h = widget.width(), widget.height()
+    fmt = spec.format
+
+    def write(tmp: Path) -> None:
+        if fmt == "png":
+            ratio = spec.pixel_ratio
+            img = QtGui.QImage(
+                round(w * ratio), round(h * ratio), QtGui.QImage.Format.Format_ARGB32
+            )
+            img.setDevicePixelRatio(ratio)
+            img.fill(QtCore.Qt.GlobalColor.transparent)
+            if spec.dpi is not None:
+                dots_per_metre = round(spec.dpi / 0.0254)
+                img.setDotsPerMeterX(dots_per_metre)
+                img.setDotsPerMeterY(dots_per_metre)
+            _paint(widget, img, spec)
+            if not img.save(str(tmp), "PNG"):
+                raise OSError(f"Qt could not encode the PNG ({w}x{h} at {ratio}x)")
+        elif fmt == "svg":
+            gen = QtSvg.QSvgGenerator()
+            gen.setFileName(str(tmp))
+            gen.setSize(QtCore.QSize(w, h))
+            gen.setViewBox(QtCore.QRect(0, 0, w, h))
+            gen.setTitle(spec.title or "attnviz figure")
+            gen.setDescription(spec.caption or "exported by attnviz")
+            _paint(widget, gen, spec)
+        else:  # pdf
+            writer = QtGui.QPdfWriter(str(tmp))
+            writer.setResolution(96)
+            writer.setPageSize(
+                QtGui.QPageSize(QtCore.QSizeF(w * 72 / 96, h * 72 / 96), QtGui.QPageSize.Unit.Point)
+            )
+            writer.setPageMargins(QtCore.QMarginsF(0, 0, 0, 0))
+            writer.setTitle(spec.title or "attnviz figure")
+            writer.setCreator("attnviz")
+            _paint(widget, writer, spec)
+
+    return safe_write(path, write)
+
+
+def export_panel_figure(
+    panel_cls: type[Panel], controller: Controller, spec: FigureSpec, path: str | Path
+) -> Path:
+    """Render panel ``panel_cls`` for the controller's latest result to ``path``."""
+    format_for(path, spec.format, kind="figure")
+    if controller.latest is None:
+        controller.compute_now()
+    with _slide_theme(spec):
+        frame = figure_frame(panel_cls, controller, spec)
+        try:
+            return _write_figure(frame, spec, path)
+        finally:
+            frame.deleteLater()
+
+
+def export_widget_figure(widget: QtWidgets.QWidget, spec: FigureSpec, path: str | Path) -> Path:
+    """Render a widget as it is on screen (the whole window, say) to ``path``."""
+    format_for(path, spec.format, kind="figure")
+    return _write_figure(widget, spec, path)
+
+
+def export_panel_data(panel: Panel, path: str | Path, fmt: str | None = None) -> Path:
+    """Write the numbers behind ``panel`` (CSV, NPZ or JSON by extension or ``fmt``)."""
+    panel.ensure_drawn()
+    data = panel.export_data()
+    if not data:
+        raise ExportError(f"the {panel.title} panel shows no numbers to export")
+    return write_data(data, path, fmt)

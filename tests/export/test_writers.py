@@ -1,0 +1,112 @@
+"""Qt-free export: formats, figure specs, data files and safe writes."""
+
+import errno
+import json
+
+import numpy as np
+import pytest
+
+from attnviz.export import ExportError, FigureSpec, format_for, safe_write, write_data
+
+DATA = {
+    "weights": np.array([[0.25, 0.75], [1.0, 0.0]]),
+    "tokens": ["le", "chat"],
+    "scores": np.array([[1.5, -np.inf], [0.5, 2.0]]),
+    "temperature": 0.5,
+}
+
+
+def test_format_from_extension_and_name():
+    assert format_for("a/b.PNG").name == "png"
+    assert format_for("x.bin", "svg").name == "svg"
+    with pytest.raises(ExportError, match="cannot tell the format"):
+        format_for("figure.bmp")
+    with pytest.raises(ExportError, match="unknown format 'gif'"):
+        format_for("x", "gif")
+    with pytest.raises(ExportError, match="csv is not a figure format"):
+        format_for("x.csv", kind="figure")
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        (dict(format="csv"), "figure format"),
+        (dict(scale=0.5), "scale must lie between 1 and 4"),
+        (dict(scale=float("nan")), "scale"),
+        (dict(dpi=10), "dpi must lie between"),
+        (dict(style="poster"), "style"),
+        (dict(background="pink"), "background"),
+        (dict(width=10), "out of range"),
+    ],
+)
+def test_figure_spec_refuses_nonsense(kw, match):
+    with pytest.raises(ExportError, match=match):
+        FigureSpec(**kw)
+
+
+def test_pixel_ratio_from_scale_or_dpi():
+    assert FigureSpec(scale=3).pixel_ratio == 3
+    assert FigureSpec(dpi=192).pixel_ratio == 2
+
+
+def test_csv_has_token_labels_and_keeps_minus_infinity(tmp_path):
+    path = write_data(DATA, tmp_path / "w.csv")
+    lines = path.read_text().splitlines()
+    assert lines[0] == "weights,le,chat"
+    assert lines[1].startswith("le,0.25,0.75")
+    write_data({"scores": DATA["scores"], "tokens": DATA["tokens"]}, tmp_path / "s.csv")
+    assert "-inf" in (tmp_path / "s.csv").read_text()
+
+
+def test_npz_round_trips_without_pickle(tmp_path):
+    path = write_data(DATA, tmp_path / "w.npz")
+    with np.load(path, allow_pickle=False) as z:
+        np.testing.assert_array_equal(z["weights"], DATA["weights"])
+        assert z["tokens"].tolist() == ["le", "chat"]
+        assert float(z["temperature"]) == 0.5
+
+
+def test_json_writes_null_for_infinity(tmp_path):
+    path = write_data(DATA, tmp_path / "w.json")
+    d = json.loads(path.read_text())
+    assert d["tokens"] == ["le", "chat"] and d["scores"][0] == [1.5, None]
+
+
+def test_empty_data_and_wrong_kind_are_refused(tmp_path):
+    with pytest.raises(ExportError, match="no numbers"):
+        write_data({}, tmp_path / "x.csv")
+    with pytest.raises(ExportError, match="not a data format"):
+        write_data(DATA, tmp_path / "x.png")
+    with pytest.raises(ExportError, match="no table"):
+        write_data({"tokens": ["a"]}, tmp_path / "x.csv")
+
+
+def test_missing_folder_says_so_and_leaves_nothing(tmp_path):
+    with pytest.raises(ExportError, match="the folder does not exist"):
+        write_data(DATA, tmp_path / "no" / "such" / "w.csv")
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_full_disk_leaves_nothing_partial(tmp_path):
+    target = tmp_path / "fig.png"
+    target.write_bytes(b"old figure")
+
+    def fill_disk(p):
+        p.write_bytes(b"half a fig")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(ExportError, match="the disk is full"):
+        safe_write(target, fill_disk)
+    assert target.read_bytes() == b"old figure"  # the previous file is intact
+    assert [p.name for p in tmp_path.iterdir()] == ["fig.png"]  # no temporary left behind
+
+
+def test_writing_onto_a_folder_is_refused(tmp_path):
+    (tmp_path / "figs.csv").mkdir()
+    with pytest.raises(ExportError, match="that is a folder"):
+        write_data(DATA, tmp_path / "figs.csv")
+
+
+def test_written_files_are_readable_by_others(tmp_path):
+    path = write_data(DATA, tmp_path / "w.json")
+    assert path.stat().st_mode & 0o044 == 0o044
