@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
 from attnviz.export import ExportError, FigureSpec, format_for, safe_write, write_data
+from attnviz.export.svg import bake_cosmetic_strokes
 from attnviz.gui.controller import Controller
 from attnviz.gui.panels.base import Panel
 from attnviz.gui.theme import theme_manager
@@ -137,6 +138,8 @@ def _write_figure(widget: QtWidgets.QWidget, spec: FigureSpec, path: str | Path)
             gen.setTitle(spec.title or "attnviz figure")
             gen.setDescription(spec.caption or "exported by attnviz")
             _paint(widget, gen, spec)
+            del gen  # flush the file before reading it back
+            tmp.write_text(bake_cosmetic_strokes(tmp.read_text(encoding="utf-8")), encoding="utf-8")
         else:  # pdf
             writer = QtGui.QPdfWriter(str(tmp))
             writer.setResolution(96)

@@ -110,3 +110,38 @@ def test_writing_onto_a_folder_is_refused(tmp_path):
 def test_written_files_are_readable_by_others(tmp_path):
     path = write_data(DATA, tmp_path / "w.json")
     assert path.stat().st_mode & 0o044 == 0o044
+
+
+def test_cosmetic_strokes_are_baked_into_coordinates():
+    import xml.etree.ElementTree as ET
+
+    from attnviz.export.svg import bake_cosmetic_strokes
+
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
+        '<g stroke="red" stroke-width="2" transform="matrix(10,0,0,20,5,7)">'
+        '<polyline fill="none" vector-effect="non-scaling-stroke" points="0,0 1,2 " />'
+        '<path vector-effect="non-scaling-stroke" d="M0,1 L2,3 Z" />'
+        '<rect x="1" y="1" width="2" height="3" />'
+        "</g></svg>"
+    )
+    out = ET.fromstring(bake_cosmetic_strokes(svg))
+    ns = "{http://www.w3.org/2000/svg}"
+    poly = next(out.iter(f"{ns}polyline"))
+    assert poly.get("points") == "5,7 15,47" and poly.get("vector-effect") is None
+    assert next(out.iter(f"{ns}path")).get("d") == "M 5,27 L 25,67 Z"
+    groups = list(out.iter(f"{ns}g"))
+    baked = [g for g in groups if g.get("transform") is None]
+    assert baked and baked[0].get("stroke-width") == "2"  # the width stays in device units
+    kept = [g for g in groups if g.get("transform")]
+    assert next(kept[0].iter(f"{ns}rect")).get("width") == "2"  # a scaling element is kept
+
+
+def test_relative_paths_are_left_alone():
+    from attnviz.export.svg import bake_cosmetic_strokes
+
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg"><g transform="matrix(2,0,0,2,0,0)">'
+        '<path vector-effect="non-scaling-stroke" d="m0,1 l2,3" /></g></svg>'
+    )
+    assert 'd="m0,1 l2,3"' in bake_cosmetic_strokes(svg)
