@@ -1,0 +1,204 @@
+"""What every model family provides: its shape read from config.json, the tensors it needs
+(names and shapes, checked against the files before any data is read), and a forward pass that
+hands back each layer's queries, keys, values and attention probabilities.
+
+Attention itself is always :func:`attnviz.scaled_dot_product_attention` with
+``return_weights=True``: the numbers shown are those of the compute core the app teaches.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from attnviz.backends import scaled_dot_product_attention
+from attnviz.core.heads import merge_heads, split_heads
+from attnviz.models.config import Config
+from attnviz.models.errors import ModelError
+from attnviz.models.nn import ACTIVATIONS
+from attnviz.models.weights import TensorInfo
+
+__all__ = ["Architecture", "Family", "LayerResult", "attend"]
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The numbers that describe a model, read from its config.json."""
+
+    family: str  # "bert", "gpt2" or "llama"
+    model_type: str  # config.json's model_type ("bert", "gpt2", "llama", "mistral", "qwen2")
+    architecture: str  # config.json's architectures[0], e.g. "BertForMaskedLM"
+    layers: int
+    heads: int  # query heads per layer
+    kv_heads: int  # key/value heads per layer (< heads: grouped-query attention)
+    hidden_size: int
+    head_dim: int
+    intermediate_size: int
+    max_positions: int
+    vocab_size: int
+    causal: bool
+    positions: str  # how order enters: "learned absolute" or "rotary (RoPE, θ = ...)"
+    activation: str
+    norm: str  # "LayerNorm (post)", "LayerNorm (pre)", "RMSNorm (pre)"
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """One attention layer of one forward pass."""
+
+    q: np.ndarray  # (Hq, L, E), after RoPE where the model uses it
+    k: np.ndarray  # (Hkv, L, E), after RoPE; not repeated over the query group
+    v: np.ndarray  # (Hkv, L, Ev)
+    weights: np.ndarray  # (Hq, L, L) attention probabilities
+    scale: float
+    window: tuple[int | None, int | None] | None
+
+
+def attend(
+    q: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    causal: bool,
+    scale: float | None = None,
+    window: tuple[int | None, int | None] | None = None,
+) -> tuple[np.ndarray, LayerResult]:
+    """Attention through the compute core; returns (merged output (L, Hq*Ev), LayerResult)."""
+    out, w = scaled_dot_product_attention(
+        q, k, v, is_causal=causal, scale=scale, enable_gqa=q.shape[0] != k.shape[0],
+        window=window, return_weights=True, method="standard",
+    )  # fmt: skip
+    s = 1.0 / float(np.sqrt(q.shape[-1])) if scale is None else scale
+    return merge_heads(out), LayerResult(q, k, v, w, s, window)
+
+
+def heads(x: np.ndarray, n: int) -> np.ndarray:
+    """(L, n*E) -> (n, L, E), contiguous so the core's batched matmuls need no copies."""
+    return np.ascontiguousarray(split_heads(x, n))
+
+
+class Family(ABC):
+    """A model family: parse config.json, name the tensors, run the forward pass."""
+
+    name: ClassVar[str]
+    model_types: ClassVar[tuple[str, ...]]
+    # A tensor name every checkpoint of the family has; what precedes it is the name prefix
+    # ("bert.", "transformer.", "model." or nothing).
+    anchor: ClassVar[str]
+
+    def __init__(self, arch: Architecture, config: Config) -> None:
+        self.arch = arch
+        self.config = config
+        self.w: dict[str, np.ndarray] = {}
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, config: Config) -> Family:
+        """Read and check the family's hyper-parameters."""
+
+    @abstractmethod
+    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every tensor the forward pass reads (name without prefix) and its expected shape."""
+
+    def aliases(self, name: str) -> tuple[str, ...]:
+        """Other names a tensor may be stored under in older checkpoints."""
+        return ()
+
+    @abstractmethod
+    def bind(self, w: dict[str, np.ndarray]) -> None:
+        """Take the float32 tensors (by unprefixed name), arranged as the forward pass wants."""
+
+    @abstractmethod
+    def embed(self, ids: np.ndarray) -> np.ndarray:
+        """(L,) token ids -> (L, D) input of the first layer."""
+
+    @abstractmethod
+    def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
+        """Layer ``i``: (L, D) -> (L, D) and what its attention saw."""
+
+    # -- shared checks ---------------------------------------------------------------------
+
+    @staticmethod
+    def activation(config: Config, *keys: str, default: str) -> str:
+        act = config.str(*keys, default=default)
+        if act not in ACTIVATIONS:
+            raise config.error(
+                f"activation {act!r} is not supported (supported: {', '.join(ACTIVATIONS)})"
+            )
+        return act
+
+    @staticmethod
+    def split(config: Config, hidden: int, heads: int) -> int:
+        if hidden % heads:
+            raise config.error(f"hidden size {hidden} does not split into {heads} heads")
+        return hidden // heads
+
+    def resolve(self, tensors: dict[str, TensorInfo]) -> dict[str, TensorInfo]:
+        """Find every needed tensor in the files and check its shape and dtype.
+
+        Returns {unprefixed name: TensorInfo}. Raises ModelError naming the file and tensor.
+        """
+        prefixes = sorted(
+            {
+                n[: -len(self.anchor)]
+                for n in tensors
+                if n.endswith(self.anchor)
+                and (n == self.anchor or n[: -len(self.anchor)].endswith("."))
+            },
+            key=len,
+        )
+        if not prefixes:
+            files = sorted({t.file.name for t in tensors.values()}) or ["the weight files"]
+            raise ModelError(
+                f"{', '.join(files)} hold no tensor named '…{self.anchor}': these are not the "
+                f"weights of a {self.arch.architecture} ({self.name}-style) model",
+                next(iter(tensors.values())).file if tensors else None,
+            )
+        want = self.tensor_shapes()
+        best: tuple[int, str, list[str]] | None = None
+        for p in prefixes:
+            missing = [n for n in want if self._find(tensors, p, n) is None]
+            if not missing:
+                return self._checked(tensors, p, want)
+            if best is None or len(missing) < best[0]:
+                best = (len(missing), p, missing)
+        assert best is not None
+        _, p, missing = best
+        some = next(t.file for n, t in tensors.items() if n.endswith(self.anchor))
+        listed = ", ".join(p + m for m in missing[:4]) + (" …" if len(missing) > 4 else "")
+        raise ModelError(
+            f"{some.name} lacks {len(missing)} tensor(s) that config.json implies "
+            f"({self.arch.layers} layers): {listed}",
+            some,
+        )
+
+    def _find(self, tensors: dict[str, TensorInfo], prefix: str, name: str) -> TensorInfo | None:
+        for n in (name, *self.aliases(name)):
+            t = tensors.get(prefix + n)
+            if t is not None:
+                return t
+        return None
+
+    def _checked(
+        self, tensors: dict[str, TensorInfo], prefix: str, want: dict[str, tuple[int, ...]]
+    ) -> dict[str, TensorInfo]:
+        out: dict[str, TensorInfo] = {}
+        for name, shape in want.items():
+            t = self._find(tensors, prefix, name)
+            assert t is not None
+            if t.shape != shape:
+                raise ModelError(
+                    f"tensor {t.name!r} in {t.file.name} has shape {t.shape}, but config.json "
+                    f"implies {shape}",
+                    t.file,
+                )
+            if t.dtype not in ("F32", "F16", "BF16", "F64"):
+                raise ModelError(
+                    f"tensor {t.name!r} in {t.file.name} is {t.dtype}; attnviz reads float "
+                    "weights (F32, F16, BF16, F64) only, not quantised or integer ones",
+                    t.file,
+                )
+            out[name] = t
+        return out

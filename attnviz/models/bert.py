@@ -1,0 +1,147 @@
+"""BERT-style encoders: BERT, and sentence-transformers models such as MiniLM (same layers,
+weights saved without the ``bert.`` prefix).
+
+    x = LayerNorm(word[ids] + position[0..L-1] + token_type[0])
+    per layer:  a = LayerNorm(x + Attention(x) Wo)          (post-norm)
+                x = LayerNorm(a + W2 GELU(W1 a))
+
+Every query sees every token ([CLS] and [SEP] included): no mask for one unpadded sentence.
+All tokens are segment 0, as transformers assumes when no token_type_ids are given.
+
+References
+----------
+- Devlin et al., "BERT: Pre-training of Deep Bidirectional Transformers", 2019.
+- transformers ``models/bert/modeling_bert.py`` (the eager path this reproduces).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from attnviz.models.base import Architecture, Family, LayerResult, attend, heads
+from attnviz.models.config import Config
+from attnviz.models.nn import ACTIVATIONS, layer_norm, linear
+
+__all__ = ["Bert"]
+
+
+class Bert(Family):
+    name = "bert"
+    model_types = ("bert",)
+    anchor = "embeddings.word_embeddings.weight"
+
+    def __init__(self, arch: Architecture, config: Config, eps: float, type_vocab: int) -> None:
+        super().__init__(arch, config)
+        self.eps = eps
+        self.type_vocab = type_vocab
+        self.act = ACTIVATIONS[arch.activation]
+
+    @classmethod
+    def from_config(cls, config: Config) -> Bert:
+        d = config.int("hidden_size")
+        h = config.int("num_attention_heads")
+        pos_type = config.str("position_embedding_type", default="absolute")
+        if pos_type != "absolute":
+            raise config.error(
+                f"position_embedding_type {pos_type!r} is not supported (only 'absolute')"
+            )
+        causal = config.bool("is_decoder", default=False)
+        arch = Architecture(
+            family=cls.name,
+            model_type=config.model_type or "bert",
+            architecture=config.architecture or "BertModel",
+            layers=config.int("num_hidden_layers"),
+            heads=h,
+            kv_heads=h,
+            hidden_size=d,
+            head_dim=cls.split(config, d, h),
+            intermediate_size=config.int("intermediate_size"),
+            max_positions=config.int("max_position_embeddings", default=512),
+            vocab_size=config.int("vocab_size"),
+            causal=causal,
+            positions="learned absolute",
+            activation=cls.activation(config, "hidden_act", default="gelu"),
+            norm="LayerNorm (post)",
+        )
+        eps = config.float("layer_norm_eps", default=1e-12)
+        return cls(arch, config, eps, config.int("type_vocab_size", default=2))
+
+    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+        a = self.arch
+        d, inner = a.hidden_size, a.intermediate_size
+        out: dict[str, tuple[int, ...]] = {
+            "embeddings.word_embeddings.weight": (a.vocab_size, d),
+            "embeddings.position_embeddings.weight": (a.max_positions, d),
+            "embeddings.token_type_embeddings.weight": (self.type_vocab, d),
+            "embeddings.LayerNorm.weight": (d,),
+            "embeddings.LayerNorm.bias": (d,),
+        }
+        for i in range(a.layers):
+            p = f"encoder.layer.{i}."
+            for m in ("query", "key", "value"):
+                out[f"{p}attention.self.{m}.weight"] = (d, d)
+                out[f"{p}attention.self.{m}.bias"] = (d,)
+            out[f"{p}attention.output.dense.weight"] = (d, d)
+            out[f"{p}attention.output.dense.bias"] = (d,)
+            out[f"{p}attention.output.LayerNorm.weight"] = (d,)
+            out[f"{p}attention.output.LayerNorm.bias"] = (d,)
+            out[f"{p}intermediate.dense.weight"] = (inner, d)
+            out[f"{p}intermediate.dense.bias"] = (inner,)
+            out[f"{p}output.dense.weight"] = (d, inner)
+            out[f"{p}output.dense.bias"] = (d,)
+            out[f"{p}output.LayerNorm.weight"] = (d,)
+            out[f"{p}output.LayerNorm.bias"] = (d,)
+        return out
+
+    def aliases(self, name: str) -> tuple[str, ...]:
+        # TF-converted checkpoints name LayerNorm's scale and shift gamma and beta.
+        if "LayerNorm." in name:
+            return (name.replace(".weight", ".gamma").replace(".bias", ".beta"),)
+        return ()
+
+    def bind(self, w: dict[str, np.ndarray]) -> None:
+        t = self.w
+        t["word"] = w["embeddings.word_embeddings.weight"]
+        t["position"] = w["embeddings.position_embeddings.weight"]
+        t["type0"] = w["embeddings.token_type_embeddings.weight"][0].copy()
+        t["ln_w"] = w["embeddings.LayerNorm.weight"]
+        t["ln_b"] = w["embeddings.LayerNorm.bias"]
+        for i in range(self.arch.layers):
+            p = f"encoder.layer.{i}."
+            s = f"{p}attention.self."
+            # torch's Linear stores (out, in); nn.linear takes its .T, a view (no copy).
+            # One (D, 3D) product instead of three: [q | k | v] along the output axis.
+            t[f"{i}.qkv_w"] = np.concatenate(
+                [w[f"{s}{m}.weight"] for m in ("query", "key", "value")]
+            ).T
+            t[f"{i}.qkv_b"] = np.concatenate([w[f"{s}{m}.bias"] for m in ("query", "key", "value")])
+            t[f"{i}.o_w"] = w[f"{p}attention.output.dense.weight"].T
+            t[f"{i}.o_b"] = w[f"{p}attention.output.dense.bias"]
+            t[f"{i}.ln1_w"] = w[f"{p}attention.output.LayerNorm.weight"]
+            t[f"{i}.ln1_b"] = w[f"{p}attention.output.LayerNorm.bias"]
+            t[f"{i}.fc1_w"] = w[f"{p}intermediate.dense.weight"].T
+            t[f"{i}.fc1_b"] = w[f"{p}intermediate.dense.bias"]
+            t[f"{i}.fc2_w"] = w[f"{p}output.dense.weight"].T
+            t[f"{i}.fc2_b"] = w[f"{p}output.dense.bias"]
+            t[f"{i}.ln2_w"] = w[f"{p}output.LayerNorm.weight"]
+            t[f"{i}.ln2_b"] = w[f"{p}output.LayerNorm.bias"]
+
+    def embed(self, ids: np.ndarray) -> np.ndarray:
+        t = self.w
+        x = t["word"][ids] + t["position"][: len(ids)] + t["type0"]  # (L, D)
+        return layer_norm(x, t["ln_w"], t["ln_b"], self.eps)
+
+    def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
+        t, a = self.w, self.arch
+        d = a.hidden_size
+        qkv = linear(x, t[f"{i}.qkv_w"], t[f"{i}.qkv_b"])  # (L, 3D)
+        q = heads(qkv[:, :d], a.heads)  # (H, L, E)
+        k = heads(qkv[:, d : 2 * d], a.heads)
+        v = heads(qkv[:, 2 * d :], a.heads)
+        ctx, res = attend(q, k, v, causal=a.causal)  # (L, D)
+        x = layer_norm(linear(ctx, t[f"{i}.o_w"], t[f"{i}.o_b"]) + x, t[f"{i}.ln1_w"],
+                       t[f"{i}.ln1_b"], self.eps)  # fmt: skip
+        h = self.act(linear(x, t[f"{i}.fc1_w"], t[f"{i}.fc1_b"]))  # (L, I)
+        h = linear(h, t[f"{i}.fc2_w"], t[f"{i}.fc2_b"])
+        h += x
+        return layer_norm(h, t[f"{i}.ln2_w"], t[f"{i}.ln2_b"], self.eps), res

@@ -1,0 +1,349 @@
+"""Loading a model folder and running it: :func:`load` -> :class:`Model`, whose
+:meth:`Model.forward` returns a :class:`ModelTrace` with every layer's attention.
+
+Loading checks everything it can before reading tensor data: config.json, the family, every
+needed tensor's presence, shape and dtype (from the safetensors headers), the tokenizer, and
+that the float32 weights fit in memory. Only then are the weights read.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from attnviz.core.attention import AttentionTrace, attention_trace
+from attnviz.core.heads import kv_head_for
+from attnviz.models.base import Architecture, Family
+from attnviz.models.bert import Bert
+from attnviz.models.config import Config, read_config
+from attnviz.models.errors import PICKLE_SUFFIXES, ModelError, pickle_refusal
+from attnviz.models.gpt2 import GPT2
+from attnviz.models.llama import Llama
+from attnviz.models.tokenizer import Encoding, TextTokenizer, load_tokenizer, tokenizer_files
+from attnviz.models.weights import TensorInfo, WeightFiles, open_weights
+
+__all__ = [
+    "FAMILIES",
+    "Model",
+    "ModelInfo",
+    "ModelSpec",
+    "ModelTrace",
+    "family_for",
+    "inspect",
+    "load",
+]
+
+FAMILIES: tuple[type[Family], ...] = (Bert, GPT2, Llama)
+SUPPORTED = ", ".join(mt for f in FAMILIES for mt in f.model_types)
+_DTYPE_NAMES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}
+
+
+def family_for(config: Config) -> type[Family]:
+    """The family that runs this config.json, or ModelError saying what is supported."""
+    mt = config.model_type
+    for fam in FAMILIES:
+        if mt in fam.model_types:
+            return fam
+    if not mt:
+        raise config.error(f"has no model_type; attnviz runs model types {SUPPORTED}")
+    raise config.error(
+        f"model_type {mt!r} ({config.architecture}) is not supported; attnviz runs BERT-, "
+        f"GPT-2- and Llama-style models (model types {SUPPORTED})"
+    )
+
+
+def _folder_of(path: str | os.PathLike[str]) -> Path:
+    p = Path(path).expanduser()
+    if p.suffix.lower() in PICKLE_SUFFIXES and p.is_file():
+        raise pickle_refusal(p)
+    if p.is_file():
+        return p.parent
+    if not p.is_dir():
+        raise ModelError(f"no model folder at {p}", p)
+    return p
+
+
+def display_name(folder: Path) -> str:
+    """The repository id ("org/name") of a Hugging Face cache snapshot, else the folder's name."""
+    parts = folder.resolve().parts if folder.exists() else folder.parts
+    if len(parts) >= 3 and parts[-2] == "snapshots" and parts[-3].startswith("models--"):
+        return parts[-3][len("models--") :].replace("--", "/")
+    return folder.name
+
+
+def _count(n: int) -> str:
+    for div, unit in ((1e9, " B"), (1e6, " M"), (1e3, " k")):
+        if n >= div:
+            return f"{n / div:.1f}{unit}"
+    return str(n)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the GUI shows about a loaded model."""
+
+    name: str
+    path: Path
+    family: str  # "bert", "gpt2" or "llama"
+    model_type: str
+    architecture: str
+    layers: int
+    heads: int
+    kv_heads: int
+    hidden_size: int
+    head_dim: int
+    max_positions: int
+    vocab_size: int
+    dtype: str  # as stored ("float32", "bfloat16", ...); computed in float32
+    parameters: int  # in the tensors the forward pass reads (no LM head, no pooler)
+    causal: bool
+    positions: str
+    tokenizer: str  # which tokenizer files were used
+
+    def summary(self) -> str:
+        """One line, e.g. 'all-MiniLM-L6-v2 — BERT, 6 layers × 12 heads, d=384, float32'."""
+        kv = f" ({self.kv_heads} KV heads)" if self.kv_heads != self.heads else ""
+        return (
+            f"{self.name} — {self.architecture}, {self.layers} layers × {self.heads} heads{kv}, "
+            f"d={self.hidden_size}, {self.dtype}, {_count(self.parameters)} parameters"
+        )
+
+
+@dataclass(frozen=True)
+class ModelTrace:
+    """One forward pass: tokens, and every layer's q, k, v and attention probabilities.
+
+    Shapes (L tokens, E = head_dim):
+    attentions (layers, Hq, L, L) float32, each row a probability distribution over keys;
+    q (layers, Hq, L, E); k and v (layers, Hkv, L, E) — after RoPE for Llama-style models, and
+    *not* repeated over query groups: query head h reads key/value head ``kv_head(h)``;
+    hidden_states (layers + 1, L, D): the first layer's input, then each layer's output
+    (no final norm).
+    """
+
+    tokens: tuple[str, ...]
+    labels: tuple[str, ...]
+    special: tuple[bool, ...]
+    ids: np.ndarray  # (L,) int64
+    attentions: np.ndarray
+    q: np.ndarray
+    k: np.ndarray
+    v: np.ndarray
+    hidden_states: np.ndarray
+    scales: tuple[float, ...]  # per layer: what multiplies q·k
+    windows: tuple[tuple[int | None, int | None] | None, ...]  # per layer (sliding window)
+    causal: bool
+
+    @property
+    def layers(self) -> int:
+        return self.attentions.shape[0]
+
+    @property
+    def heads(self) -> int:
+        return self.attentions.shape[1]
+
+    @property
+    def kv_heads(self) -> int:
+        return self.k.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def kv_head(self, head: int) -> int:
+        """The key/value head that query head ``head`` reads (itself unless GQA/MQA)."""
+        return kv_head_for(head, self.heads, self.kv_heads)
+
+    def steps(self, layer: int, head: int) -> AttentionTrace:
+        """Every intermediate of one head's attention (scores, masked scores, weights, output),
+        recomputed by the compute core from this trace's q, k, v; for the Q/K/V panel."""
+        if not 0 <= layer < self.layers or not 0 <= head < self.heads:
+            raise IndexError(f"layer {layer}, head {head} outside {self.layers} × {self.heads}")
+        kv = self.kv_head(head)
+        return attention_trace(
+            self.q[layer, head], self.k[layer, kv], self.v[layer, kv],
+            is_causal=self.causal, scale=self.scales[layer], window=self.windows[layer],
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model folder checked without reading tensor data (what discovery reports on)."""
+
+    folder: Path
+    config: Config
+    family: Family  # parsed config, no weights yet
+    weights: WeightFiles
+    tensors: dict[str, TensorInfo]  # every tensor the forward pass reads, by unprefixed name
+    tokenizer: str  # which tokenizer files are present
+
+    @property
+    def arch(self) -> Architecture:
+        return self.family.arch
+
+    @property
+    def float32_bytes(self) -> int:
+        return sum(t.size for t in self.tensors.values()) * 4
+
+    @property
+    def dtype(self) -> str:
+        dts = sorted({t.dtype for t in self.tensors.values()})
+        return " + ".join(_DTYPE_NAMES.get(d, d) for d in dts)
+
+
+def inspect(path: str | os.PathLike[str]) -> ModelSpec:
+    """Check a model folder (config, family, tensor names/shapes/dtypes, tokenizer files)
+    without reading any tensor data. Raises ModelError naming the file and the problem."""
+    folder = _folder_of(path)
+    config = read_config(folder)
+    family = family_for(config).from_config(config)
+    weights = open_weights(folder)
+    tensors = family.resolve(weights.tensors)
+    tok = tokenizer_files(folder)
+    if tok is None:
+        load_tokenizer(folder)  # raises the ModelError that names what is missing
+    return ModelSpec(folder, config, family, weights, tensors, tok or "")
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available now (Linux MemAvailable, else physical RAM), None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+class Model:
+    """A trained model run by attnviz's own compute core (float32 NumPy, no torch).
+
+    Build with :func:`load`. Thread-safe for concurrent :meth:`forward` calls: the weights
+    are never written after loading.
+    """
+
+    def __init__(self, spec: ModelSpec, tokenizer: TextTokenizer) -> None:
+        self.spec = spec
+        self.family = spec.family
+        self.tokenizer = tokenizer
+        a = spec.arch
+        self.info = ModelInfo(
+            name=display_name(spec.folder),
+            path=spec.folder,
+            family=a.family,
+            model_type=a.model_type,
+            architecture=a.architecture,
+            layers=a.layers,
+            heads=a.heads,
+            kv_heads=a.kv_heads,
+            hidden_size=a.hidden_size,
+            head_dim=a.head_dim,
+            max_positions=a.max_positions,
+            vocab_size=a.vocab_size,
+            dtype=spec.dtype,
+            parameters=sum(t.size for t in spec.tensors.values()),
+            causal=a.causal,
+            positions=a.positions,
+            tokenizer=tokenizer.kind,
+        )
+
+    def __repr__(self) -> str:
+        return f"<attnviz Model {self.info.summary()}>"
+
+    def encode(self, text: str) -> Encoding:
+        """Token ids, tokens, readable labels and special-token flags of ``text``.
+
+        Raises ModelError when the text gives no token, is longer than the model's positions,
+        or the tokenizer yields an id the embedding table lacks.
+        """
+        enc = self.tokenizer.encode(text)
+        n, limit = len(enc), self.info.max_positions
+        if n == 0:
+            raise ModelError("the text gives no tokens: type something for the model to read")
+        if n > limit:
+            raise ModelError(
+                f"the text is {n} tokens long, but {self.info.name} reads at most {limit} "
+                f"(max positions in {self.spec.config.path.name}); shorten it",
+                self.spec.config.path,
+            )
+        if enc.ids.size and int(enc.ids.max()) >= self.info.vocab_size:
+            bad = int(enc.ids.max())
+            raise ModelError(
+                f"{self.tokenizer.source.name} gives token id {bad}, but the model's embedding "
+                f"table has {self.info.vocab_size} rows: tokenizer and weights do not match",
+                self.tokenizer.source,
+            )
+        return enc
+
+    def tokenize(self, text: str) -> list[str]:
+        """The tokens the model reads, special tokens included (e.g. ['[CLS]', 'hi', '[SEP]'])."""
+        return list(self.encode(text).tokens)
+
+    def forward(self, text: str) -> ModelTrace:
+        """Run the model on ``text``; see :class:`ModelTrace` for what comes back."""
+        enc = self.encode(text)
+        fam = self.family
+        x = fam.embed(enc.ids)  # (L, D)
+        hidden = [x]
+        results = []
+        for i in range(self.info.layers):
+            x, res = fam.layer(i, x)
+            hidden.append(x)
+            results.append(res)
+        return ModelTrace(
+            tokens=enc.tokens,
+            labels=enc.labels,
+            special=enc.special,
+            ids=enc.ids,
+            attentions=np.stack([r.weights for r in results]),
+            q=np.stack([r.q for r in results]),
+            k=np.stack([r.k for r in results]),
+            v=np.stack([r.v for r in results]),
+            hidden_states=np.stack(hidden),
+            scales=tuple(r.scale for r in results),
+            windows=tuple(r.window for r in results),
+            causal=self.info.causal,
+        )
+
+    def attentions(self, text: str) -> np.ndarray:
+        """(layers, heads, L, L) float32 attention probabilities of ``text``."""
+        return self.forward(text).attentions
+
+
+def load(path: str | os.PathLike[str]) -> Model:
+    """Load a model from a local folder in Hugging Face layout; never downloads or unpickles.
+
+    Parameters
+    ----------
+    path : folder (or a file inside it) holding config.json, model.safetensors (or
+        model.safetensors.index.json and its shards) and tokenizer.json (or vocab.txt, or
+        vocab.json + merges.txt).
+
+    Raises
+    ------
+    ModelError
+        Naming the file and the problem: missing or pickle-only weights, a truncated or
+        corrupt safetensors file, tensors that disagree with config.json, an unsupported
+        architecture, or weights too large for this machine's memory.
+    """
+    spec = inspect(path)
+    tokenizer = load_tokenizer(spec.folder)
+    # The weights become float32; fusing q/k/v (and gate/up) copies a fraction of them once.
+    need = spec.float32_bytes * 5 // 4
+    avail = _available_memory()
+    if avail is not None and need > avail:
+        raise ModelError(
+            f"{display_name(spec.folder)} needs about {need / 2**30:.1f} GiB of memory as float32 "
+            f"but only {avail / 2**30:.1f} GiB is available",
+            spec.folder,
+        )
+    arrays = spec.weights.read(t.name for t in spec.tensors.values())
+    spec.family.bind({name: arrays[t.name] for name, t in spec.tensors.items()})
+    return Model(spec, tokenizer)

@@ -1,0 +1,255 @@
+"""Tokenizers from a model folder, built with the Hugging Face ``tokenizers`` library.
+
+Three layouts, in order of preference:
+
+- ``tokenizer.json``: the whole pipeline (normaliser, pre-tokeniser, model, post-processor).
+  Padding and truncation stored in it are switched off: attnviz shows one sentence as it is,
+  and a sentence too long for the model is refused with a message instead of cut silently.
+- ``vocab.txt``: a BERT WordPiece vocabulary; lower-casing, accents and the special tokens
+  come from ``tokenizer_config.json`` (BERT's defaults when absent), as ``BertTokenizer`` does.
+- ``vocab.json`` + ``merges.txt``: GPT-2's byte-level BPE, no special tokens added (as GPT-2).
+
+Special tokens the post-processor adds ([CLS], [SEP], <s>) are kept: the model sees them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tokenizers import (
+    AddedToken,
+    Tokenizer,
+    decoders,
+    models,
+    normalizers,
+    pre_tokenizers,
+    processors,
+)
+
+from attnviz.models.errors import ModelError
+
+__all__ = ["Encoding", "TextTokenizer", "load_tokenizer"]
+
+TOKENIZER_JSON = "tokenizer.json"
+VOCAB_TXT = "vocab.txt"
+VOCAB_JSON = "vocab.json"
+MERGES_TXT = "merges.txt"
+TOKENIZER_CONFIG = "tokenizer_config.json"
+SPECIAL_TOKENS_MAP = "special_tokens_map.json"
+# transformers' defaults when tokenizer_config.json does not name the special tokens.
+BERT_SPECIALS = {
+    "unk_token": "[UNK]",
+    "sep_token": "[SEP]",
+    "cls_token": "[CLS]",
+    "pad_token": "[PAD]",
+    "mask_token": "[MASK]",
+}
+GPT2_SPECIALS = {
+    "unk_token": "<|endoftext|>",
+    "bos_token": "<|endoftext|>",
+    "eos_token": "<|endoftext|>",
+}
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """One text as the model reads it.
+
+    ``tokens`` are the model's own strings ("##ing", "Ġthe", "[CLS]"); ``labels`` are the same
+    tokens made readable where the raw form is not (byte-level BPE: "Ġthe" -> " the");
+    ``special`` marks tokens the post-processor added or the vocabulary declares special.
+    """
+
+    ids: np.ndarray  # (L,) int64
+    tokens: tuple[str, ...]
+    labels: tuple[str, ...]
+    special: tuple[bool, ...]
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+
+class TextTokenizer:
+    """A ``tokenizers.Tokenizer`` set up for one sentence at a time, and where it came from."""
+
+    def __init__(self, tokenizer: Tokenizer, source: Path, kind: str) -> None:
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        self.tokenizer = tokenizer
+        self.source = source
+        self.kind = kind
+        self._byte_level = isinstance(tokenizer.decoder, decoders.ByteLevel)
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of ids, added tokens included."""
+        return self.tokenizer.get_vocab_size(with_added_tokens=True)
+
+    def encode(self, text: str) -> Encoding:
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        enc = self.tokenizer.encode(text, add_special_tokens=True)
+        tokens = tuple(enc.tokens)
+        if self._byte_level:
+            dec = self.tokenizer.decoder
+            labels = tuple(dec.decode([t]) for t in tokens)
+        else:
+            labels = tokens
+        return Encoding(
+            ids=np.asarray(enc.ids, dtype=np.int64),
+            tokens=tokens,
+            labels=labels,
+            special=tuple(bool(s) for s in enc.special_tokens_mask),
+        )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path.name} is not valid JSON: {exc} ({path})", path) from None
+    if not isinstance(doc, dict):
+        raise ModelError(f"{path.name} does not hold a JSON object ({path})", path)
+    return doc
+
+
+def _token_text(value: Any) -> str | None:
+    """A special token as tokenizer_config.json stores it: a string or {"content": ...}."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("content"), str):
+        return value["content"]
+    return None
+
+
+def _settings(folder: Path) -> dict[str, Any]:
+    """tokenizer_config.json overlaid by special_tokens_map.json (as transformers reads them)."""
+    cfg = _read_json(folder / TOKENIZER_CONFIG)
+    cfg.update(_read_json(folder / SPECIAL_TOKENS_MAP))
+    return cfg
+
+
+def _declared_specials(cfg: dict[str, Any], defaults: dict[str, str]) -> dict[str, str]:
+    out = dict(defaults)
+    keys = ("unk_token", "sep_token", "cls_token", "pad_token", "mask_token", "bos_token")
+    for key in (*keys, "eos_token"):
+        tok = _token_text(cfg.get(key))
+        if tok is not None:
+            out[key] = tok
+    return out
+
+
+def _added_specials(cfg: dict[str, Any]) -> list[str]:
+    decl = cfg.get("added_tokens_decoder")
+    if not isinstance(decl, dict):
+        return []
+    return [
+        t["content"]
+        for t in decl.values()
+        if isinstance(t, dict) and t.get("special") and isinstance(t.get("content"), str)
+    ]
+
+
+def _wordpiece(folder: Path) -> Tokenizer:
+    """BERT's tokenizer from vocab.txt, configured as transformers' BertTokenizer."""
+    path = folder / VOCAB_TXT
+    cfg = _settings(folder)
+    sp = _declared_specials(cfg, BERT_SPECIALS)
+    try:
+        vocab = models.WordPiece.read_file(str(path))
+    except Exception as exc:  # the Rust side raises plain Exception
+        raise ModelError(f"cannot read {path.name}: {exc} ({path})", path) from None
+    for key in ("unk_token", "cls_token", "sep_token"):
+        if sp[key] not in vocab:
+            raise ModelError(f"{path.name} lacks the {key} {sp[key]!r} ({path})", path)
+    tok = Tokenizer(
+        models.WordPiece(vocab, unk_token=sp["unk_token"], max_input_chars_per_word=100)
+    )
+    lower = bool(cfg.get("do_lower_case", True))
+    strip = cfg.get("strip_accents")
+    tok.normalizer = normalizers.BertNormalizer(
+        clean_text=True,
+        handle_chinese_chars=bool(cfg.get("tokenize_chinese_chars", True)),
+        strip_accents=None if strip is None else bool(strip),
+        lowercase=lower,
+    )
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    cls, sep = sp["cls_token"], sp["sep_token"]
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{cls}:0 $A:0 {sep}:0",
+        pair=f"{cls}:0 $A:0 {sep}:0 $B:1 {sep}:1",
+        special_tokens=[(cls, vocab[cls]), (sep, vocab[sep])],
+    )
+    tok.decoder = decoders.WordPiece(prefix="##")
+    specials = [sp[k] for k in ("pad_token", "unk_token", "cls_token", "sep_token", "mask_token")]
+    specials += _added_specials(cfg)
+    tok.add_special_tokens([AddedToken(s, normalized=False) for s in specials if s in vocab])
+    return tok
+
+
+def _byte_level_bpe(folder: Path) -> Tokenizer:
+    """GPT-2's tokenizer from vocab.json + merges.txt, configured as transformers' GPT2Tokenizer."""
+    vocab_path, merges_path = folder / VOCAB_JSON, folder / MERGES_TXT
+    cfg = _settings(folder)
+    try:
+        vocab, merges = models.BPE.read_file(str(vocab_path), str(merges_path))
+    except Exception as exc:  # the Rust side raises plain Exception
+        raise ModelError(
+            f"cannot read {vocab_path.name} + {merges_path.name}: {exc} ({folder})", folder
+        ) from None
+    tok = Tokenizer(models.BPE(vocab, merges, continuing_subword_prefix="", end_of_word_suffix=""))
+    prefix_space = bool(cfg.get("add_prefix_space", False))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=prefix_space)
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    sp = _declared_specials(cfg, GPT2_SPECIALS)
+    specials = [sp[k] for k in sp] + _added_specials(cfg)
+    tok.add_special_tokens(
+        [AddedToken(s, normalized=False) for s in dict.fromkeys(specials) if s in vocab]
+    )
+    return tok
+
+
+def load_tokenizer(folder: Path) -> TextTokenizer:
+    """The tokenizer of the model in ``folder`` (see the module docstring for the layouts)."""
+    path = folder / TOKENIZER_JSON
+    if path.is_file():
+        try:
+            tok = Tokenizer.from_file(str(path))
+        except Exception as exc:  # the Rust side raises plain Exception
+            raise ModelError(f"cannot read {path.name}: {exc} ({path})", path) from None
+        return TextTokenizer(tok, path, TOKENIZER_JSON)
+    if (folder / VOCAB_TXT).is_file():
+        return TextTokenizer(_wordpiece(folder), folder / VOCAB_TXT, "vocab.txt (WordPiece)")
+    if (folder / VOCAB_JSON).is_file() and (folder / MERGES_TXT).is_file():
+        return TextTokenizer(
+            _byte_level_bpe(folder), folder / VOCAB_JSON, "vocab.json + merges.txt (byte-level BPE)"
+        )
+    hint = ""
+    if (folder / "tokenizer.model").is_file():
+        hint = (
+            "; tokenizer.model (sentencepiece) is not read: write tokenizer.json once with "
+            "transformers: AutoTokenizer.from_pretrained(folder).save_pretrained(folder)"
+        )
+    raise ModelError(
+        f"no tokenizer in {folder}: expected {TOKENIZER_JSON}, {VOCAB_TXT}, or {VOCAB_JSON} + "
+        f"{MERGES_TXT}{hint}",
+        folder,
+    )
+
+
+def tokenizer_files(folder: Path) -> str | None:
+    """Which tokenizer layout ``folder`` has, without reading it (for discovery); None if none."""
+    if (folder / TOKENIZER_JSON).is_file():
+        return TOKENIZER_JSON
+    if (folder / VOCAB_TXT).is_file():
+        return VOCAB_TXT
+    if (folder / VOCAB_JSON).is_file() and (folder / MERGES_TXT).is_file():
+        return f"{VOCAB_JSON} + {MERGES_TXT}"
+    return None

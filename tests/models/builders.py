@@ -1,0 +1,227 @@
+"""Tiny random models in Hugging Face layout, written into a folder by the tests themselves.
+
+torch and transformers are test-only peers: they build the reference model (eager attention,
+random weights big enough that attention is far from uniform) and save it as safetensors; the
+tokenizer files are built offline with the ``tokenizers`` library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+# Before transformers is imported: never reach the network, no progress bars in test output.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+import numpy as np
+import torch
+import transformers
+from tokenizers import (
+    Tokenizer,
+    decoders,
+    models,
+    normalizers,
+    pre_tokenizers,
+    processors,
+    trainers,
+)
+
+transformers.utils.logging.set_verbosity_error()  # config-sanity chatter about toy vocabularies
+transformers.utils.logging.disable_progress_bar()
+torch.set_num_threads(1)
+
+WORDS = [
+    "the", "cat", "sat", "on", "mat", "dog", "ran", "fast", "a", "and", "is", "was", "it", "in",
+    "to", "of", "he", "she", "they", "big", "small", "red", "blue", "green", "tree", "house",
+    "bird", "sings", "sang", "quick", "brown", "fox", "jumps", "over", "lazy", "hello", "world",
+]  # fmt: skip
+BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+CORPUS = [
+    "the quick brown fox jumps over the lazy dog.",
+    "Hello world, the cats are running in the big house!",
+    "she sang and the bird sings in the green tree",
+    "a small red dog ran fast to the blue house; it was lazy.",
+]
+SENTENCE = "The quick brown fox jumps over the lazy dog and the cat sat on the mat."
+
+
+def randomize(model: torch.nn.Module, seed: int, std: float = 0.25) -> torch.nn.Module:
+    """Every parameter random (norm scales near 1): errors in any weight show in attention."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            r = torch.randn(p.shape, generator=g, dtype=torch.float32)
+            is_norm = "norm" in name.lower() or name.split(".")[-2].startswith("ln")
+            if is_norm and name.endswith("weight"):
+                p.copy_(1.0 + 0.2 * r)
+            elif p.ndim == 1:
+                p.copy_(0.1 * r)
+            else:
+                p.copy_(std * r)
+    return model.eval()
+
+
+def save(model: transformers.PreTrainedModel, folder: Path, **kw: Any) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder, safe_serialization=True, **kw)
+    return folder
+
+
+def edit_config(folder: Path, **changes: Any) -> None:
+    path = folder / "config.json"
+    cfg = json.loads(path.read_text())
+    for k, v in changes.items():
+        if v is ...:
+            cfg.pop(k, None)
+        else:
+            cfg[k] = v
+    path.write_text(json.dumps(cfg, indent=2))
+
+
+# -- tokenizers ------------------------------------------------------------------------------
+
+
+def bert_vocab() -> list[str]:
+    return [*BERT_SPECIALS, *WORDS, ".", ",", "!", ";", "##s", "##ing", "##ed", "run", "cats"]
+
+
+def write_vocab_txt(folder: Path, lower: bool = True) -> None:
+    """BERT WordPiece vocab.txt (+ tokenizer_config.json), as BertTokenizer saves it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.txt").write_text("\n".join(bert_vocab()) + "\n", encoding="utf-8")
+    cfg = {"do_lower_case": lower, "tokenizer_class": "BertTokenizer"}
+    (folder / "tokenizer_config.json").write_text(json.dumps(cfg))
+
+
+def _bert_pipeline(tok: Tokenizer, vocab: dict[str, int]) -> Tokenizer:
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+    )
+    tok.add_special_tokens(BERT_SPECIALS)
+    # Settings a real tokenizer.json may carry; attnviz must switch both off.
+    tok.enable_padding(length=48, pad_id=0, pad_token="[PAD]")
+    tok.enable_truncation(max_length=5)
+    return tok
+
+
+def write_wordlevel_tokenizer_json(folder: Path) -> None:
+    """A word-level BERT tokenizer.json (one id per whole word)."""
+    vocab = {w: i for i, w in enumerate(bert_vocab())}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    folder.mkdir(parents=True, exist_ok=True)
+    _bert_pipeline(tok, vocab).save(str(folder / "tokenizer.json"))
+
+
+def write_wordpiece_tokenizer_json(folder: Path) -> None:
+    """A WordPiece tokenizer.json, as sentence-transformers models ship."""
+    vocab = {w: i for i, w in enumerate(bert_vocab())}
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tok.decoder = decoders.WordPiece()
+    folder.mkdir(parents=True, exist_ok=True)
+    _bert_pipeline(tok, vocab).save(str(folder / "tokenizer.json"))
+
+
+def write_gpt2_bpe(folder: Path) -> int:
+    """Byte-level BPE vocab.json + merges.txt trained on a toy corpus; returns the vocab size."""
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=320,
+        min_frequency=1,
+        special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(CORPUS, trainer)
+    folder.mkdir(parents=True, exist_ok=True)
+    tok.model.save(str(folder))  # vocab.json, merges.txt
+    return tok.get_vocab_size()
+
+
+def write_llama_tokenizer_json(folder: Path) -> int:
+    """A sentencepiece-style BPE tokenizer.json ("▁" for spaces) that prepends <s>."""
+    tok = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True))
+    tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+    tok.pre_tokenizer = pre_tokenizers.Split("▁", behavior="merged_with_next")
+    trainer = trainers.BpeTrainer(
+        vocab_size=200,
+        min_frequency=1,
+        special_tokens=["<unk>", "<s>", "</s>"],
+        show_progress=False,
+    )
+    tok.train_from_iterator(CORPUS, trainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A <s> $B:1", special_tokens=[("<s>", 1)]
+    )
+    tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.Strip(" ", 1, 0)])
+    folder.mkdir(parents=True, exist_ok=True)
+    tok.save(str(folder / "tokenizer.json"))
+    return tok.get_vocab_size()
+
+
+# -- models ----------------------------------------------------------------------------------
+
+
+def bert(folder: Path, *, prefixed: bool = True, seed: int = 0, **cfg: Any) -> Any:
+    """A 2-layer BERT (BertForMaskedLM: names under 'bert.'; BertModel: no prefix)."""
+    kw = dict(
+        vocab_size=len(bert_vocab()), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=40, max_position_embeddings=40, type_vocab_size=2,
+        layer_norm_eps=1e-3, hidden_act="gelu", pad_token_id=0,
+    )  # fmt: skip
+    kw.update(cfg)
+    config = transformers.BertConfig(**kw)
+    cls = transformers.BertForMaskedLM if prefixed else transformers.BertModel
+    model = randomize(cls(config), seed)
+    save(model, folder)
+    return model
+
+
+def gpt2(folder: Path, vocab_size: int, *, prefixed: bool = True, seed: int = 1, **cfg: Any) -> Any:
+    kw = dict(
+        vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=4, n_positions=40,
+        layer_norm_epsilon=1e-3, activation_function="gelu_new", bos_token_id=0, eos_token_id=0,
+    )  # fmt: skip
+    kw.update(cfg)
+    config = transformers.GPT2Config(**kw)
+    cls = transformers.GPT2LMHeadModel if prefixed else transformers.GPT2Model
+    model = randomize(cls(config), seed, std=0.2)
+    save(model, folder)
+    return model
+
+
+def llama(folder: Path, vocab_size: int, *, kind: str = "llama", seed: int = 2, **cfg: Any) -> Any:
+    """A 2-layer Llama (or Mistral / Qwen2) with grouped-query attention and RoPE."""
+    kw = dict(
+        vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, intermediate_size=48, max_position_embeddings=64,
+        rms_norm_eps=1e-2, bos_token_id=1, eos_token_id=2,
+    )  # fmt: skip
+    if kind == "llama":
+        kw["rope_theta"] = 500.0
+    kw.update(cfg)
+    config_cls, model_cls = {
+        "llama": (transformers.LlamaConfig, transformers.LlamaForCausalLM),
+        "mistral": (transformers.MistralConfig, transformers.MistralForCausalLM),
+        "qwen2": (transformers.Qwen2Config, transformers.Qwen2ForCausalLM),
+    }[kind]
+    model = randomize(model_cls(config_cls(**kw)), seed)
+    save(model, folder)
+    return model
+
+
+def reference(folder: Path, ids: np.ndarray, **kw: Any) -> Any:
+    """transformers' eager forward of the saved model: attentions and hidden states."""
+    model = transformers.AutoModel.from_pretrained(folder, attn_implementation="eager", **kw)
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.as_tensor(ids[None]), output_attentions=True, output_hidden_states=True)
+    return model, out

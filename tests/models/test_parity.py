@@ -1,0 +1,268 @@
+"""Parity with transformers' eager attention on tiny random models of every family.
+
+Stated tolerances: attention probabilities within 1e-5 (absolute); hidden states within 1e-5
+relative to their largest entry; q, k, v within 1e-5 relative. Every parameter is random
+(norm scales near 1, weights large enough that attention is far from uniform), and the configs
+use non-default LayerNorm/RMSNorm eps and rope_theta, so a wrong eps, GELU, layout, position
+or RoPE base shows up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import attnviz.models as M
+from tests.models import builders as B
+
+ATOL = 1e-5
+
+
+def check_parity(folder: Path, text: str = B.SENTENCE, **ref_kw) -> tuple[M.Model, M.ModelTrace]:
+    model = M.load(folder)
+    trace = model.forward(text)
+    _, out = B.reference(folder, trace.ids, **ref_kw)
+    ref = torch.stack(out.attentions)[:, 0].numpy()  # (layers, heads, L, L)
+    assert trace.attentions.dtype == np.float32
+    assert trace.attentions.shape == ref.shape
+    np.testing.assert_allclose(trace.attentions, ref, rtol=0, atol=ATOL)
+    # Attention is far from uniform, so the comparison means something: the last query (which
+    # sees every key, causal or not) peaks, on average over heads, at over twice the uniform 1/L.
+    assert trace.attentions[:, :, -1].max(axis=-1).mean() > 2 / len(trace)
+    hs = torch.stack(out.hidden_states)[:, 0].numpy()  # (layers + 1, L, D)
+    # transformers applies the final norm to the last entry of decoders; we stop before it.
+    n = trace.layers + 1 if model.info.family == "bert" else trace.layers
+    scale = float(np.abs(hs[:n]).max())
+    np.testing.assert_allclose(trace.hidden_states[:n], hs[:n], rtol=0, atol=ATOL * scale)
+    np.testing.assert_allclose(model.attentions(text), trace.attentions)
+    return model, trace
+
+
+# -- BERT ------------------------------------------------------------------------------------
+
+
+def test_bert_wordlevel_tokenizer_json(tmp_path):
+    B.write_wordlevel_tokenizer_json(tmp_path)
+    B.bert(tmp_path)  # BertForMaskedLM: tensors under "bert.", plus an unused MLM head
+    model, trace = check_parity(tmp_path)
+    # Padding (to 48) and truncation (to 5) stored in tokenizer.json are switched off.
+    assert trace.tokens[:4] == ("[CLS]", "the", "quick", "brown")
+    assert trace.tokens[-1] == "[SEP]" and len(trace) == 19  # 17 words and marks
+    assert trace.special[0] and trace.special[-1] and not any(trace.special[1:-1])
+    assert model.info.family == "bert" and model.info.architecture == "BertForMaskedLM"
+    assert (model.info.layers, model.info.heads, model.info.kv_heads) == (2, 4, 4)
+    assert model.info.max_positions == 40 and model.info.dtype == "float32"
+
+
+def test_bert_wordpiece_vocab_txt_matches_bert_tokenizer(tmp_path):
+    B.write_vocab_txt(tmp_path)
+    B.bert(tmp_path, seed=3, hidden_act="gelu", layer_norm_eps=1e-12)
+    model, _ = check_parity(tmp_path, "The cats sat, running! [MASK] héllo world")
+    ref = B.transformers.AutoTokenizer.from_pretrained(tmp_path)
+    for text in ("The cats sat, running! [MASK] héllo", "unknown Words; the DOGS", ""):
+        enc = ref(text)
+        assert model.tokenize(text) == ref.convert_ids_to_tokens(enc["input_ids"])
+        assert model.encode(text).ids.tolist() == enc["input_ids"]
+    assert model.tokenize("a [MASK] b") == ["[CLS]", "a", "[MASK]", "[UNK]", "[SEP]"]
+
+
+def test_minilm_unprefixed_sentence_transformers_layout(tmp_path):
+    B.write_wordpiece_tokenizer_json(tmp_path)
+    B.bert(tmp_path, prefixed=False, seed=4, num_attention_heads=8, layer_norm_eps=1e-12)
+    (tmp_path / "modules.json").write_text("[]")
+    (tmp_path / "1_Pooling").mkdir()
+    model, trace = check_parity(tmp_path, "the cats sat on the mat")
+    assert trace.tokens == ("[CLS]", "the", "cats", "sat", "on", "the", "mat", "[SEP]")
+    assert model.info.architecture == "BertModel" and model.info.heads == 8
+
+
+def test_bert_gamma_beta_names_and_token_type_row_0(tmp_path):
+    """TF-era LayerNorm names; and the segment embedding used is row 0 (row 1 differs)."""
+    from safetensors.numpy import load_file, save_file
+
+    B.write_wordlevel_tokenizer_json(tmp_path)
+    B.bert(tmp_path, prefixed=False, seed=5)
+    before = M.load(tmp_path).attentions(B.SENTENCE)
+    path = tmp_path / "model.safetensors"
+    t = load_file(path)
+    renamed = {
+        k.replace("LayerNorm.weight", "LayerNorm.gamma").replace(
+            "LayerNorm.bias", "LayerNorm.beta"
+        ): v
+        for k, v in t.items()
+    }
+    save_file(renamed, path)
+    np.testing.assert_array_equal(M.load(tmp_path).attentions(B.SENTENCE), before)
+    # Swapping the two segment rows changes the result: row 0 is the one read.
+    tt = "embeddings.token_type_embeddings.weight"
+    renamed[tt] = renamed[tt][::-1].copy()
+    save_file(renamed, path)
+    assert np.abs(M.load(tmp_path).attentions(B.SENTENCE) - before).max() > 1e-3
+
+
+def test_bert_is_decoder_is_causal(tmp_path):
+    B.write_wordlevel_tokenizer_json(tmp_path)
+    B.bert(tmp_path, seed=6, is_decoder=True)
+    model, trace = check_parity(tmp_path)
+    assert model.info.causal
+    assert np.all(np.triu(trace.attentions, k=1) == 0)
+
+
+# -- GPT-2 -----------------------------------------------------------------------------------
+
+
+def test_gpt2_bpe_vocab_merges(tmp_path):
+    n = B.write_gpt2_bpe(tmp_path)
+    B.gpt2(tmp_path, n)  # GPT2LMHeadModel: tensors under "transformer."
+    model, trace = check_parity(tmp_path)
+    assert model.info.causal and model.info.family == "gpt2"
+    assert np.all(np.triu(trace.attentions, k=1) == 0)  # the causal mask
+    np.testing.assert_allclose(trace.attentions[:, :, 0, 0], 1.0)
+    ref = B.transformers.AutoTokenizer.from_pretrained(tmp_path)
+    for text in (B.SENTENCE, "Hello <|endoftext|> héllo  world!\n", " leading space"):
+        assert model.encode(text).ids.tolist() == ref(text)["input_ids"]
+        assert model.tokenize(text) == ref.convert_ids_to_tokens(ref(text)["input_ids"])
+    enc = model.encode("the lazy dog")
+    assert "".join(enc.labels) == "the lazy dog"  # byte-level "Ġ" shown as a space
+    assert any(t.startswith("Ġ") for t in enc.tokens)
+
+
+def test_gpt2_unprefixed_with_layer_scaled_attention(tmp_path):
+    n = B.write_gpt2_bpe(tmp_path)
+    B.gpt2(tmp_path, n, prefixed=False, seed=7, scale_attn_by_inverse_layer_idx=True,
+           n_inner=24, activation_function="gelu_new")  # fmt: skip
+    _, trace = check_parity(tmp_path)
+    assert trace.scales[1] == pytest.approx(trace.scales[0] / 2)
+
+
+# -- Llama, Mistral, Qwen2 -------------------------------------------------------------------
+
+
+def _hf_qkv(hf, ids, layer: int):
+    """transformers' q, k (after RoPE) and v of one layer, from hooks on the projections."""
+    from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+
+    attn = hf.layers[layer].self_attn
+    got = {}
+    hooks = [
+        getattr(attn, f"{m}_proj").register_forward_hook(
+            lambda _mod, _inp, out, m=m: got.__setitem__(m, out)
+        )
+        for m in "qkv"
+    ]
+    with torch.no_grad():
+        hf(torch.as_tensor(ids[None]))
+        for h in hooks:
+            h.remove()
+        e = attn.head_dim
+        q, k, v = (got[m][0].view(len(ids), -1, e).transpose(0, 1)[None] for m in "qkv")
+        pos = torch.arange(len(ids))[None]
+        cos, sin = hf.rotary_emb(q, pos)
+        q, k = apply_rotary_pos_emb(q, k, cos, sin)
+    return q[0].numpy(), k[0].numpy(), v[0].numpy()
+
+
+def test_llama_gqa_rope_theta(tmp_path):
+    n = B.write_llama_tokenizer_json(tmp_path)
+    B.llama(tmp_path, n)  # 4 query heads share 2 KV heads; rope_theta 500; rms eps 1e-2
+    model, trace = check_parity(tmp_path)
+    assert trace.tokens[0] == "<s>" and trace.special[0]
+    assert (model.info.heads, model.info.kv_heads) == (4, 2)
+    assert "θ = 500" in model.info.positions
+    assert trace.q.shape == (2, 4, len(trace), 8)
+    assert trace.k.shape == trace.v.shape == (2, 2, len(trace), 8)
+    assert [trace.kv_head(h) for h in range(4)] == [0, 0, 1, 1]
+    hf, _ = B.reference(tmp_path, trace.ids)
+    for layer in range(2):
+        q, k, v = _hf_qkv(hf, trace.ids, layer)
+        for ours, theirs in ((trace.q, q), (trace.k, k), (trace.v, v)):
+            scale = float(np.abs(theirs).max())
+            np.testing.assert_allclose(ours[layer], theirs, rtol=0, atol=ATOL * scale)
+
+
+def test_llama_legacy_config_mqa_and_biases(tmp_path):
+    """transformers 4's config.json (top-level rope_theta), one KV head, attention biases."""
+    n = B.write_llama_tokenizer_json(tmp_path)
+    B.llama(tmp_path, n, num_key_value_heads=1, attention_bias=True, mlp_bias=True, seed=8,
+            rope_theta=321.0)  # fmt: skip
+    B.edit_config(tmp_path, rope_parameters=..., rope_theta=321.0, rope_scaling=None)
+    model, _ = check_parity(tmp_path)
+    assert model.info.kv_heads == 1 and "θ = 321" in model.info.positions
+
+
+ROPE_SCALINGS = [{"rope_type": "linear", "factor": 2.0}, {"type": "dynamic", "factor": 3.0}]
+
+
+@pytest.mark.parametrize("rope", ROPE_SCALINGS)
+def test_llama_rope_scaling(tmp_path, rope):
+    n = B.write_llama_tokenizer_json(tmp_path)
+    B.llama(tmp_path, n, seed=9)
+    B.edit_config(tmp_path, rope_parameters=..., rope_theta=800.0, rope_scaling=rope)
+    check_parity(tmp_path)
+
+
+def test_mistral_sliding_window(tmp_path):
+    n = B.write_llama_tokenizer_json(tmp_path)
+    B.llama(tmp_path, n, kind="mistral", sliding_window=4, seed=10)
+    _, trace = check_parity(tmp_path)
+    # Query i sees keys i-3 .. i only.
+    assert np.all(np.tril(trace.attentions, k=-4) == 0)
+    assert trace.windows == ((3, 0), (3, 0))
+
+
+def test_qwen2_biases_and_sliding_layers(tmp_path):
+    n = B.write_llama_tokenizer_json(tmp_path)
+    B.llama(tmp_path, n, kind="qwen2", use_sliding_window=True, sliding_window=4,
+            max_window_layers=1, seed=11)  # fmt: skip
+    _, trace = check_parity(tmp_path)
+    assert trace.windows == (None, (3, 0))
+
+
+# -- storage: dtypes and shards --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_half_precision_weights(tmp_path, dtype):
+    """bf16 (which NumPy lacks) and fp16 weights widen exactly to float32, as torch does."""
+    n = B.write_llama_tokenizer_json(tmp_path)
+    model = B.llama(tmp_path, n, seed=12)
+    B.save(model.to(dtype), tmp_path)
+    m, _ = check_parity(tmp_path, dtype=torch.float32)
+    assert m.info.dtype == {torch.bfloat16: "bfloat16", torch.float16: "float16"}[dtype]
+
+
+def test_sharded_checkpoint(tmp_path):
+    B.write_wordlevel_tokenizer_json(tmp_path)
+    model = B.bert(tmp_path / "tmp", seed=13)
+    B.save(model, tmp_path, max_shard_size="20KB")
+    assert (tmp_path / "model.safetensors.index.json").is_file()
+    assert len(list(tmp_path.glob("model-*.safetensors"))) > 1
+    assert not (tmp_path / "model.safetensors").exists()
+    check_parity(tmp_path)
+
+
+# -- the trace feeds the Q/K/V panel ---------------------------------------------------------
+
+
+def test_steps_recompute_each_head_through_the_core(tmp_path):
+    n = B.write_llama_tokenizer_json(tmp_path)
+    B.llama(tmp_path, n, kind="mistral", sliding_window=5, seed=14)
+    trace = M.load(tmp_path).forward(B.SENTENCE)
+    for layer, head in ((0, 0), (1, 3)):
+        st = trace.steps(layer, head)
+        np.testing.assert_allclose(st.weights, trace.attentions[layer, head], atol=1e-6)
+        assert st.scale == pytest.approx(trace.scales[layer])
+        assert not st.visible[0, 1] and not st.visible[6, 0]  # causal, and the window of 5
+    with pytest.raises(IndexError):
+        trace.steps(2, 0)
+
+
+def test_load_accepts_a_file_inside_the_folder(tmp_path):
+    B.write_wordlevel_tokenizer_json(tmp_path)
+    B.bert(tmp_path, seed=15)
+    m = M.load(tmp_path / "config.json")
+    assert m.info.path == tmp_path and m.info.name == tmp_path.name
+    assert "2 layers × 4 heads" in m.info.summary()
