@@ -59,11 +59,6 @@ def _check_size(name: str, value: int, minimum: int = 1) -> int:
     return int(value)
 
 
-def _offsets(n_queries: int, n_keys: int) -> np.ndarray:
-    """(L, S) matrix of key index minus query index, j - i."""
-    return np.arange(n_keys)[None, :] - np.arange(n_queries)[:, None]
-
-
 def window_visible(n_queries: int, n_keys: int, left: int | None, right: int | None) -> np.ndarray:
     """Keys j with i - left <= j <= i + right (None: unlimited on that side), as an (L, S) mask."""
     # np.tri compares index vectors straight into booleans: no (L, S) integer temporary.
@@ -75,6 +70,15 @@ def window_visible(n_queries: int, n_keys: int, left: int | None, right: int | N
     if left is not None:
         keep &= ~np.tri(n_queries, n_keys, -left - 1, dtype=bool)
     return keep
+
+
+def _diagonals(n: int, offsets: range | list[int]) -> np.ndarray:
+    """(n, n) mask with the diagonals j - i = offset set: O(n) work per diagonal, no n² ints."""
+    mask = np.zeros((n, n), dtype=bool)
+    for off in offsets:
+        i = np.arange(max(0, -off), min(n, n - off))
+        mask[i, i + off] = True
+    return mask
 
 
 def causal_mask(n_queries: int, n_keys: int | None = None) -> Pattern:
@@ -115,10 +119,9 @@ def dilated_mask(n: int, window: int, dilation: int, causal: bool = False) -> Pa
     n = _check_size("n", n)
     window = _check_size("window", window, 0)
     dilation = _check_size("dilation", dilation)
-    d = _offsets(n, n)
-    mask = (np.abs(d) <= window * dilation) & (d % dilation == 0)
-    if causal:
-        mask &= d <= 0
+    mask = _diagonals(
+        n, range(-window * dilation, (0 if causal else window * dilation) + 1, dilation)
+    )
     return _pattern(mask)
 
 
@@ -129,11 +132,14 @@ def strided_mask(n: int, stride: int, causal: bool = True) -> Pattern:
     """
     n = _check_size("n", n)
     stride = _check_size("stride", stride)
-    d = _offsets(n, n)
-    mask = (np.abs(d) < stride) | (d % stride == 0)
-    if causal:
-        mask &= d <= 0
-    return _pattern(mask)
+    hi = 0 if causal else n - 1
+    offsets = sorted(
+        {
+            *range(-(stride - 1), min(stride - 1, hi) + 1),
+            *range(-(n - 1) // stride * stride, hi + 1, stride),
+        }
+    )
+    return _pattern(_diagonals(n, [o for o in offsets if -n < o <= hi]))
 
 
 def _global_indices(n: int, global_tokens: Sequence[int] | int) -> np.ndarray:

@@ -143,6 +143,9 @@ class MainWindow(QtWidgets.QMainWindow):
         central.setMaximumSize(0, 0)  # docks fill the window; the central area stays empty
         self.setCentralWidget(central)
         panels = all_panels()
+        # Docks of one area are tabbed together as they are added: side by side first, their
+        # minimum widths would add up and push the window wider than the screen.
+        first_in_area: dict[QtCore.Qt.DockWidgetArea, QtWidgets.QDockWidget] = {}
         for pid, cls in panels.items():
             panel = cls(self.controller)
             dock = QtWidgets.QDockWidget(cls.title, self)
@@ -153,7 +156,11 @@ class MainWindow(QtWidgets.QMainWindow):
                 | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
                 | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
             )
-            self.addDockWidget(cls.default_area, dock)
+            if cls.default_area in first_in_area:
+                self.tabifyDockWidget(first_in_area[cls.default_area], dock)
+            else:
+                self.addDockWidget(cls.default_area, dock)
+                first_in_area[cls.default_area] = dock
             # A tab brought to the front draws the result it skipped while hidden.
             dock.visibilityChanged.connect(lambda shown, p=panel: shown and p.ensure_drawn())
             dock.visibilityChanged.connect(lambda shown, p=pid: shown and self._note_current(p))
@@ -164,14 +171,8 @@ class MainWindow(QtWidgets.QMainWindow):
             )
             self.panels[pid] = panel
             self.docks[pid] = dock
-        # Tab the docks of each area together so a lecture laptop's screen is not cut into slivers.
-        by_area: dict[QtCore.Qt.DockWidgetArea, list[QtWidgets.QDockWidget]] = {}
-        for pid, dock in self.docks.items():
-            by_area.setdefault(panels[pid].default_area, []).append(dock)
-        for docks in by_area.values():
-            for other in docks[1:]:
-                self.tabifyDockWidget(docks[0], other)
-            docks[0].raise_()
+        for dock in first_in_area.values():
+            dock.raise_()
 
     def _build_menus(self) -> None:
         mb = self.menuBar()

@@ -32,7 +32,9 @@ def test_matches_direct_formula(x, t):
 @given(arrays(np.float64, st.integers(2, 10), elements=finite, unique=True))
 def test_temperature_orders_entropy(x):
     h = [float(entropy(softmax(x, temperature=t))) for t in (0.2, 1.0, 5.0)]
-    assert h[0] <= h[1] <= h[2]
+    # Nearly equal logits give entropies equal to rounding: allow a few ulps of log(n).
+    tol = 1e-12
+    assert h[0] <= h[1] + tol and h[1] <= h[2] + tol
     assert h[2] <= math.log(len(x)) + 1e-12
 
 

@@ -1,0 +1,234 @@
+"""Attention patterns: which pairs sparse attention scores and what it saves; induction heads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+from attnviz.gui.binding import bind
+from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
+from attnviz.gui.widgets.heatmap import Heatmap
+from attnviz.gui.widgets.tile_grid import SummaryTable, TileGrid
+from attnviz.lessons.induction import MAX_PERIOD, MIN_PERIOD
+from attnviz.state.pipeline import Result
+from attnviz.state.views import ViewError
+from attnviz.state.views.attention_patterns import (
+    DILATION,
+    GLOBAL_TOKENS,
+    RANDOM_KEYS,
+    SEED,
+    PatternsData,
+)
+
+COST_COLUMNS = ("growth", "pairs by formula", "pairs in the mask", "density", "scores")
+SCORE_COLUMNS = ("previous-token score", "induction score")
+SCORE_HEADERS = ("prev. token", "induction")  # short: the table sits beside three heatmaps
+
+
+def _spin(name: str, lo: int, hi: int, tip: str) -> QtWidgets.QSpinBox:
+    box = QtWidgets.QSpinBox()
+    box.setObjectName(name)
+    # A wider range than the parameter allows: an out-of-range value is refused with a message
+    # (and the box put back), rather than silently clamped by the widget.
+    box.setRange(lo, hi)
+    box.setKeyboardTracking(False)  # apply on Enter or on leaving the box, not on each digit
+    box.setGroupSeparatorShown(True)
+    box.setToolTip(tip)
+    return box
+
+
+@register_panel
+class AttentionPatternsPanel(Panel):
+    panel_id = "attention_patterns"
+    order = 80
+    title = "Attention patterns"
+    default_area = Area.BottomDockWidgetArea
+
+    def __init__(self, controller, parent=None) -> None:
+        super().__init__(controller, parent)
+        self.params = self.session.view_params[self.panel_id]
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.setObjectName("pattern_tabs")
+        self.tabs.addTab(self._build_gallery(), "Sparse patterns")
+        self.tabs.addTab(self._build_induction(), "Induction head")
+        self.body.addWidget(self.tabs, 1)
+        for field in ("n", "w", "period"):
+            getattr(self.params.events, field).connect(self._accepted)
+
+    def _build_gallery(self) -> QtWidgets.QWidget:
+        page = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(page)
+        controls = QtWidgets.QHBoxLayout()
+        self.n_box = _spin("n_box", 0, 1_000_000, "Sequence length n, from 4 to 4,096 tokens")
+        self.w_box = _spin("w_box", 0, 1_000_000, "Window on each side, and the block size")
+        for label, box, field in (("n (tokens):", self.n_box, "n"),
+                                  ("w (window, block):", self.w_box, "w")):  # fmt: skip
+            controls.addWidget(QtWidgets.QLabel(label))
+            controls.addWidget(box)
+            bind(self.params, field, box.valueChanged, box.setValue,  # type: ignore[arg-type]
+                 on_error=self.show_message, widget=box)  # fmt: skip
+        fixed = QtWidgets.QLabel(
+            f"fixed: {GLOBAL_TOKENS} global token, {RANDOM_KEYS} random keys per query "
+            f"(seed {SEED}), dilation {DILATION}"
+        )
+        fixed.setWordWrap(True)
+        controls.addWidget(fixed, 1)
+        layout.addLayout(controls)
+        self.gallery = TileGrid(
+            min_tile_px=64, title_lines=2, colorbar_label="share of pairs scored"
+        )
+        self.gallery.setMinimumHeight(150)
+        self.gallery.describe = self._describe_pattern
+        self.costs = SummaryTable()
+        self.costs.setObjectName("pattern_costs")
+        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        splitter.addWidget(self.gallery)
+        splitter.addWidget(self.costs)
+        splitter.setSizes([1, 1])  # half each: the table's formulas need the room
+        layout.addWidget(splitter, 1)
+        self.gallery_caption = QtWidgets.QLabel()
+        self.gallery_caption.setObjectName("gallery_caption")
+        self.gallery_caption.setWordWrap(True)
+        layout.addWidget(self.gallery_caption)
+        return page
+
+    def _build_induction(self) -> QtWidgets.QWidget:
+        page = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(page)
+        controls = QtWidgets.QHBoxLayout()
+        self.period_box = _spin(
+            "period_box", 0, 1000, f"Length of the repeated block, {MIN_PERIOD} to {MAX_PERIOD}"
+        )
+        controls.addWidget(QtWidgets.QLabel("repeated block (tokens):"))
+        controls.addWidget(self.period_box)
+        bind(self.params, "period", self.period_box.valueChanged, self.period_box.setValue,  # type: ignore[arg-type]
+             on_error=self.show_message, widget=self.period_box)  # fmt: skip
+        self.induction_summary = QtWidgets.QLabel()
+        self.induction_summary.setObjectName("induction_summary")
+        self.induction_summary.setWordWrap(True)
+        controls.addWidget(self.induction_summary, 1)
+        layout.addLayout(controls)
+        row = QtWidgets.QHBoxLayout()
+        self.layer1 = Heatmap(title="L1 previous token")
+        self.layer2 = Heatmap(title="L2 induction")
+        self.layer2_random = Heatmap(title="L2 random")
+        for h in (self.layer1, self.layer2, self.layer2_random):
+            h.setMinimumSize(120, 140)
+            row.addWidget(h, 1)
+        # One colour bar and one axis title for the three: they share the 0..1 scale and axes.
+        for h in (self.layer1, self.layer2):
+            h.removeItem(h.colorbar)
+        for h in (self.layer2, self.layer2_random):
+            h.plot.getAxis("left").showLabel(False)
+        self.scores = SummaryTable()
+        self.scores.setObjectName("induction_scores")
+        self.scores.setToolTip(
+            "previous-token score: mean weight on the token just before; induction score: mean "
+            "weight, in the second copy, on the token after the earlier occurrence"
+        )
+        row.addWidget(self.scores)
+        layout.addLayout(row, 1)
+        return page
+
+    # -- input -----------------------------------------------------------------------------
+    def _accepted(self, *_args: object) -> None:
+        self.show_message("")  # a value went through: the last refusal no longer applies
+
+    # -- drawing ---------------------------------------------------------------------------
+    def data(self) -> PatternsData | None:
+        view = self.result.views.get(self.panel_id) if self.result is not None else None
+        return view if isinstance(view, PatternsData) else None
+
+    def _describe_pattern(self, tile: int, i: int, j: int) -> str:
+        d = self.data()
+        if d is None:
+            return ""
+        e = d.entries[tile]
+        side = e.picture.shape[0]
+        if side == d.n:
+            kept = "scored" if e.picture[i, j] > 0 else "not scored"
+            return f"{e.name}: query {i + 1} → key {j + 1} is {kept}"
+        f = -(-d.n // side)
+        rows = f"{i * f + 1}–{min(d.n, (i + 1) * f)}"
+        cols = f"{j * f + 1}–{min(d.n, (j + 1) * f)}"
+        return f"{e.name}: queries {rows}, keys {cols}: {e.picture[i, j]:.0%} of these pairs scored"
+
+    def draw(self, result: Result) -> None:
+        view = result.views.get(self.panel_id)
+        if isinstance(view, ViewError):
+            self.show_message(view.message)
+            return
+        if not isinstance(view, PatternsData):
+            return
+        self.show_message("")  # a good result: an earlier refusal no longer applies
+        d = view
+        stack = np.stack([e.picture for e in d.entries])
+        titles = [f"{e.name}\n{e.density:.1%}" for e in d.entries]
+        self.gallery.set_tiles(stack, titles)
+        cells = []
+        for e in d.entries:
+            by_formula = f"{e.cost.formula} = {e.cost.pairs:,}".replace("≤ ", "")
+            cells.append([
+                e.cost.big_o, ("≤ " if not e.cost.exact else "") + by_formula,
+                f"{e.pairs:,}", f"{e.density:.2%}", e.rule,
+            ])  # fmt: skip
+        self.costs.set_table([e.name for e in d.entries], COST_COLUMNS, cells)
+        by_name = {e.name: e for e in d.entries}
+        full, window = by_name["full"], by_name["window"]
+        self.gallery_caption.setText(
+            f"At n = {d.n:,} tokens and w = {d.w:,}, full attention scores {full.pairs:,} "
+            f"pairs and the sliding window {window.pairs:,}: {full.pairs / window.pairs:,.1f} "
+            "times fewer. Double n and the first number grows four times, the second about two."
+        )
+        self._draw_induction(d)
+
+    def _draw_induction(self, d: PatternsData) -> None:
+        ind = d.induction
+        toks = ind.tokens
+        self.layer1.set_data(ind.weights[0][0], toks)
+        self.layer2.set_data(ind.weights[1][0], toks)
+        self.layer2_random.set_data(ind.weights[1][1], toks)
+        pairs = zip(ind.previous_scores, ind.induction_scores, strict=True)
+        cells = [[f"{p:.3f}", f"{s:.3f}"] for p, s in pairs]
+        self.scores.set_table(ind.head_labels, SCORE_HEADERS, cells)
+        self.scores.fit_width()
+        self.induction_summary.setText(
+            f"{ind.period} random words, then the same words again. In the second copy the "
+            f"induction head looks {ind.period - 1} tokens back, at the word that followed the "
+            f"earlier occurrence, and predicts the next word right {ind.correct} times out of "
+            f"{ind.checked}. Hand-built toy."
+        )
+
+    def export_data(self) -> dict[str, Any]:
+        d = self.data()
+        if d is None:
+            return {}
+        names = [e.name for e in d.entries]
+        ind = d.induction
+        return {
+            "costs": np.array(
+                [[e.pairs, e.cost.pairs, e.density] for e in d.entries], dtype=np.float64
+            ),
+            "costs_rows": names,
+            "costs_cols": [
+                "pairs in the mask",
+                "pairs by formula (upper bound for BigBird)",
+                "density",
+            ],
+            "cost_formulas": [e.cost.formula for e in d.entries],
+            "cost_growth": [e.cost.big_o for e in d.entries],
+            "pictures": np.stack([e.picture for e in d.entries]),
+            "n": d.n,
+            "w": d.w,
+            "induction_scores": np.stack([ind.previous_scores, ind.induction_scores], axis=1),
+            "induction_scores_rows": list(ind.head_labels),
+            "induction_scores_cols": list(SCORE_COLUMNS),
+            "induction_tokens": list(ind.tokens),
+            "induction_layer2_weights": np.asarray(ind.weights[1][0]),
+        }
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_panel_alone(AttentionPatternsPanel))

@@ -1,0 +1,248 @@
+"""Cross-attention: decoder words ask, encoder words answer; the alignment of two sentences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtGui, QtWidgets
+from superqt.utils import signals_blocked
+
+from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
+from attnviz.gui.theme import theme_manager
+from attnviz.gui.widgets.heatmap import Heatmap
+from attnviz.lessons.cross_toy import MAX_WORDS
+from attnviz.state.pipeline import Result
+from attnviz.state.views import ViewError
+from attnviz.state.views.cross_attention import CrossData
+
+DECODER_HEADER = "decoder\n(queries)"
+ENCODER_HEADER = "encoder\n(keys, values)"
+LABEL_GAP_PX = 8  # between a word and the end of its line
+
+
+@register_panel
+class CrossAttentionPanel(Panel):
+    panel_id = "cross_attention"
+    order = 70
+    title = "Cross-attention"
+    default_area = Area.BottomDockWidgetArea
+
+    def __init__(self, controller, parent=None) -> None:
+        super().__init__(controller, parent)
+        self.params = self.session.view_params[self.panel_id]
+        form = QtWidgets.QFormLayout()
+        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.encoder_edit = QtWidgets.QLineEdit()
+        self.encoder_edit.setObjectName("encoder_text")
+        self.decoder_edit = QtWidgets.QLineEdit()
+        self.decoder_edit.setObjectName("decoder_text")
+        for label, edit, field in (
+            ("French source (encoder):", self.encoder_edit, "encoder_text"),
+            ("English target (decoder):", self.decoder_edit, "decoder_text"),
+        ):
+            edit.setToolTip(f"Press Enter to apply; unknown words work too (at most {MAX_WORDS})")
+            edit.editingFinished.connect(lambda e=edit, f=field: self._set_text(f, e))
+            # A bound method: psygnal holds it weakly, so a closed panel is not called back.
+            getattr(self.params.events, field).connect(self._sync_texts)
+            form.addRow(label, edit)
+        self.body.addLayout(form)
+        self._sync_texts()
+
+        row = QtWidgets.QHBoxLayout()
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setMinimumSize(200, 150)
+        self.links = self.graphics.addPlot(row=0, col=0)
+        self.links.hideButtons()
+        self.links.setMenuEnabled(False)
+        self.links.setMouseEnabled(False, False)
+        self.links.hideAxis("bottom")
+        self.links.hideAxis("left")
+        self.links.invertY(True)
+        self.links.scene().sigMouseClicked.connect(self._on_click)
+        self.links.vb.sigResized.connect(self._fit_x)
+        self._text_px = (0.0, 0.0)  # widest label left and right of the lines, screen pixels
+        self._sides: dict[int, float] = {}  # label index -> the column it belongs to (0 or 1)
+        self._lines: list[QtWidgets.QGraphicsLineItem] = []
+        for _ in range(MAX_WORDS):  # one per source word, reused: never added or removed later
+            line = QtWidgets.QGraphicsLineItem()
+            line.setVisible(False)
+            self.links.addItem(line)
+            self._lines.append(line)
+        self._labels: list[pg.TextItem] = []
+        self.heatmap = Heatmap(
+            title="alignment: each decoder row sums to 1",
+            x_label="encoder key (French)",
+            y_label="decoder query (English)",
+        )
+        self.heatmap.setMinimumSize(180, 150)
+        self.heatmap.row_clicked.connect(self._pick)
+        row.addWidget(self.graphics, 1)
+        row.addWidget(self.heatmap, 1)
+        self.body.addLayout(row, 1)
+        self.summary = QtWidgets.QLabel()
+        self.summary.setObjectName("cross_summary")
+        self.summary.setWordWrap(True)
+        self.body.addWidget(self.summary)
+        theme_manager().changed.connect(self._restyle)
+        self._restyle()
+
+    # -- input -----------------------------------------------------------------------------
+    def _sync_texts(self, *_args: object) -> None:
+        self._show_text(self.encoder_edit, self.params.encoder_text)
+        self._show_text(self.decoder_edit, self.params.decoder_text)
+
+    @staticmethod
+    def _show_text(edit: QtWidgets.QLineEdit, text: str) -> None:
+        if edit.text() != text:
+            with signals_blocked(edit):
+                edit.setText(text)
+
+    def _set_text(self, field: str, edit: QtWidgets.QLineEdit) -> None:
+        text = edit.text()
+        if text == getattr(self.params, field):
+            return
+        if not self.try_set(lambda: setattr(self.params, field, text)):
+            self._show_text(edit, getattr(self.params, field))  # refused: show what is in force
+
+    def _pick(self, row: int) -> None:
+        self.try_set(lambda: setattr(self.params, "selected", row))
+
+    def _on_click(self, event: object) -> None:
+        data = self.data()
+        pos = event.scenePos()  # type: ignore[attr-defined]
+        if data is None or not self.links.vb.sceneBoundingRect().contains(pos):
+            return
+        p = self.links.vb.mapSceneToView(pos)
+        if p.x() > 0.5:
+            return
+        ys = self._ys(len(data.decoder_tokens), data)
+        self._pick(int(np.argmin(np.abs(ys - p.y()))))
+
+    # -- drawing ---------------------------------------------------------------------------
+    def data(self) -> CrossData | None:
+        view = self.result.views.get(self.panel_id) if self.result is not None else None
+        return view if isinstance(view, CrossData) else None
+
+    def _restyle(self) -> None:
+        self.graphics.setBackground(theme_manager().theme.plot_background)
+        if self.result is not None:
+            self.draw(self.result)
+
+    @staticmethod
+    def _ys(count: int, data: CrossData) -> np.ndarray:
+        """Vertical places of one column's words: both columns span the same height."""
+        span = max(len(data.decoder_tokens), len(data.encoder_tokens))
+        return (np.arange(count) + 0.5) * span / count
+
+    def _label(self, k: int) -> pg.TextItem:
+        while len(self._labels) <= k:
+            label = pg.TextItem("")
+            self.links.addItem(label)
+            self._labels.append(label)
+        return self._labels[k]
+
+    def draw(self, result: Result) -> None:
+        view = result.views.get(self.panel_id)
+        if isinstance(view, ViewError):
+            self.show_message(view.message)
+            return
+        if not isinstance(view, CrossData):
+            return
+        self.show_message("")  # a good result: an earlier refusal no longer applies
+        d = view
+        sel = d.selected
+        row = d.weights[sel]
+        self.heatmap.set_data(d.weights, d.decoder_tokens, d.encoder_tokens)
+        self.heatmap.set_highlight_row(sel)
+        self._draw_links(d, row)
+        j = int(np.argmax(row))
+        meaning = d.value_names[int(np.argmax(d.output[sel]))]
+        t_note = "" if d.temperature == 1 else f" at T = {d.temperature:g}"
+        self.summary.setText(
+            f"<b>“{d.decoder_tokens[sel]}”</b> reads mostly <b>“{d.encoder_tokens[j]}”</b> "
+            f"({row[j]:.3f}){t_note}; the value it receives means mostly “{meaning}”. "
+            "Hand-built toy weights, not a trained translator."
+        )
+
+    def _draw_links(self, d: CrossData, row: np.ndarray) -> None:
+        t = theme_manager().theme
+        bold = QtGui.QFont(QtWidgets.QApplication.font())
+        bold.setBold(True)
+        plain = QtGui.QFont(QtWidgets.QApplication.font())
+        ys_dec = self._ys(len(d.decoder_tokens), d)
+        ys_enc = self._ys(len(d.encoder_tokens), d)
+        span = max(len(d.decoder_tokens), len(d.encoder_tokens))
+        k = 0
+        items = [(0.0, -0.1, DECODER_HEADER, (1, 1), t.plot_foreground, bold),
+                 (1.0, -0.1, ENCODER_HEADER, (0, 1), t.plot_foreground, bold)]  # fmt: skip
+        fg = t.plot_foreground
+        for i, tok in enumerate(d.decoder_tokens):
+            picked = i == d.selected
+            items.append((0.0, ys_dec[i], tok, (1, 0.5), t.accent if picked else fg,
+                          bold if picked else plain))  # fmt: skip
+        for j, tok in enumerate(d.encoder_tokens):
+            items.append((1.0, ys_enc[j], f"{tok}  {row[j]:.2f}", (0, 0.5), fg, plain))
+        for x, y, text, anchor, colour, font in items:
+            label = self._label(k)
+            label.setText(text, color=colour)
+            label.textItem.setFont(font)
+            label.setAnchor(anchor)
+            label.setPos(x, y)  # x moved off the line ends in _fit_x, once pixels are known
+            label.setVisible(True)
+            self._sides[k] = x
+            k += 1
+        for label in self._labels[k:]:
+            label.setVisible(False)
+        bold_m, plain_m = QtGui.QFontMetrics(bold), QtGui.QFontMetrics(plain)
+        widths = [(x, max((bold_m if f is bold else plain_m).horizontalAdvance(part)
+                           for part in text.split("\n")))
+                  for x, _, text, _, _, f in items]  # fmt: skip
+        self._text_px = (max(w for x, w in widths if x == 0), max(w for x, w in widths if x == 1))
+        accent = QtGui.QColor(t.accent)
+        y0 = float(ys_dec[d.selected])
+        for j, line in enumerate(self._lines):
+            if j >= len(d.encoder_tokens):
+                line.setVisible(False)
+                continue
+            colour = QtGui.QColor(accent)
+            colour.setAlphaF(float(min(1.0, 0.12 + 0.88 * row[j])))
+            pen = QtGui.QPen(colour, 1 + 9 * float(row[j]))
+            pen.setCosmetic(True)
+            line.setPen(pen)
+            line.setLine(0.0, y0, 1.0, float(ys_enc[j]))
+            line.setVisible(True)
+        self.links.setYRange(-0.9, span, padding=0.02)
+        self._fit_x()
+
+    def _fit_x(self) -> None:
+        """Horizontal range that leaves room for the widest word on each side, in pixels."""
+        width = self.links.vb.width()
+        left, right = (px + 12 + LABEL_GAP_PX for px in self._text_px)  # TextItem pads too
+        per_unit = max(60.0, width - left - right)  # pixels for the lines between the columns
+        self.links.setXRange(-left / per_unit, 1 + right / per_unit, padding=0)
+        gap = LABEL_GAP_PX / per_unit
+        for k, side in self._sides.items():
+            label = self._labels[k]
+            label.setPos(side - gap if side == 0 else side + gap, label.pos().y())
+
+    def export_data(self) -> dict:
+        d = self.data()
+        if d is None:
+            return {}
+        return {
+            "alignment": np.asarray(d.weights),
+            "alignment_rows": list(d.decoder_tokens),
+            "alignment_cols": list(d.encoder_tokens),
+            "scores": np.asarray(d.scores),
+            "scores_rows": list(d.decoder_tokens),
+            "scores_cols": list(d.encoder_tokens),
+            "decoder_tokens": list(d.decoder_tokens),
+            "encoder_tokens": list(d.encoder_tokens),
+            "selected_decoder_token": d.selected,
+            "selected_row": np.asarray(d.weights[d.selected]),
+            "temperature": d.temperature,
+        }
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_panel_alone(CrossAttentionPanel))

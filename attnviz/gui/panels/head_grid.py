@@ -1,0 +1,130 @@
+"""Head grid: every head of the current layer side by side, and a summary row per head."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
+from attnviz.gui.widgets.heatmap import format_value
+from attnviz.gui.widgets.tile_grid import SummaryTable, TileGrid
+from attnviz.state.pipeline import Result
+from attnviz.state.views import ViewError
+from attnviz.state.views.head_grid import STAT_NAMES, HeadGridData
+
+CYCLE_INTERVAL_MS = 1500
+
+
+@register_panel
+class HeadGridPanel(Panel):
+    panel_id = "head_grid"
+    order = 60
+    title = "Head grid"
+    default_area = Area.RightDockWidgetArea
+
+    def __init__(self, controller, parent=None) -> None:
+        super().__init__(controller, parent)
+        controls = QtWidgets.QHBoxLayout()
+        self.caption = QtWidgets.QLabel()
+        self.caption.setObjectName("head_caption")
+        self.caption.setWordWrap(True)
+        self.cycle = QtWidgets.QPushButton("Cycle heads")
+        self.cycle.setObjectName("cycle_button")
+        self.cycle.setCheckable(True)
+        self.cycle.setToolTip("Focus each head in turn")
+        self.cycle.toggled.connect(self._toggle_cycle)
+        controls.addWidget(self.caption, 1)
+        controls.addWidget(self.cycle)
+        self.grid = TileGrid()
+        self.grid.setMinimumHeight(180)
+        self.grid.setToolTip("Click a head to focus it in every panel")
+        self.grid.tile_clicked.connect(self._pick_head)
+        self.grid.describe = self._describe_cell
+        self.table = SummaryTable()
+        self.table.setObjectName("head_stats")
+        self.table.row_clicked.connect(self._pick_head)
+        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        splitter.addWidget(self.grid)
+        splitter.addWidget(self.table)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        self.body.addLayout(controls)
+        self.body.addWidget(splitter, 1)
+        self.timer = QtCore.QTimer(self, interval=CYCLE_INTERVAL_MS)
+        self.timer.timeout.connect(self._next_head)
+
+    # -- input -----------------------------------------------------------------------------
+    def _pick_head(self, head: int) -> None:
+        self.try_set(lambda: setattr(self.session, "head", head))
+
+    def _next_head(self) -> None:
+        n = self.session.n_heads
+        if n > 1:
+            self._pick_head((self.session.head + 1) % n)
+
+    def _toggle_cycle(self, on: bool) -> None:
+        self.cycle.setText("Stop cycling" if on else "Cycle heads")
+        if on:
+            self.timer.start()
+        else:
+            self.timer.stop()
+
+    def hideEvent(self, event) -> None:
+        # Nobody watches a hidden grid cycle; stop moving the session's head behind their back.
+        self.cycle.setChecked(False)
+        super().hideEvent(event)
+
+    # -- drawing ---------------------------------------------------------------------------
+    def _describe_cell(self, tile: int, i: int, j: int) -> str:
+        if self.result is None:
+            return ""
+        r = self.result.request
+        return (
+            f"head {tile + 1} ({r.head_names[tile]}): query “{r.tokens[i]}” → key "
+            f"“{r.tokens[j]}”: {format_value(float(self.result.weights[tile, i, j]))}"
+        )
+
+    def draw(self, result: Result) -> None:
+        r = result.request
+        h = len(r.head_names)
+        titles = [f"{i + 1} · {name}" for i, name in enumerate(r.head_names)]
+        self.grid.set_tiles(result.weights, titles)
+        self.grid.set_focus(r.head)
+        data = result.views.get(self.panel_id)
+        if isinstance(data, ViewError):
+            self.show_message(data.message)
+        elif isinstance(data, HeadGridData):
+            self.show_message("")
+            stats = data.table()
+            cells = [[format_value(float(x)) for x in row] for row in stats]
+            self.table.set_table(titles, STAT_NAMES, cells)
+            self.table.fit_rows(6)
+            self.table.select_row(r.head)
+        mask = "causal mask" if r.causal else "no mask"
+        if r.window is not None:
+            mask += f", window {r.window}"
+        self.caption.setText(
+            f"Layer {r.layer + 1}: {h} heads over {len(r.tokens)} tokens (T = "
+            f"{r.temperature:g}, {mask}). Focused: head {r.head + 1}, {r.head_names[r.head]}."
+        )
+
+    def export_data(self) -> dict:
+        if self.result is None:
+            return {}
+        r = self.result.request
+        data = self.result.views.get(self.panel_id)
+        out: dict = {}
+        if isinstance(data, HeadGridData):
+            out["head_stats"] = data.table()
+            out["head_stats_rows"] = list(r.head_names)
+            out["head_stats_cols"] = list(STAT_NAMES)
+        out["weights"] = np.asarray(self.result.weights)  # (H, n, n)
+        out["head_names"] = list(r.head_names)
+        out["tokens"] = list(r.tokens)
+        out["layer"] = r.layer
+        out["focused_head"] = r.head
+        return out
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_panel_alone(HeadGridPanel))

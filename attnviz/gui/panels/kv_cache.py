@@ -1,0 +1,375 @@
+"""KV cache: a calculator by head layout (MHA / GQA / MQA), who shares what, and a toy decode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+from superqt.utils import signals_blocked
+
+from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
+from attnviz.gui.theme import theme_manager
+from attnviz.gui.widgets.heatmap import Heatmap, format_value
+from attnviz.state.pipeline import Result
+from attnviz.state.views import ViewError
+from attnviz.state.views.kv_cache import DTYPES, PRESETS, KVCacheData, KVCacheParams, Layout
+
+CUSTOM = "Custom"
+SETTINGS = ("layers", "q_heads", "kv_heads", "head_dim", "seq_len", "batch", "dtype")
+SEQ_STEPS = tuple(1024 * 2**i for i in range(8))  # the slider's stops: 1K … 128K
+LAYOUT_TEXT = {
+    "MHA": "Multi-head (MHA): every query head has its own KV head",
+    "GQA": "Grouped-query (GQA): a group of query heads shares a KV head",
+    "MQA": "Multi-query (MQA): all query heads share one KV head",
+}
+
+
+def _seq_label(n: int) -> str:
+    return f"{n // 1024}K" if n % 1024 == 0 else f"{n:,}"
+
+
+class CacheHeatmap(Heatmap):
+    """The cache's rows are tokens and its columns numbers of K or V: say so on hover."""
+
+    def value_text(self, i: int, j: int) -> str:
+        return (
+            f"cached token {self.row_labels[i]}, {self.col_labels[j]}: "
+            f"{format_value(float(self.matrix[i, j]))}"
+        )
+
+
+class HeadSharing(pg.GraphicsLayoutWidget):
+    """Query heads (top) joined to the KV head each reads (bottom), one plot per layout.
+
+    Each layout is three items: the lines (one PlotDataItem, segments as pairs), the query dots
+    and the KV dots (one ScatterPlotItem each), whatever the number of heads.
+    """
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.lines: dict[str, pg.PlotDataItem] = {}
+        self.q_dots: dict[str, pg.ScatterPlotItem] = {}
+        self.kv_dots: dict[str, pg.ScatterPlotItem] = {}
+        for row, name in enumerate(("MHA", "GQA", "MQA")):
+            plot = self.addPlot(row=row, col=0)
+            plot.hideAxis("bottom")
+            plot.getAxis("left").setTicks([[(1, "Q"), (0, "KV")]])
+            plot.setMouseEnabled(False, False)
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.setYRange(-0.25, 1.25, padding=0)
+            self.lines[name] = pg.PlotDataItem(connect="pairs")
+            self.q_dots[name] = pg.ScatterPlotItem(size=7)
+            self.kv_dots[name] = pg.ScatterPlotItem(size=11, symbol="s")
+            for item in (self.lines[name], self.q_dots[name], self.kv_dots[name]):
+                plot.addItem(item)
+            self.plots[name] = plot
+
+    def set_layouts(self, layouts: tuple[Layout, ...]) -> None:
+        tm = theme_manager().theme
+        self.setBackground(tm.plot_background)
+        for lay in layouts:
+            hq = len(lay.kv_of_query)
+            xq = np.arange(hq, dtype=float)
+            # Each KV head sits under the middle of the query heads that read it.
+            xkv = np.array([xq[lay.kv_of_query == j].mean() for j in range(lay.kv_heads)])
+            seg_x = np.empty(2 * hq)
+            seg_y = np.empty(2 * hq)
+            seg_x[0::2], seg_x[1::2] = xq, xkv[lay.kv_of_query]
+            seg_y[0::2], seg_y[1::2] = 1.0, 0.0
+            colour = tm.accent if lay.chosen else tm.highlight
+            self.lines[lay.name].setData(seg_x, seg_y, pen=pg.mkPen(tm.mid, width=1))
+            self.q_dots[lay.name].setData(
+                xq, np.ones(hq), brush=pg.mkBrush(tm.highlight), pen=pg.mkPen(None)
+            )
+            self.kv_dots[lay.name].setData(
+                xkv, np.zeros(lay.kv_heads), brush=pg.mkBrush(colour), pen=pg.mkPen(None)
+            )
+            plot = self.plots[lay.name]
+            mark = "  ◀ your setting" if lay.chosen else ""
+            plot.setTitle(
+                f"<b>{lay.name}</b> · {lay.kv_heads} KV head{'s' if lay.kv_heads > 1 else ''}"
+                f" · {lay.human}{mark}",
+                color=tm.plot_foreground,
+                size="9pt",
+            )
+            plot.setXRange(-0.8, hq - 0.2, padding=0)
+            for ax in ("left",):
+                plot.getAxis(ax).setPen(pg.mkPen(tm.plot_foreground))
+                plot.getAxis(ax).setTextPen(pg.mkPen(tm.plot_foreground))
+
+
+@register_panel
+class KVCachePanel(Panel):
+    panel_id = "kv_cache"
+    order = 100
+    title = "KV cache (MHA / MQA / GQA)"
+    default_area = Area.BottomDockWidgetArea
+
+    def __init__(self, controller, parent=None) -> None:
+        super().__init__(controller, parent)
+        self.params: KVCacheParams = self.session.view_params[self.panel_id]
+        row = QtWidgets.QHBoxLayout()
+        self.body.addLayout(row, 1)
+
+        # -- calculator ----------------------------------------------------------------------
+        calc = QtWidgets.QVBoxLayout()
+        form = QtWidgets.QFormLayout()
+        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.preset_box = QtWidgets.QComboBox()
+        self.preset_box.setObjectName("preset_selector")
+        self.preset_box.addItems([*PRESETS, CUSTOM])
+        self.preset_box.setToolTip("Model shapes from each model's published config.json")
+        self.preset_box.activated.connect(self._pick_preset)
+        form.addRow("Preset", self.preset_box)
+        self.spins: dict[str, QtWidgets.QSpinBox] = {}
+        for field, label, hi, tip in (
+            ("layers", "Layers", 1024, "Transformer layers; each keeps its own cache"),
+            ("q_heads", "Query heads", 1024, "Attention heads (query side)"),
+            ("kv_heads", "KV heads (GQA)", 1024, "Key/value heads; must divide the query heads"),
+            ("head_dim", "Head dim", 4096, "Width of one head, d_k"),
+            ("batch", "Batch", 4096, "Sequences decoded together"),
+        ):
+            spin = QtWidgets.QSpinBox()
+            spin.setObjectName(f"{field}_input")
+            # 0 is allowed in the box so that it can be refused with a message, not clamped.
+            spin.setRange(0, hi)
+            spin.setKeyboardTracking(False)  # one change per Enter, not one per keystroke
+            spin.setToolTip(tip)
+            spin.setGroupSeparatorShown(True)
+            self._bind_spin(spin, field)
+            self.spins[field] = spin
+            form.addRow(label, spin)
+        seq_row = QtWidgets.QHBoxLayout()
+        self.seq_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.seq_slider.setObjectName("seq_len_slider")
+        self.seq_slider.setRange(0, len(SEQ_STEPS) - 1)
+        self.seq_slider.setPageStep(1)
+        self.seq_slider.setTickPosition(QtWidgets.QSlider.TickPosition.TicksBelow)
+        self.seq_slider.valueChanged.connect(
+            lambda i: self._set("seq_len", SEQ_STEPS[i], self._show_params)
+        )
+        self.seq_spin = QtWidgets.QSpinBox()
+        self.seq_spin.setObjectName("seq_len_input")
+        self.seq_spin.setRange(0, SEQ_STEPS[-1])
+        self.seq_spin.setKeyboardTracking(False)
+        self.seq_spin.setGroupSeparatorShown(True)
+        self.seq_spin.setSuffix(" tokens")
+        self._bind_spin(self.seq_spin, "seq_len")
+        self.spins["seq_len"] = self.seq_spin
+        seq_row.addWidget(self.seq_slider, 1)
+        seq_row.addWidget(self.seq_spin)
+        form.addRow("Sequence", seq_row)
+        self.dtype_box = QtWidgets.QComboBox()
+        self.dtype_box.setObjectName("dtype_selector")
+        for name, nbytes in DTYPES.items():
+            self.dtype_box.addItem(f"{name} ({nbytes:g} bytes)", name)
+        self.dtype_box.currentIndexChanged.connect(
+            lambda i: self._set("dtype", self.dtype_box.itemData(i), self._show_params)
+        )
+        form.addRow("Number type", self.dtype_box)
+        calc.addLayout(form)
+        self.results = QtWidgets.QLabel()
+        self.results.setObjectName("kv_results")
+        self.results.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.results.setWordWrap(True)
+        self.results.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        calc.addWidget(self.results)
+        calc.addStretch(1)
+        calc_box = QtWidgets.QWidget()
+        calc_box.setLayout(calc)
+        # Scrolls rather than forcing the bottom dock taller than a lecture screen allows.
+        scroll = QtWidgets.QScrollArea()
+        scroll.setObjectName("calculator")
+        scroll.setWidget(calc_box)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(360)
+        scroll.setMaximumWidth(480)
+        row.addWidget(scroll, 3)
+
+        # -- head sharing --------------------------------------------------------------------
+        self.sharing = HeadSharing()
+        self.sharing.setMinimumSize(200, 150)
+        row.addWidget(self.sharing, 3)
+
+        # -- toy decode ----------------------------------------------------------------------
+        dec = QtWidgets.QVBoxLayout()
+        buttons = QtWidgets.QHBoxLayout()
+        self.next_button = QtWidgets.QPushButton("Next token ▶")
+        self.next_button.setObjectName("decode_next")
+        self.next_button.setToolTip("Feed the next token of the text through the toy decoder")
+        self.next_button.clicked.connect(self.next_token)
+        self.reset_button = QtWidgets.QPushButton("Reset")
+        self.reset_button.setObjectName("decode_reset")
+        self.reset_button.clicked.connect(self.reset_decode)
+        buttons.addWidget(QtWidgets.QLabel("<b>Toy decoder</b>"))
+        buttons.addStretch(1)
+        buttons.addWidget(self.reset_button)
+        buttons.addWidget(self.next_button)
+        dec.addLayout(buttons)
+        self.decode_text = QtWidgets.QLabel()
+        self.decode_text.setObjectName("decode_status")
+        self.decode_text.setWordWrap(True)
+        self.decode_text.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        dec.addWidget(self.decode_text)
+        self.cache_map = CacheHeatmap(
+            x_label="layer 1's cache: K and V per KV head",
+            y_label="cached token",
+            levels=None,
+            diverging=True,
+        )
+        self.cache_map.setMinimumSize(220, 130)
+        self.cache_empty = QtWidgets.QLabel("Nothing cached yet: press <b>Next token</b>.")
+        self.cache_empty.setObjectName("cache_empty")
+        self.cache_empty.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.cache_stack = QtWidgets.QStackedWidget()
+        self.cache_stack.addWidget(self.cache_empty)
+        self.cache_stack.addWidget(self.cache_map)
+        dec.addWidget(self.cache_stack, 1)
+        row.addLayout(dec, 4)
+
+        self.params.events.connect(self._show_params)
+        self._show_params()
+
+    # -- input ---------------------------------------------------------------------------------
+    def _bind_spin(self, spin: QtWidgets.QSpinBox, field: str) -> None:
+        spin.valueChanged.connect(lambda v: self._set(field, v, self._show_params))
+
+    def _set(self, field: str, value: Any, restore) -> bool:
+        ok = self.try_set(lambda: setattr(self.params, field, value))
+        if not ok:
+            restore()
+        return ok
+
+    def set_value(self, field: str, value: Any) -> bool:
+        """Write one calculator field as the widgets do (a refusal shows its message)."""
+        return self._set(field, value, self._show_params)
+
+    def _pick_preset(self, index: int) -> None:
+        name = self.preset_box.itemText(index)
+        if name == CUSTOM:
+            return
+        self.try_set(lambda: self.params.apply_preset(name))
+        self._show_params()
+
+    def next_token(self) -> None:
+        self.try_set(lambda: setattr(self.params, "decode_tokens", self.params.decode_tokens + 1))
+
+    def reset_decode(self) -> None:
+        self.try_set(lambda: setattr(self.params, "decode_tokens", 0))
+
+    def _show_params(self, *_: object) -> None:
+        p = self.params
+        for field, spin in self.spins.items():
+            with signals_blocked(spin):
+                spin.setValue(getattr(p, field))
+        with signals_blocked(self.seq_slider):
+            nearest = int(np.argmin([abs(np.log2(s / p.seq_len)) for s in SEQ_STEPS]))
+            self.seq_slider.setValue(nearest)
+        with signals_blocked(self.dtype_box):
+            self.dtype_box.setCurrentIndex(self.dtype_box.findData(p.dtype))
+        shape = (p.layers, p.q_heads, p.kv_heads, p.head_dim)
+        name = next((n for n, s in PRESETS.items() if s == shape), CUSTOM)
+        with signals_blocked(self.preset_box):
+            self.preset_box.setCurrentText(name)
+
+    # -- drawing -------------------------------------------------------------------------------
+    def draw(self, result: Result) -> None:
+        data = result.views.get(self.panel_id)
+        if isinstance(data, ViewError) or data is None:
+            self.show_message(data.message if data is not None else "no KV-cache data")
+            return
+        self.results.setText(self.results_html(data))
+        self.sharing.set_layouts(data.layouts)
+        self._draw_decode(data)
+
+    @staticmethod
+    def results_html(data: KVCacheData) -> str:
+        p = data.params
+        mha = data.layout["MHA"].bytes
+        rows = []
+        for lay in data.layouts:
+            style = " style='font-weight:bold'" if lay.chosen else ""
+            ratio = "1×" if lay.bytes == mha else f"1/{mha // lay.bytes:,}"
+            rows.append(
+                f"<tr{style}><td>{lay.name}</td><td align=right>{lay.kv_heads}</td>"
+                f"<td align=right nowrap>{lay.human}</td><td align=right>{lay.bytes:,}</td>"
+                f"<td align=right nowrap>{ratio}</td></tr>"
+            )
+        return (
+            f"<b>KV cache for {p.seq_len:,} tokens × batch {p.batch}, {p.dtype}</b>"
+            "<table cellspacing=0 cellpadding=3>"
+            "<tr><th align=left>layout</th><th nowrap>KV heads</th><th>size</th><th>bytes</th>"
+            "<th>vs MHA</th></tr>" + "".join(rows) + "</table>"
+            f"<small>2 × {p.layers} layers × KV heads × {p.head_dim} × {p.seq_len:,} tokens "
+            f"× {data.dtype_bytes:g} bytes × batch {p.batch}. Your setting ({p.kv_heads} KV "
+            f"heads) costs {data.bytes_per_token:,} bytes per token.</small>"
+        )
+
+    def _draw_decode(self, data: KVCacheData) -> None:
+        tr = data.trace
+        layers, hkv, e = data.toy_shape
+        cols = [f"{kind}{h + 1}·{i}" for kind in ("K", "V") for h in range(hkv) for i in range(e)]
+        steps = tr.steps
+        if steps:
+            # (Hkv, T, E) keys then values of layer 1 -> (T, 2*Hkv*E), one row per cached token.
+            k = tr.keys[0].transpose(1, 0, 2).reshape(steps, hkv * e)
+            v = tr.values[0].transpose(1, 0, 2).reshape(steps, hkv * e)
+            rows = [f"{t}: {tok}" for t, tok in enumerate(data.tokens)]
+            self.cache_map.set_data(np.concatenate([k, v], axis=1), rows, cols)
+            self.cache_map.set_highlight_row(steps - 1)
+            self.cache_stack.setCurrentWidget(self.cache_map)
+        else:
+            self.cache_stack.setCurrentWidget(self.cache_empty)
+        limit = data.decode_limit
+        self.next_button.setEnabled(steps < limit)
+        self.reset_button.setEnabled(steps > 0)
+        numbers = 2 * layers * hkv * e * steps
+        if steps == 0:
+            text = (
+                f"The cache is empty. <b>Next token</b> feeds “{self.result.request.tokens[0]}” "
+                f"through a {layers}-layer decoder with 4 query heads sharing {hkv} KV heads "
+                f"(width {e}, RoPE)."
+                if self.result is not None and self.result.request.tokens
+                else "The cache is empty."
+            )
+        else:
+            text = (
+                f"Step {steps} of {limit}: fed “{data.tokens[-1]}” (position {steps - 1}); it "
+                f"computed K and V for this one token and read {steps - 1} cached ones. "
+                f"The cache holds {steps} tokens × {layers} layers × {hkv} KV heads × {e} "
+                f"numbers × 2 (K, V) = {numbers:,} numbers, {tr.cache_bytes:,} bytes (float64). "
+                f"Cached outputs vs recomputing all {steps} from scratch: "
+                f"<b>max |difference| = {tr.max_abs_diff:.1e}</b>."
+            )
+            if steps == limit:
+                text += " Every token of the text is in; press Reset to start again."
+        self.decode_text.setText(text)
+
+    def export_data(self) -> dict[str, Any]:
+        if self.result is None or isinstance(self.result.views.get(self.panel_id), ViewError):
+            return {}
+        data: KVCacheData = self.result.views[self.panel_id]
+        p = data.params
+        tr = data.trace
+        return {
+            "layout": [lay.name for lay in data.layouts],
+            "kv_heads": np.array([lay.kv_heads for lay in data.layouts]),
+            "bytes": np.array([lay.bytes for lay in data.layouts], dtype=np.int64),
+            "settings": [f"{f}={getattr(p, f)}" for f in SETTINGS],
+            "decoded_tokens": list(data.tokens),
+            "cache_keys": tr.keys,
+            "cache_values": tr.values,
+            "output_cached": tr.cached,
+            "output_recomputed": tr.recomputed,
+            "max_abs_diff": np.array([tr.max_abs_diff]),
+        }
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_panel_alone(KVCachePanel))

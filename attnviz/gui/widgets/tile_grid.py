@@ -1,0 +1,470 @@
+"""Small multiples: many matrices as tiles of ONE composed image, and a table beside them.
+
+Every tile (a head's weights, a mask's picture) is pooled to at most ``max_cells`` a side,
+quantised to uint8 once, and copied into one canvas with gaps between the tiles; pyqtgraph then
+paints a single ImageItem through a lookup table whose last entry is transparent, so the gaps
+(and any -inf cell) show the plot background. 144 heads of 512 tokens cost one image of about
+800 × 800 pixels, never 144 items. Titles are one text item per tile, shortened to the tile's
+width and hidden when the tiles are too small to hold them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from attnviz.gui.theme import theme_manager
+from attnviz.gui.widgets.heatmap import MASKED, format_value, quantise
+
+__all__ = ["SummaryTable", "TileGrid", "pool_stack"]
+
+GAP_FRACTION = 1 / 14  # space between tiles, as a share of a tile's side
+TITLE_FRACTION = 0.24  # height of the title band above each row of tiles, likewise
+MIN_TITLE_PX = 13  # below this screen height the titles are hidden (the readout still names tiles)
+
+
+def pool_stack(stack: np.ndarray, factor: int, peak: bool = True) -> np.ndarray:
+    """Shrink every matrix of a (T, R, C) stack by ``factor`` on both axes, in one pass.
+
+    ``peak``: the block maximum (one strong weight stays visible); else the mean of the finite
+    cells. Blocks that are -inf throughout stay -inf; each tile's last partial block is padded.
+    Works as strided elementwise operations on the whole stack, not a loop over tiles.
+    """
+    stack = np.asarray(stack, dtype=np.float32)
+    if factor <= 1:
+        return stack
+    f = factor
+    t, rows, cols = stack.shape
+    pr, pc = -(-rows // f) * f, -(-cols // f) * f
+    if (pr, pc) != (rows, cols):
+        padded = np.full((t, pr, pc), -np.inf, dtype=np.float32)
+        padded[:, :rows, :cols] = stack
+        stack = padded
+
+    def reduce(m: np.ndarray, op: np.ufunc) -> np.ndarray:
+        # Rows first: f whole rows combine as contiguous slabs, so the full stack is read once
+        # in order; the strided column pass then runs on an f times smaller array.
+        rows3 = m.reshape(t * pr // f, f, pc)  # R' is a multiple of f: no tile crossing
+        acc = rows3[:, 0].copy()
+        for k in range(1, f):
+            op(acc, rows3[:, k], out=acc)
+        cols3 = acc.reshape(t * pr // f, pc // f, f)  # (T·R'/f, C'/f, f): blocks along a row
+        out = cols3[:, :, 0].copy()
+        for k in range(1, f):
+            op(out, cols3[:, :, k], out=out)
+        return out.reshape(t, pr // f, pc // f)
+
+    if peak:
+        return reduce(stack, np.maximum)
+    finite = np.isfinite(stack)
+    total = reduce(np.where(finite, stack, np.float32(0)), np.add)
+    count = reduce(finite.astype(np.float32), np.add)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, -np.inf).astype(np.float32)
+
+
+class TileGrid(pg.GraphicsLayoutWidget):
+    """A stack of equally shaped matrices as a grid of titled tiles; click a tile to pick it."""
+
+    tile_clicked = QtCore.Signal(int)
+    cell_hovered = QtCore.Signal(int, int, int)  # tile, row, column (of the unpooled matrix)
+
+    def __init__(
+        self,
+        parent: QtWidgets.QWidget | None = None,
+        *,
+        levels: tuple[float, float] = (0.0, 1.0),
+        peak: bool = True,
+        min_tile_px: int = 48,
+        title_lines: int = 1,
+        colorbar: bool = True,
+        colorbar_label: str | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.levels = levels
+        self.peak = peak
+        self.min_tile_px = min_tile_px
+        self.title_lines = title_lines  # a title may hold this many lines ("\n" separates them)
+        self.stack = np.zeros((0, 0, 0), dtype=np.float32)  # full-resolution, for the readout
+        self.titles: tuple[str, ...] = ()
+        self.focused: int | None = None
+        self.columns = 1
+        self.describe: Callable[[int, int, int], str] | None = None
+        self._tiles = np.zeros((0, 0, 0), dtype=np.uint8)  # pooled and quantised
+        self._k = 1  # image pixels per pooled cell
+        self._fixed_columns: int | None = None
+
+        self.plot = self.addPlot(row=0, col=0)
+        self.plot.invertY(True)
+        self.plot.hideButtons()
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideAxis("left")
+        self.plot.hideAxis("bottom")
+        self.plot.setAspectLocked(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setAutoDownsample(True)
+        self.plot.addItem(self.image)
+        self._focus_box = QtWidgets.QGraphicsRectItem()
+        self._focus_box.setZValue(10)
+        self._focus_box.setVisible(False)
+        self.plot.addItem(self._focus_box)
+        self._labels: list[pg.TextItem] = []
+        self.colorbar = None
+        if colorbar:
+            self.colorbar = pg.ColorBarItem(
+                values=levels,
+                colorMap=theme_manager().colormap(),
+                interactive=False,
+                width=14,
+                label=colorbar_label,
+            )
+            self.addItem(self.colorbar, row=0, col=1)
+        self.readout = self.addLabel("", row=1, col=0, colspan=2, justify="left")
+        self.scene().sigMouseMoved.connect(self._on_move)
+        self.scene().sigMouseClicked.connect(self._on_click)
+        self.plot.vb.sigResized.connect(self._relayout)
+        theme_manager().changed.connect(self.restyle)
+        self.restyle()
+
+    # -- appearance ------------------------------------------------------------------------
+    def restyle(self) -> None:
+        t = theme_manager().theme
+        self.setBackground(t.plot_background)
+        cmap = theme_manager().colormap()
+        lut = cmap.getLookupTable(nPts=255, alpha=False)  # (255, 3) for indices 0..254
+        rgba = np.zeros((256, 4), dtype=np.uint8)
+        rgba[:255, :3] = lut
+        rgba[:255, 3] = 255
+        rgba[MASKED] = 0  # gaps and -inf cells: transparent, the background shows
+        self.image.setLookupTable(rgba)
+        self.image.setLevels([0, 255])
+        if self.colorbar is not None:
+            self.colorbar.setColorMap(cmap)
+        self._focus_box.setPen(pg.mkPen(t.accent, width=3, cosmetic=True))
+        for label in self._labels:
+            label.setColor(t.plot_foreground)
+        self.readout.setText(self.readout.text, color=t.plot_foreground)
+
+    # -- data ------------------------------------------------------------------------------
+    def set_tiles(
+        self,
+        stack: np.ndarray,
+        titles: Sequence[str] = (),
+        max_cells: int | None = None,
+        columns: int | None = None,
+    ) -> None:
+        """Show a (T, R, C) stack, tile t titled ``titles[t]``; pooled to ``max_cells`` a side.
+
+        ``columns`` fixes the grid's width; by default it is chosen to make the tiles as large
+        as the widget allows.
+        """
+        stack = np.asarray(stack)
+        if stack.ndim != 3:
+            raise ValueError(f"tiles must be a (T, R, C) stack, got shape {stack.shape}")
+        self.stack = stack
+        self.titles = tuple(titles) + ("",) * max(0, len(stack) - len(titles))
+        t, rows, cols = stack.shape
+        if max_cells is None:
+            max_cells = 128 if t <= 16 else 64
+        factor = max(1, -(-max(rows, cols, 1) // max_cells))
+        shown = pool_stack(stack, factor, self.peak) if t and rows and cols else stack
+        self._tiles = quantise(shown, self.levels) if shown.size else shown.astype(np.uint8)
+        side = max(self._tiles.shape[1:], default=1) or 1
+        self._k = max(1, math.ceil(self.min_tile_px / side))
+        self._fixed_columns = columns
+        self.columns = columns or self._best_columns()
+        self._compose()
+
+    def set_focus(self, tile: int | None) -> None:
+        """Outline one tile (or none)."""
+        self.focused = tile if tile is not None and 0 <= tile < len(self._tiles) else None
+        if self.focused is None:
+            self._focus_box.setVisible(False)
+            return
+        x0, y0, w, h = self.tile_rect(self.focused)
+        pad, band = self._gap() / 2, self._band()  # the outline holds the title too
+        self._focus_box.setRect(
+            QtCore.QRectF(x0 - pad, y0 - band - pad, w + 2 * pad, h + band + 2 * pad)
+        )
+        self._focus_box.setVisible(True)
+
+    # -- geometry (image pixel coordinates = view coordinates) -----------------------------
+    def _tile_px(self) -> tuple[int, int]:
+        _, r, c = self._tiles.shape
+        return r * self._k, c * self._k
+
+    def _gap(self) -> int:
+        h, w = self._tile_px()
+        return max(2, round(max(h, w) * GAP_FRACTION))
+
+    def _band(self) -> int:
+        h, _ = self._tile_px()
+        return round(h * TITLE_FRACTION * self.title_lines) if any(self.titles) else 0
+
+    def _canvas_size(self, columns: int) -> tuple[int, int]:
+        n = len(self._tiles)
+        rows = -(-n // columns) if n else 0
+        th, tw = self._tile_px()
+        gap, band = self._gap(), self._band()
+        return rows * (band + th + gap) - gap if rows else 0, columns * (tw + gap) - gap
+
+    def tile_rect(self, tile: int) -> tuple[float, float, float, float]:
+        """(x, y, width, height) of a tile in view coordinates."""
+        th, tw = self._tile_px()
+        gap, band = self._gap(), self._band()
+        row, col = divmod(tile, self.columns)
+        return col * (tw + gap), row * (band + th + gap) + band, tw, th
+
+    def cell_center(self, tile: int, i: int, j: int) -> QtCore.QPointF:
+        """View coordinates of the centre of cell (i, j) of the full-resolution matrix."""
+        x0, y0, w, h = self.tile_rect(tile)
+        _, rows, cols = self.stack.shape
+        return QtCore.QPointF(x0 + (j + 0.5) * w / cols, y0 + (i + 0.5) * h / rows)
+
+    def hit(self, view_pos: QtCore.QPointF) -> tuple[int, int, int] | None:
+        """(tile, row, column) under a view position, or None in a gap or outside."""
+        if not len(self._tiles):
+            return None
+        th, tw = self._tile_px()
+        gap, band = self._gap(), self._band()
+        x, y = view_pos.x(), view_pos.y()
+        col, dx = divmod(x, tw + gap)
+        row, dy = divmod(y, band + th + gap)
+        tile = int(row) * self.columns + int(col)
+        dy -= band
+        if x < 0 or y < 0 or col >= self.columns or tile >= len(self._tiles):
+            return None
+        if not (0 <= dx < tw and 0 <= dy < th):
+            return None
+        _, rows, cols = self.stack.shape
+        return tile, min(rows - 1, int(dy / th * rows)), min(cols - 1, int(dx / tw * cols))
+
+    def _best_columns(self) -> int:
+        n = len(self._tiles)
+        if n == 0:
+            return 1
+        rect = self.plot.vb.sceneBoundingRect()
+        if rect.width() < 10 or rect.height() < 10:
+            return math.ceil(math.sqrt(n))
+        best, best_scale = 1, -1.0
+        for columns in range(1, n + 1):
+            h, w = self._canvas_size(columns)
+            scale = min(rect.width() / w, rect.height() / h)
+            if scale > best_scale * 1.0001:
+                best, best_scale = columns, scale
+        return best
+
+    def _compose(self) -> None:
+        n = len(self._tiles)
+        h, w = self._canvas_size(self.columns)
+        canvas = np.full((max(h, 1), max(w, 1)), MASKED, dtype=np.uint8)
+        k = self._k
+        for tile in range(n):
+            x0, y0, tw, th = (int(v) for v in self.tile_rect(tile))
+            block = self._tiles[tile]
+            if k > 1:
+                block = np.repeat(np.repeat(block, k, axis=0), k, axis=1)
+            canvas[y0 : y0 + th, x0 : x0 + tw] = block
+        self.image.setImage(canvas, autoLevels=False, levels=[0, 255])
+        self.image.setRect(QtCore.QRectF(0, 0, canvas.shape[1], canvas.shape[0]))
+        gap = self._gap()  # room for the focus outline around the outer tiles
+        self.plot.setRange(
+            xRange=(-gap, canvas.shape[1] + gap), yRange=(-gap, canvas.shape[0] + gap), padding=0
+        )
+        self.set_focus(self.focused)
+        self._place_titles()
+
+    def _relayout(self) -> None:
+        if not len(self._tiles):
+            return
+        if self._fixed_columns is None:
+            columns = self._best_columns()
+            if columns != self.columns:
+                self.columns = columns
+                self._compose()
+                return
+        self._place_titles()
+
+    def _label(self, k: int) -> pg.TextItem:
+        """The k-th title item, created once and reused (items are never removed)."""
+        while len(self._labels) <= k:
+            label = pg.TextItem("", color=theme_manager().theme.plot_foreground, anchor=(0, 1))
+            label.setZValue(5)
+            self.plot.addItem(label)
+            self._labels.append(label)
+        return self._labels[k]
+
+    def _place_titles(self) -> None:
+        px_x, px_y = self.plot.vb.viewPixelSize()  # view units per screen pixel
+        band_px = self._band() / px_y if px_y > 0 else 0.0
+        tile_px = self._tile_px()[1] / px_x if px_x > 0 else 0.0
+        show = band_px >= MIN_TITLE_PX * self.title_lines
+        font = self._title_font()
+        metrics = QtGui.QFontMetrics(font)
+        room = tile_px + self._gap() / px_x * 0.8 if px_x > 0 else 0.0  # the gap may hold a bit
+        for tile, title in enumerate(self.titles[: len(self._tiles)]):
+            label = self._label(tile)
+            if not show or not title:
+                label.setVisible(False)
+                continue
+            x0, y0, _, _ = self.tile_rect(tile)
+            elide = QtCore.Qt.TextElideMode.ElideRight
+            text = "\n".join(metrics.elidedText(t, elide, int(room)) for t in title.split("\n"))
+            label.setText(text, color=theme_manager().theme.plot_foreground)
+            label.textItem.setFont(font)
+            label.setToolTip(title)
+            label.setPos(x0 - 3 * px_x, y0)  # TextItem pads its text by a few pixels
+            label.setVisible(True)
+        for label in self._labels[len(self._tiles) :]:
+            label.setVisible(False)
+
+    @staticmethod
+    def _title_font() -> QtGui.QFont:
+        font = QtGui.QFont(QtWidgets.QApplication.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.9))
+        return font
+
+    def titles_shown(self) -> bool:
+        return any(label.isVisible() for label in self._labels)
+
+    # -- mouse -----------------------------------------------------------------------------
+    def _view_pos(self, scene_pos: QtCore.QPointF) -> QtCore.QPointF | None:
+        if not self.plot.vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        return self.plot.vb.mapSceneToView(scene_pos)
+
+    def value_text(self, tile: int, i: int, j: int) -> str:
+        if self.describe is not None:
+            return self.describe(tile, i, j)
+        name = self.titles[tile] or f"tile {tile + 1}"
+        return f"{name}: [{i}, {j}] = {format_value(float(self.stack[tile, i, j]))}"
+
+    def _on_move(self, pos: QtCore.QPointF) -> None:
+        p = self._view_pos(pos)
+        found = self.hit(p) if p is not None else None
+        if found is None:
+            return
+        text = self.value_text(*found)
+        self.readout.setText(text, color=theme_manager().theme.plot_foreground)
+        self.setToolTip(text)
+        self.cell_hovered.emit(*found)
+
+    def _on_click(self, event: object) -> None:
+        p = self._view_pos(event.scenePos())  # type: ignore[attr-defined]
+        found = self.hit(p) if p is not None else None
+        if found is not None:
+            self.tile_clicked.emit(found[0])
+
+
+def _is_number(text: str) -> bool:
+    """Numbers are right-aligned so their digits line up; formulas and words are not."""
+    try:
+        float(text.replace(",", "").replace("%", "").replace("−", "-"))
+    except ValueError:
+        return False
+    return True
+
+
+class _RowsModel(QtCore.QAbstractTableModel):
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.rows: tuple[str, ...] = ()
+        self.cols: tuple[str, ...] = ()
+        self.cells: list[list[str]] = []
+
+    def set_table(self, rows: Sequence[str], cols: Sequence[str], cells: list[list[str]]) -> None:
+        self.beginResetModel()
+        self.rows, self.cols, self.cells = tuple(rows), tuple(cols), cells
+        self.endResetModel()
+
+    def rowCount(self, parent: QtCore.QModelIndex | None = None) -> int:
+        return len(self.rows)
+
+    def columnCount(self, parent: QtCore.QModelIndex | None = None) -> int:
+        return len(self.cols)
+
+    def data(self, index: QtCore.QModelIndex, role: int = QtCore.Qt.ItemDataRole.DisplayRole):
+        if role == QtCore.Qt.ItemDataRole.DisplayRole:
+            return self.cells[index.row()][index.column()]
+        if role == QtCore.Qt.ItemDataRole.TextAlignmentRole:
+            text = self.cells[index.row()][index.column()]
+            align = QtCore.Qt.AlignmentFlag
+            side = align.AlignRight if _is_number(text) else align.AlignLeft
+            return side | align.AlignVCenter
+        return None
+
+    def headerData(self, section: int, orientation, role=QtCore.Qt.ItemDataRole.DisplayRole):
+        if role != QtCore.Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == QtCore.Qt.Orientation.Horizontal:
+            return self.cols[section] if section < len(self.cols) else None
+        return self.rows[section] if section < len(self.rows) else None
+
+
+class SummaryTable(QtWidgets.QTableView):
+    """Read-only rows of text beside the tiles: one row per tile; clicking a row picks it."""
+
+    row_clicked = QtCore.Signal(int)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model_ = _RowsModel(self)
+        self.setModel(self.model_)
+        self.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setWordWrap(False)
+        self.horizontalHeader().setSectionResizeMode(
+            QtWidgets.QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.horizontalHeader().setStretchLastSection(True)
+        self.verticalHeader().setSectionResizeMode(
+            QtWidgets.QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.clicked.connect(lambda index: self.row_clicked.emit(index.row()))
+
+    def set_table(self, rows: Sequence[str], cols: Sequence[str], cells: list[list[str]]) -> None:
+        selected = self.selected_row()
+        self.model_.set_table(rows, cols, cells)
+        if selected is not None:
+            self.select_row(selected)
+
+    def fit_rows(self, max_rows: int = 6) -> None:
+        """Ask for the height of the header and up to ``max_rows`` rows (scroll for the rest)."""
+        self.resizeRowsToContents()
+        rows = min(self.model_.rowCount(), max_rows)
+        row_h = self.verticalHeader().sectionSize(0) if rows else 0
+        frame = 2 * self.frameWidth()
+        bar = self.horizontalScrollBar().sizeHint().height()
+        self.setMinimumHeight(self.horizontalHeader().height() + rows * row_h + frame + bar)
+
+    def fit_width(self, columns: int | None = None) -> None:
+        """Ask for the width of the row labels and the first ``columns`` columns (default all)."""
+        self.resizeColumnsToContents()
+        total = self.model_.columnCount()
+        n = total if columns is None else min(columns, total)
+        header = self.verticalHeader()
+        label_w = header.sizeHint().width() if header.isVisible() else 0
+        cols_w = sum(self.horizontalHeader().sectionSize(i) for i in range(n))
+        bar = self.verticalScrollBar().sizeHint().width()
+        self.setMinimumWidth(label_w + cols_w + 2 * self.frameWidth() + bar)
+
+    def selected_row(self) -> int | None:
+        rows = self.selectionModel().selectedRows()
+        return rows[0].row() if rows else None
+
+    def select_row(self, row: int | None) -> None:
+        """Select a row without emitting ``row_clicked`` (that is for the user's clicks)."""
+        if row is None or not 0 <= row < self.model_.rowCount():
+            self.clearSelection()
+            return
+        if self.selected_row() != row:
+            self.selectRow(row)
+
+    def cell_text(self, row: int, col: int) -> str:
+        return self.model_.cells[row][col]
