@@ -3,6 +3,7 @@ says which backend computes (and, after a fall-back, why)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -24,6 +25,24 @@ __all__ = ["MainWindow"]
 SETTINGS_VERSION = 1
 
 
+class _LazyPanels(Mapping[str, Panel]):
+    """``window.panels[panel_id]``: every panel by id, each built on first use."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self._window = window
+
+    def __getitem__(self, panel_id: str) -> Panel:
+        if panel_id not in self._window.docks:
+            raise KeyError(panel_id)
+        return self._window.panel(panel_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._window.docks)
+
+    def __len__(self) -> int:
+        return len(self._window.docks)
+
+
 class MainWindow(QtWidgets.QMainWindow):
     """attnviz's main window."""
 
@@ -38,7 +57,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller = controller or Controller(parent=self)
         self.session = self.controller.session
         self.settings = settings or QtCore.QSettings("attnviz", "attnviz")
-        self.panels: dict[str, Panel] = {}
+        self._built: dict[str, Panel] = {}
+        self._explanations = True
+        self.panels = _LazyPanels(self)
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         self.setDockNestingEnabled(True)
         self.setDockOptions(
@@ -146,11 +167,13 @@ class MainWindow(QtWidgets.QMainWindow):
         # Docks of one area are tabbed together as they are added: side by side first, their
         # minimum widths would add up and push the window wider than the screen.
         first_in_area: dict[QtCore.Qt.DockWidgetArea, QtWidgets.QDockWidget] = {}
+        self._panel_classes = panels
         for pid, cls in panels.items():
-            panel = cls(self.controller)
             dock = QtWidgets.QDockWidget(cls.title, self)
             dock.setObjectName(pid)
-            dock.setWidget(panel)
+            # The panel itself is built the first time its dock is shown (eleven panels with
+            # sixteen plots cost about a second; a lecture starts on three of them).
+            dock.setWidget(QtWidgets.QWidget())
             dock.setFeatures(
                 QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
                 | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
@@ -161,18 +184,32 @@ class MainWindow(QtWidgets.QMainWindow):
             else:
                 self.addDockWidget(cls.default_area, dock)
                 first_in_area[cls.default_area] = dock
-            # A tab brought to the front draws the result it skipped while hidden.
-            dock.visibilityChanged.connect(lambda shown, p=panel: shown and p.ensure_drawn())
-            dock.visibilityChanged.connect(lambda shown, p=pid: shown and self._note_current(p))
+            dock.visibilityChanged.connect(lambda shown, p=pid: shown and self._shown(p))
+            self.docks[pid] = dock
+        for dock in first_in_area.values():
+            dock.raise_()
+
+    def panel(self, panel_id: str) -> Panel:
+        """The panel of a dock, built now if it was not yet."""
+        panel = self._built.get(panel_id)
+        if panel is None:
+            panel = self._panel_classes[panel_id](self.controller)
+            panel.set_explanation_visible(self._explanations)
             panel.export_requested.connect(
                 lambda kind, p=panel: (
                     self.export_panel_figure(p) if kind == "figure" else self.export_panel_data(p)
                 )
             )
-            self.panels[pid] = panel
-            self.docks[pid] = dock
-        for dock in first_in_area.values():
-            dock.raise_()
+            self._built[panel_id] = panel
+            self.docks[panel_id].setWidget(panel)
+            if self.controller.latest is not None:
+                panel._on_result(self.controller.latest)
+        return panel
+
+    def _shown(self, panel_id: str) -> None:
+        self._current = panel_id
+        # A tab brought to the front draws the result it skipped while hidden.
+        self.panel(panel_id).ensure_drawn()
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
@@ -244,7 +281,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings.setValue("font_pt", theme_manager().font_pt)
 
     def set_explanations_visible(self, visible: bool) -> None:
-        for p in self.panels.values():
+        self._explanations = visible
+        for p in self._built.values():
             p.set_explanation_visible(visible)
         self.settings.setValue("explanations", visible)
 
@@ -273,20 +311,21 @@ class MainWindow(QtWidgets.QMainWindow):
             avail = screen.availableGeometry() if screen else QtCore.QRect(0, 0, 1480, 920)
             self.resize(min(1480, avail.width()), min(920, avail.height()))
         state = st.value("window_state")
-        if state is not None:
+        # A layout saved with other panels (an older or newer attnviz) would strand the new
+        # ones outside their tab groups: start from the default layout instead.
+        same_panels = st.value("panels") == ",".join(self.docks)
+        if state is not None and same_panels:
             self.restoreState(state, SETTINGS_VERSION)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState(SETTINGS_VERSION))
+        self.settings.setValue("panels", ",".join(self.docks))
         self.settings.sync()
         self.controller.wait(5000)
         super().closeEvent(event)
 
     # -- export ----------------------------------------------------------------------------
-    def _note_current(self, panel_id: str) -> None:
-        self._current = panel_id
-
     def current_panel(self) -> Panel:
         """The panel holding keyboard focus, else the one most recently brought forward."""
         w = QtWidgets.QApplication.focusWidget()
@@ -294,7 +333,8 @@ class MainWindow(QtWidgets.QMainWindow):
             if isinstance(w, Panel):
                 return w
             w = w.parentWidget()
-        return self.panels.get(getattr(self, "_current", ""), next(iter(self.panels.values())))
+        current = getattr(self, "_current", None)
+        return self.panel(current if current in self.docks else next(iter(self.docks)))
 
     def export_panel_figure(self, panel: Panel) -> Path | None:
         dialog = FigureDialog(panel.title, panel.panel_id, self)

@@ -246,3 +246,19 @@ def test_pooling_keeps_peaks_and_masks():
     assert np.allclose(mean[:, :343], 0.5) and np.all(np.isneginf(mean[:, 343]))
     q = quantise(np.array([[0.0, 1.0, -np.inf, np.nan]]), (0.0, 1.0))
     assert q.tolist() == [[0, 254, 255, 255]]
+
+
+def test_a_layout_saved_with_other_panels_is_not_restored(qtbot, settings):
+    from attnviz.gui.main_window import MainWindow
+
+    w1 = MainWindow(settings=settings)
+    qtbot.addWidget(w1)
+    w1.show()
+    w1.docks["causal_mask"].setVisible(False)
+    w1.close()
+    settings.setValue("panels", "token_attention,score_heatmap")  # as an older version saved
+    w2 = MainWindow(settings=settings)
+    qtbot.addWidget(w2)
+    w2.show()
+    assert w2.docks["causal_mask"].isVisible()
+    w2.close()
