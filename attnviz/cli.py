@@ -26,14 +26,15 @@ def _dist_version(name: str) -> str | None:
 
 
 def _qt_line() -> str:
-    pyside = _dist_version("PySide6-Essentials") or _dist_version("PySide6")
-    if pyside is None:
-        return "not installed"
     try:
+        import PySide6
         from PySide6 import QtCore  # importing QtCore opens no window and needs no display
 
-        return f"PySide6 {pyside} (Qt {QtCore.qVersion()})"
+        return f"PySide6 {PySide6.__version__} (Qt {QtCore.qVersion()})"
     except ImportError as exc:  # e.g. a missing system library such as libGL
+        pyside = _dist_version("PySide6-Essentials") or _dist_version("PySide6")
+        if pyside is None:
+            return "not installed"
         return f"PySide6 {pyside} installed but does not import: {exc}"
 
 
