@@ -29,10 +29,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     from attnviz.state.pipeline import Request
 
-__all__ = ["VIEWS", "Params", "View", "ViewError", "compute_views", "discover", "register_view"]
+__all__ = [
+    "VIEWS",
+    "Params",
+    "View",
+    "ViewError",
+    "compute_views",
+    "discover",
+    "register_view",
+    "whole_number",
+]
 
 
 class Params:
@@ -59,6 +70,16 @@ class Params:
     def frozen(self) -> Any:
         """An independent copy for a request (the live object keeps changing)."""
         return dataclasses.replace(self)  # type: ignore[type-var]
+
+
+def whole_number(label: str, value: Any, lo: int, hi: int) -> int:
+    """``value`` as an int in [lo, hi], or ValueError saying what the field must be."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{label} must be a whole number, got {value!r}")
+    value = int(value)
+    if not lo <= value <= hi:
+        raise ValueError(f"{label} must lie in [{lo:,}, {hi:,}], got {value:,}")
+    return value
 
 
 @dataclass(frozen=True)

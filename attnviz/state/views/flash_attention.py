@@ -23,7 +23,7 @@ from attnviz.core.attention import attention
 from attnviz.core.flash import TileStep, flash_attention
 from attnviz.core.memory import ASSUMPTIONS, AttentionCost, attention_cost
 from attnviz.state.measure import check_fits
-from attnviz.state.views import Params, register_view
+from attnviz.state.views import Params, register_view, whole_number
 
 __all__ = [
     "CURVE_N",
@@ -86,13 +86,7 @@ class FlashParams(Params):
             return bool(value)
         if name not in _LIMITS:
             return value
-        label = _NAMES[name]
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise ValueError(f"{label} must be a whole number, got {value!r}")
-        value = int(value)
-        lo, hi = _LIMITS[name]
-        if not lo <= value <= hi:
-            raise ValueError(f"{label} must lie in [{lo:,}, {hi:,}], got {value:,}")
+        value = whole_number(_NAMES[name], value, *_LIMITS[name])
         if name == "measure_n":
             check_fits(value, self.head_dim)  # refuse before anything is allocated
         return value

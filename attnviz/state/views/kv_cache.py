@@ -19,7 +19,7 @@ from attnviz.core.heads import kv_head_for
 from attnviz.core.kv_cache import kv_cache_bytes
 from attnviz.lessons.toy_decoder import N_KV_HEADS, N_LAYERS, TOY_HEAD_DIM, run_toy_decode
 from attnviz.state.measure import human_bytes
-from attnviz.state.views import Params, register_view
+from attnviz.state.views import Params, register_view, whole_number
 
 __all__ = [
     "DTYPES",
@@ -108,13 +108,7 @@ class KVCacheParams(Params):
             return value
         if name not in _LIMITS:
             return value
-        label = _NAMES[name]
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise ValueError(f"{label} must be a whole number, got {value!r}")
-        value = int(value)
-        lo, hi = _LIMITS[name]
-        if not lo <= value <= hi:
-            raise ValueError(f"{label} must lie in [{lo:,}, {hi:,}], got {value:,}")
+        value = whole_number(_NAMES[name], value, *_LIMITS[name])
         if not getattr(self, "_trusted", False):  # apply() checks the pair as a whole
             if name == "kv_heads" and self.q_heads % value:
                 raise ValueError(_sharing_error(value, self.q_heads))

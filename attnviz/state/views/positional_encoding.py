@@ -21,7 +21,7 @@ from psygnal import evented
 
 from attnviz.core.attention import attention
 from attnviz.core.positional import apply_rope, rope_frequencies, sinusoidal_encoding
-from attnviz.state.views import Params, register_view
+from attnviz.state.views import Params, register_view, whole_number
 
 __all__ = [
     "MAX_PERMUTATION_TOKENS",
@@ -62,13 +62,7 @@ class PositionalParams(Params):
             return value
         if name not in _LIMITS:
             return value
-        label = _NAMES[name]
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise ValueError(f"{label} must be a whole number, got {value!r}")
-        value = int(value)
-        lo, hi = _LIMITS[name]
-        if not lo <= value <= hi:
-            raise ValueError(f"{label} must lie in [{lo}, {hi}], got {value}")
+        value = whole_number(_NAMES[name], value, *_LIMITS[name])
         if name == "d_model" and value % 2:
             raise ValueError(f"d_model must be even (RoPE rotates pairs of features), got {value}")
         half = self.d_model // 2 if name != "d_model" else value // 2
