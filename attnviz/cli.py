@@ -89,6 +89,11 @@ def _export_arguments(p: argparse.ArgumentParser) -> None:
                    help="write the numbers behind the panel instead of a figure")  # fmt: skip
     p.add_argument("--scene", help="lesson scene: cat, game, qkv4 or free")
     p.add_argument("--text", help="free text to show (switches to the free-text scene)")
+    p.add_argument("--model", metavar="DIR",
+                   help="a real model folder (config.json, safetensors, tokenizer)")  # fmt: skip
+    p.add_argument("--layer", type=int, help="layer number, from 1 (real models)")
+    p.add_argument("--hide-special", action="store_true",
+                   help="drop [CLS]/[SEP]/<s> … and renormalise (real models)")  # fmt: skip
     p.add_argument("--head", type=int, help="head number, from 1")
     p.add_argument("--token", type=int, help="selected token, from 1")
     p.add_argument("--temperature", type=float, help="attention temperature T > 0")

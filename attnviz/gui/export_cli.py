@@ -47,13 +47,20 @@ def run_export(args: argparse.Namespace) -> int:
             session.scene = args.scene
         if args.text is not None:
             session.text = args.text
+        if getattr(args, "model", None) is not None:
+            session.model_path = args.model
+        if getattr(args, "hide_special", False):
+            session.hide_special = True
+        if getattr(args, "layer", None) is not None:
+            session.layer = args.layer - 1
         if args.head is not None:
             session.head = args.head - 1
         if args.token is not None:
             session.selected_token = args.token - 1
         if args.temperature is not None:
             session.temperature = args.temperature
-        session.causal = args.causal
+        if args.causal or session.model is None:  # a model keeps its own (decoders: on)
+            session.causal = args.causal
         fmt = args.format
         if args.panel is not None and not args.data:
             fmt = format_for(args.out, fmt, kind="figure").name

@@ -18,11 +18,22 @@ from attnviz.gui.exporters import export_panel_data, export_panel_figure, export
 from attnviz.gui.panels import Panel, all_panels
 from attnviz.gui.theme import SEQUENTIAL_MAPS, THEMES, theme_manager
 from attnviz.lessons import SCENES
+from attnviz.models import discover
 from attnviz.state.pipeline import Result
 
 __all__ = ["MainWindow"]
 
 SETTINGS_VERSION = 1
+TOY_LABEL = "Toy model (illustrative)"
+OPEN_FOLDER = "Open model folder…"
+SPECIAL_TOKENS_HELP = (
+    "Drop [CLS], [SEP], <s> and other special tokens from every panel and renormalise each "
+    "row over the words that are left.\n\nWhy so much attention lands on them: many trained "
+    "heads have nothing useful to look at for most tokens, and park their weight on a token "
+    "that is always there — [CLS]/[SEP] in BERT, the first token in GPT-style models. These "
+    "'attention sinks' act as a no-op: the head adds little to the token. Hiding them shows "
+    "where the rest of the weight goes."
+)
 
 
 class _LazyPanels(Mapping[str, Panel]):
@@ -90,7 +101,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, tb)
         s = self.session
 
-        tb.addWidget(QtWidgets.QLabel(" Scene "))
+        tb.addWidget(QtWidgets.QLabel(" Model "))
+        self.model_box = QtWidgets.QComboBox()
+        self.model_box.setObjectName("model_picker")
+        self.model_box.setMinimumWidth(200)
+        self.model_box.setToolTip("The toy model, or a real model from a local folder")
+        self._extra_models: list[str] = []
+        self.refresh_models()
+        self.model_box.activated.connect(self._model_chosen)
+        s.events.model_path.connect(self._on_model_path)
+        tb.addWidget(self.model_box)
+
+        tb.addWidget(QtWidgets.QLabel("  Scene "))
         self.scene_box = QtWidgets.QComboBox()
         for scene in SCENES.values():
             self.scene_box.addItem(scene.title, scene.scene_id)
@@ -114,7 +136,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
         tb.addWidget(QtWidgets.QLabel("  Layer "))
         self.layer_box = QtWidgets.QSpinBox()
-        self.layer_box.setRange(1, 1)
+        self.layer_box.setObjectName("layer_selector")
+        self.layer_box.setRange(1, max(1, s.n_layers))
+        s.events.n_layers.connect(lambda n: self.layer_box.setRange(1, max(1, n)))
         bind(s, "layer", self.layer_box.valueChanged, lambda v: self.layer_box.setValue(v + 1),
              to_model=lambda v: v - 1, on_error=self.show_error, widget=self.layer_box)  # fmt: skip
         tb.addWidget(self.layer_box)
@@ -134,6 +158,89 @@ class MainWindow(QtWidgets.QMainWindow):
         bind(s, "causal", self.causal_box.toggled, self.causal_box.setChecked,
              on_error=self.show_error, widget=self.causal_box)  # fmt: skip
         tb.addWidget(self.causal_box)
+        self._show_causal_forced()
+
+    # -- models ----------------------------------------------------------------------------
+    def refresh_models(self) -> None:
+        """Fill the model picker: the toy, local models found on disk, then "Open…"."""
+        box = self.model_box
+        with signals_blocked(box):
+            box.clear()
+            box.addItem(TOY_LABEL, None)
+            try:
+                entries = discover(self._extra_models)
+            except OSError:
+                entries = []
+            listed = set()
+            for e in entries:
+                if not e.current:
+                    continue
+                listed.add(str(e.path))
+                box.addItem(e.name, str(e.path))
+                i = box.count() - 1
+                box.setItemData(i, e.reason, QtCore.Qt.ItemDataRole.ToolTipRole)
+                if not e.compatible:
+                    item = box.model().item(i)
+                    item.setEnabled(False)
+            path = self.session.model_path
+            if path is not None and path not in listed:
+                m = self.session.model
+                box.addItem(m.info.name if m is not None else Path(path).name, path)
+            box.addItem(OPEN_FOLDER, "open")
+            box.setCurrentIndex(max(0, box.findData(path)))
+
+    def _model_chosen(self, index: int) -> None:
+        data = self.model_box.itemData(index)
+        if data == "open":
+            self.open_model_folder()
+            return
+        self.set_model(data)
+
+    def open_model_folder(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(
+            self, "Open a model folder (config.json, *.safetensors, tokenizer)"
+        )
+        if folder:
+            self.set_model(folder)
+        else:
+            self._on_model_path()  # put the picker back
+
+    def set_model(self, path: str | None) -> bool:
+        """Switch to a real model (checked now, loaded on the worker) or back to the toy."""
+        try:
+            self.session.model_path = path
+        except ValueError as exc:
+            self.show_error(f"Cannot use that model: {exc}")
+            self._on_model_path()
+            return False
+        return True
+
+    def _on_model_path(self, *_: object) -> None:
+        path = self.session.model_path
+        if path is not None and self.model_box.findData(path) < 0:
+            self.refresh_models()
+        with signals_blocked(self.model_box):
+            self.model_box.setCurrentIndex(max(0, self.model_box.findData(path)))
+        self.scene_box.setEnabled(path is None)
+        self.scene_box.setToolTip(
+            "" if path is None else "Scenes are toy-model lessons; choose “Toy model” to use them"
+        )
+        self._show_causal_forced()
+        m = self.session.model
+        if m is not None:
+            self._loading = m.info.name
+            self.statusBar().showMessage(f"Loading {m.info.name}… ")
+
+    def _show_causal_forced(self) -> None:
+        m = self.session.model
+        forced = m is not None and m.info.causal
+        self.causal_box.setEnabled(not forced)
+        self.causal_box.setToolTip(
+            f"{m.info.name} is a decoder: it was trained to see only earlier tokens, so the "
+            "causal mask stays on"
+            if forced
+            else "Hide every later token from each query"
+        )
 
     def _fill_heads(self, *_: object) -> None:
         r = self.controller.latest
@@ -148,7 +255,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _show_text(self, *_: object) -> None:
         with signals_blocked(self.text_edit):
-            self.text_edit.setText(" ".join(self.session.tokens))
+            # A model's tokens carry [CLS]/Ġ markers: show the text it reads, not the tokens.
+            s = self.session
+            self.text_edit.setText(s.text if s.model is not None else " ".join(s.tokens))
 
     def _apply_text(self) -> None:
         try:
@@ -214,6 +323,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def _build_menus(self) -> None:
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
+        open_model = file_menu.addAction("&Open model folder…")
+        open_model.triggered.connect(self.open_model_folder)
+        file_menu.addSeparator()
         fig = file_menu.addAction("&Export figure of the current panel…")
         fig.setShortcut(QtGui.QKeySequence("Ctrl+E"))
         fig.triggered.connect(lambda: self.export_panel_figure(self.current_panel()))
@@ -239,6 +351,15 @@ class MainWindow(QtWidgets.QMainWindow):
         explain.setChecked(True)
         explain.toggled.connect(self.set_explanations_visible)
         self.explain_action = explain
+        hide = view.addAction("&Hide special tokens")
+        hide.setObjectName("hide_special_action")
+        hide.setCheckable(True)
+        hide.setToolTip(SPECIAL_TOKENS_HELP)
+        hide.setStatusTip("Drop [CLS]/[SEP]/<s> rows and columns and renormalise (real models)")
+        view.setToolTipsVisible(True)
+        bind(self.session, "hide_special", hide.toggled, hide.setChecked,
+             on_error=self.show_error, widget=hide)  # fmt: skip
+        self.hide_special_action = hide
         view.addSeparator()
         theme_menu = view.addMenu("&Theme")
         self.theme_actions = QtGui.QActionGroup(self)
@@ -384,18 +505,29 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_result(self, result: Result) -> None:
         if result.request.head_names != self._shown_head_names:
             self._fill_heads()
+        model = f"{result.request.model_summary} · " if result.request.is_model else ""
         self.status_backend.setText(
-            f"Computing on {result.backend} · {len(result.request.tokens)} tokens · "
+            f"{model}Computing on {result.backend} · {len(result.request.tokens)} tokens · "
             f"{result.seconds * 1000:.0f} ms"
         )
+        if getattr(self, "_loading", None) is not None:
+            self.statusBar().showMessage(f"Loaded {result.request.model_summary}", 6000)
+        self._loading = None
 
     def _on_failed(self, message: str) -> None:
+        if getattr(self, "_loading", None) is not None and self.session.model_path is not None:
+            # The model passed the quick checks but could not be loaded or run: go back.
+            self._loading = None
+            self.set_model(None)
+            self.show_error(f"Could not load the model: {message}")
+            return
         self.show_error(f"Could not compute: {message}")
 
     def _on_busy(self, busy: bool) -> None:
+        loading = getattr(self, "_loading", None)
         if busy:
-            self.statusBar().showMessage("Computing…")
-        else:
+            self.statusBar().showMessage(f"Loading {loading}… " if loading else "Computing…")
+        elif loading is None:
             self.statusBar().clearMessage()
 
     def show_error(self, message: str) -> None:

@@ -7,6 +7,9 @@ same request the same numbers, so they are tested without Qt.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,12 +18,16 @@ import numpy as np
 
 from attnviz.backends import scaled_dot_product_attention, select_backend
 from attnviz.core import AttentionTrace, attention_trace, entropy, hardmax, softmax
+from attnviz.core.head_stats import head_stats
 from attnviz.core.masks import causal_mask
+from attnviz.core.subset import keep_positions, renormalise_kept
 from attnviz.lessons.scenes import get_scene
-from attnviz.state.session import Session
-from attnviz.state.views import compute_views
+from attnviz.models import Model, ModelTrace, load
+from attnviz.state.session import Session, model_stamp
+from attnviz.state.views import ViewError, compute_views, discover
+from attnviz.state.views.head_grid import HeadGridData
 
-__all__ = ["Request", "Result", "resolve", "run"]
+__all__ = ["Request", "Result", "loaded_model", "model_trace", "resolve", "run"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,17 @@ class Request:
     backend: str
     logits: tuple[float, ...]
     view_params: dict[str, Any]  # frozen copies, one per panel view that has parameters
+    text: str = ""
+    model_path: str | None = None  # a real model's folder; None: the toy scene
+    hide_special: bool = False  # drop special tokens' rows and columns, renormalise
+    # Filled in by run() for a real model: its name and summary, which tokens are special.
+    model_summary: str = ""
+    special: tuple[bool, ...] = ()
+    hidden_tokens: tuple[str, ...] = ()  # the special tokens hidden from view
+
+    @property
+    def is_model(self) -> bool:
+        return self.model_path is not None
 
     @property
     def window_pair(self) -> tuple[int, int | None] | None:
@@ -75,10 +93,14 @@ class Result:
     backend: str  # which backend computed, and why
     seconds: float
     views: dict[str, Any]  # panel id -> that panel's own data, or a ViewError
+    # Real models: every layer's weights (layers, H, n, n), at the session's T and mask.
+    layer_weights: np.ndarray | None = None
 
 
 def resolve(session: Session) -> Request:
     """Freeze what the session asks for into a request (edits applied to copies)."""
+    if session.model_path is not None:
+        return _resolve_model(session)
     built = get_scene(session.scene).build(session.text)
     x, wq, wk, wv = built.x.copy(), built.wq.copy(), built.wk.copy(), built.wv.copy()
     mats = {"X": x, "Wq": wq, "Wk": wk, "Wv": wv}
@@ -104,36 +126,143 @@ def resolve(session: Session) -> Request:
         backend=session.backend,
         logits=session.logits,
         view_params={pid: p.frozen() for pid, p in session.view_params.items()},
+        text=session.text,
     )
 
 
-def run(request: Request) -> Result:
-    """Compute every number of every panel for ``request`` through the compute core."""
-    t0 = time.perf_counter()
-    r = request
-    choice = select_backend(r.backend)
-    # Projections: (n, d) @ (H, d, d_k) -> (H, n, d_k).
-    q = np.matmul(r.x, r.wq).astype(np.float32)
-    k = np.matmul(r.x, r.wk).astype(np.float32)
-    v = np.matmul(r.x, r.wv).astype(np.float32)
+def _resolve_model(session: Session) -> Request:
+    """A real model's request: the arrays are filled in by run() once the model has run."""
+    empty = np.zeros((0, 0, 0), dtype=np.float32)
+    return Request(
+        scene=session.scene, tokens=session.tokens, x=np.zeros((0, 0), dtype=np.float32),
+        wq=empty, wk=empty, wv=empty,
+        head_names=tuple(f"head {h + 1}" for h in range(session.n_heads)), feature_names=(),
+        layer=session.layer, head=session.head, selected_token=session.selected_token,
+        temperature=session.temperature, causal=session.causal, window=None,
+        backend=session.backend, logits=session.logits,
+        view_params={pid: p.frozen() for pid, p in session.view_params.items()},
+        text=session.text, model_path=session.model_path, hide_special=session.hide_special,
+    )  # fmt: skip
+
+
+# -- real models: loaded once per folder version, run once per text, on the worker thread ----
+_load_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=2)
+def _load(folder: str, stamp: float) -> Model:
+    return load(folder)
+
+
+def loaded_model(folder: str) -> Model:
+    """The model in ``folder`` with its weights, loaded once per version of its files."""
+    with _load_lock:  # two workers must not read the same gigabytes twice
+        return _load(folder, model_stamp(folder))
+
+
+@functools.lru_cache(maxsize=16)
+def _forward(folder: str, stamp: float, text: str) -> ModelTrace:
+    return loaded_model(folder).forward(text)
+
+
+def model_trace(folder: str, text: str) -> ModelTrace:
+    """One forward pass of the model on ``text``, cached: sliders re-softmax, never re-run."""
+    return _forward(folder, model_stamp(folder), text)
+
+
+def _layer_attention(tr: ModelTrace, layer: int, r: Request, backend: str) -> tuple[Any, ...]:
+    """q, k, v (H, L, E) of a layer, key/value heads repeated to the query heads, and its
+    output and weights at the request's temperature and mask, through the compute core."""
+    kv = [tr.kv_head(h) for h in range(tr.heads)]
+    q, k, v = tr.q[layer], tr.k[layer][kv], tr.v[layer][kv]  # (H, L, E) each
     out, w = scaled_dot_product_attention(
-        q, k, v, is_causal=r.causal, temperature=r.temperature, window=r.window_pair,
+        q, k, v, is_causal=r.causal, scale=tr.scales[layer], temperature=r.temperature,
+        window=tr.windows[layer], return_weights=True, backend=backend,
+    )  # fmt: skip
+    return q, k, v, np.asarray(out), np.asarray(w)
+
+
+def _run_model(r: Request, choice: Any, t0: float) -> Result:
+    assert r.model_path is not None
+    model = loaded_model(r.model_path)
+    tr = model_trace(r.model_path, r.text)
+    layer, h = r.layer, r.head
+    layers = [_layer_attention(tr, i, r, choice.name) for i in range(tr.layers)]
+    q, k, v, out, w = layers[layer]
+    scale, window = tr.scales[layer], tr.windows[layer]
+    trace = attention_trace(
+        q[h], k[h], v[h], is_causal=r.causal, scale=scale, temperature=r.temperature,
+        window=window,
+    )  # fmt: skip
+    _, unmasked = scaled_dot_product_attention(
+        q[h], k[h], v[h], scale=scale, temperature=r.temperature, window=window,
         return_weights=True, backend=choice.name,
     )  # fmt: skip
-    h = r.head
-    trace = attention_trace(
-        q[h], k[h], v[h], is_causal=r.causal, temperature=r.temperature, window=r.window_pair
-    )
-    # The causal-mask panel compares the same head with and without the mask.
-    _, unmasked = scaled_dot_product_attention(
-        q[h], k[h], v[h], temperature=r.temperature, return_weights=True, backend=choice.name
-    )
     _, causal = scaled_dot_product_attention(
-        q[h], k[h], v[h], is_causal=True, temperature=r.temperature, return_weights=True,
-        backend=choice.name,
+        q[h], k[h], v[h], is_causal=True, scale=scale, temperature=r.temperature, window=window,
+        return_weights=True, backend=choice.name,
     )  # fmt: skip
-    causal_visible = causal_mask(len(r.tokens)).mask
-    masked_causal = np.where(causal_visible, trace.scaled_scores, -np.inf)
+    x = tr.hidden_states[layer]  # (L, D): what the layer reads
+    all_w = np.stack([lw[4] for lw in layers])  # (layers, H, L, L)
+    keep = np.ones(len(tr), dtype=bool)
+    if r.hide_special:
+        keep = ~np.asarray(tr.special, dtype=bool)
+        w, unmasked, causal, all_w = (
+            renormalise_kept(a, keep) for a in (w, unmasked, causal, all_w)
+        )
+        q, k, v, x = q[:, keep], k[:, keep], v[:, keep], x[keep]
+        tw = renormalise_kept(trace.weights, keep)
+        tv = trace.value[keep]
+        trace = dataclasses.replace(
+            trace, query=trace.query[keep], key=trace.key[keep], value=tv,
+            scores=keep_positions(trace.scores, keep),
+            scaled_scores=keep_positions(trace.scaled_scores, keep),
+            masked_scores=keep_positions(trace.masked_scores, keep),
+            weights=tw, output=(tw @ tv).astype(trace.output.dtype),
+            visible=keep_positions(trace.visible, keep),
+        )  # fmt: skip
+        out = np.matmul(w, v).astype(np.float32)  # what the renormalised weights would mix
+    tokens = tuple(t for t, kept in zip(tr.tokens, keep, strict=True) if kept)
+    n, heads, d = len(tokens), tr.heads, x.shape[1]
+    placeholder = np.zeros((heads, 0, 0), dtype=np.float32)  # W lives in the model's files
+    req = dataclasses.replace(
+        r, tokens=tokens, x=np.asarray(x, dtype=np.float32), wq=placeholder, wk=placeholder,
+        wv=placeholder, head_names=tuple(f"head {i + 1}" for i in range(heads)),
+        feature_names=tuple(f"h{i + 1}" for i in range(d)),
+        selected_token=min(r.selected_token, n - 1), head=min(h, heads - 1),
+        layer=min(layer, tr.layers - 1), model_summary=model.info.summary(),
+        special=tuple(bool(sp) for sp, kept in zip(tr.special, keep, strict=True) if kept),
+        hidden_tokens=tuple(t for t, kept in zip(tr.tokens, keep, strict=True) if not kept),
+    )  # fmt: skip
+    masked_causal = np.where(causal_mask(n).mask, trace.scaled_scores, -np.inf)
+    views = _views(req, skip=("head_grid",))
+    views["head_grid"] = HeadGridData(
+        layer=layer, head_names=req.head_names, stats=head_stats(w),
+        max_entropy=float(np.log(n)),
+    )  # fmt: skip
+    return _result(req, choice, t0, q, k, v, w, out, trace, unmasked, causal, masked_causal,
+                   views, all_w)  # fmt: skip
+
+
+def _views(request: Request, skip: tuple[str, ...]) -> dict[str, Any]:
+    """Every view's outcome, as compute_views, except those the pipeline fills in itself."""
+    out: dict[str, Any] = {}
+    for pid, view in discover().items():
+        if pid in skip:
+            continue
+        try:
+            out[pid] = view.compute(request, request.view_params.get(pid))
+        except ValueError as exc:
+            out[pid] = ViewError(str(exc))
+    return out
+
+
+def _result(
+    r: Request, choice: Any, t0: float, q: np.ndarray, k: np.ndarray, v: np.ndarray,
+    w: np.ndarray, out: np.ndarray, trace: AttentionTrace, unmasked: np.ndarray,
+    causal: np.ndarray, masked_causal: np.ndarray, views: dict[str, Any],
+    layer_weights: np.ndarray | None = None,
+) -> Result:  # fmt: skip
     logits = np.asarray(r.logits, dtype=np.float64)
     probs = softmax(logits, temperature=r.temperature)
     probs1 = softmax(logits)
@@ -156,6 +285,40 @@ def run(request: Request) -> Result:
         logit_entropy=float(entropy(probs)),
         logit_entropy_t1=float(entropy(probs1)),
         backend=str(choice),
-        views=compute_views(r),
+        views=views,
         seconds=time.perf_counter() - t0,
+        layer_weights=layer_weights,
     )
+
+
+def run(request: Request) -> Result:
+    """Compute every number of every panel for ``request`` through the compute core."""
+    t0 = time.perf_counter()
+    r = request
+    choice = select_backend(r.backend)
+    if r.model_path is not None:
+        return _run_model(r, choice, t0)
+    # Projections: (n, d) @ (H, d, d_k) -> (H, n, d_k).
+    q = np.matmul(r.x, r.wq).astype(np.float32)
+    k = np.matmul(r.x, r.wk).astype(np.float32)
+    v = np.matmul(r.x, r.wv).astype(np.float32)
+    out, w = scaled_dot_product_attention(
+        q, k, v, is_causal=r.causal, temperature=r.temperature, window=r.window_pair,
+        return_weights=True, backend=choice.name,
+    )  # fmt: skip
+    h = r.head
+    trace = attention_trace(
+        q[h], k[h], v[h], is_causal=r.causal, temperature=r.temperature, window=r.window_pair
+    )
+    # The causal-mask panel compares the same head with and without the mask.
+    _, unmasked = scaled_dot_product_attention(
+        q[h], k[h], v[h], temperature=r.temperature, return_weights=True, backend=choice.name
+    )
+    _, causal = scaled_dot_product_attention(
+        q[h], k[h], v[h], is_causal=True, temperature=r.temperature, return_weights=True,
+        backend=choice.name,
+    )  # fmt: skip
+    causal_visible = causal_mask(len(r.tokens)).mask
+    masked_causal = np.where(causal_visible, trace.scaled_scores, -np.inf)
+    return _result(r, choice, t0, q, k, v, w, out, trace, unmasked, causal, masked_causal,
+                   compute_views(r))  # fmt: skip

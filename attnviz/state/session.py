@@ -8,8 +8,11 @@ changes (no event, no half-applied update). Events are named after the fields
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from psygnal import evented
@@ -17,15 +20,70 @@ from psygnal import evented
 from attnviz.backends import BACKENDS
 from attnviz.core.softmax import check_temperature
 from attnviz.lessons.scenes import SCENES, TextError, get_scene
+from attnviz.models import Model, ModelError, inspect
+from attnviz.models.tokenizer import load_tokenizer
 
-__all__ = ["MATRICES", "SEED_LOGITS", "Edit", "Session"]
+__all__ = ["MATRICES", "SEED_LOGITS", "Edit", "Session", "model_stamp", "visible_tokens"]
 
 SEED_LOGITS = (2.0, 1.0, 0.1, -0.5, 3.2, 0.8)
 MATRICES = ("X", "Wq", "Wk", "Wv")
 MAX_LOGITS = 32
 TEMPERATURE_RANGE = (1e-3, 1e3)
+NO_EDITS = (
+    "X and W belong to the real model (its hidden states and trained weights); editing them is "
+    "for the toy model — choose “Toy model” to edit"
+)
+INPUTS = ("scene", "text", "model_path", "hide_special")
 
 Edit = tuple[str, int, int, int, float]  # (matrix, head, row, col, value); head ignored for X
+
+
+def model_stamp(folder: str | Path) -> float:
+    """Newest modification time of a model folder's files: a cache key that notices rewrites."""
+    folder = Path(folder)
+    times = [folder.stat().st_mtime]
+    for f in folder.iterdir():
+        if f.suffix in (".json", ".safetensors", ".txt"):
+            try:
+                times.append(f.stat().st_mtime)
+            except OSError:
+                continue
+    return max(times)
+
+
+@functools.lru_cache(maxsize=8)
+def _tokenizing_model(folder: str, stamp: float) -> Model:
+    """A model checked (config, tensor headers) with its tokenizer, but no weights read.
+
+    ``Model.encode`` and ``Model.info`` need only these; the pipeline loads the weights on
+    the worker thread.
+    """
+    spec = inspect(folder)
+    return Model(spec, load_tokenizer(spec.folder))
+
+
+def tokenizing_model(path: str | os.PathLike[str]) -> Model:
+    """The checked, tokenizer-only model of a folder (or file inside it); ModelError if unusable."""
+    p = Path(path).expanduser()
+    folder = p.parent if p.is_file() else p
+    if not folder.is_dir():
+        inspect(p)  # raises the ModelError that says what is wrong
+    try:
+        stamp = model_stamp(folder)
+    except OSError as exc:
+        raise ModelError(f"cannot read {folder}: {exc.strerror}", folder) from None
+    return _tokenizing_model(str(folder.resolve()), stamp)
+
+
+def visible_tokens(model: Model, text: str, hide_special: bool) -> tuple[tuple[str, ...], Any]:
+    """(tokens the panels show, the encoding); ModelError when none would be left."""
+    enc = model.encode(text)
+    if not hide_special:
+        return enc.tokens, enc
+    kept = tuple(t for t, sp in zip(enc.tokens, enc.special, strict=True) if not sp)
+    if not kept:
+        raise ModelError("the text has no tokens besides special ones; type some words")
+    return kept, enc
 
 
 @evented
@@ -46,6 +104,11 @@ class Session:
     backend: str = "auto"
     logits: tuple[float, ...] = SEED_LOGITS
     edits: tuple[Edit, ...] = field(default_factory=tuple)
+    # A real model's folder (None: the toy scenes). Tokens, layers and heads then follow it.
+    model_path: str | None = None
+    # Drop [CLS]/[SEP]/<s> … rows and columns and renormalise (real models only).
+    hide_special: bool = False
+    n_layers: int = 1
     # One live parameter object per panel view (attnviz.state.views); set their fields.
     view_params: dict[str, Any] = field(default_factory=dict)
 
@@ -56,12 +119,26 @@ class Session:
             if view.params is not None and pid not in self.view_params:
                 self.view_params[pid] = view.params()
         built = self._build(self.scene, self.text)
+        object.__setattr__(self, "_model", None)
         object.__setattr__(self, "tokens", built.tokens)
         object.__setattr__(self, "n_heads", len(built.head_names))
+        object.__setattr__(self, "n_layers", 1)
+        model_path, hide = self.model_path, self.hide_special
+        object.__setattr__(self, "model_path", None)
+        object.__setattr__(self, "hide_special", False)
         object.__setattr__(self, "_ready", True)
+        if model_path is not None:
+            self.model_path = model_path
+        self.hide_special = hide
+        derived = ("scene", "text", "tokens", "n_heads", "n_layers", "view_params", "model_path")
         for f in fields(self):
-            if f.name not in ("scene", "text", "tokens", "n_heads", "view_params"):
+            if f.name not in (*derived, "hide_special"):
                 self._validate(f.name, getattr(self, f.name))
+
+    @property
+    def model(self) -> Model | None:
+        """The active model's tokenizer and description (weights are loaded by the pipeline)."""
+        return self._model  # type: ignore[attr-defined]
 
     # -- validation -------------------------------------------------------------------------
     @staticmethod
@@ -73,8 +150,22 @@ class Session:
             raise ValueError(str(exc)) from None
 
     def _validate(self, name: str, value: Any) -> Any:
-        if name in ("tokens", "n_heads"):
+        if name in ("tokens", "n_heads", "n_layers"):
             raise ValueError(f"{name} follows the text and scene; set text or scene instead")
+        model = self.model
+        if name == "model_path":
+            if value is None:
+                return None
+            if not isinstance(value, (str, os.PathLike)):
+                raise ValueError(f"model_path must be a folder path, got {value!r}")
+            m = tokenizing_model(value)  # ModelError (a ValueError) says what is wrong
+            visible_tokens(m, self.text, self.hide_special)  # the text must fit its positions
+            return str(m.info.path)
+        if name == "hide_special":
+            value = bool(value)
+            if model is not None:
+                visible_tokens(model, self.text, value)
+            return value
         if name == "view_params":
             raise ValueError("set the fields of session.view_params[panel_id] instead")
         if name == "scene":
@@ -83,10 +174,13 @@ class Session:
         if name == "text":
             if not isinstance(value, str):
                 raise ValueError("text must be a string")
-            self._build(self._text_scene(), value)
+            if model is not None:
+                visible_tokens(model, value, self.hide_special)
+            else:
+                self._build(self._text_scene(), value)
             return value
         if name == "layer":
-            return self._index(name, value, 1)
+            return self._index(name, value, self.n_layers)
         if name == "head":
             return self._index(name, value, self.n_heads)
         if name == "selected_token":
@@ -98,6 +192,11 @@ class Session:
                 raise ValueError(f"temperature must lie in [{lo:g}, {hi:g}], got {t:g}")
             return t
         if name == "causal":
+            if model is not None and model.info.causal and not value:
+                raise ValueError(
+                    f"{model.info.name} is a decoder: it was trained to see only earlier tokens, "
+                    "so the causal mask stays on"
+                )
             return bool(value)
         if name == "window":
             if value is None:
@@ -117,7 +216,10 @@ class Session:
                 raise ValueError("every logit must be a finite number (no NaN or infinity)")
             return vals
         if name == "edits":
-            return tuple(self._check_edit(e) for e in value)
+            edits = tuple(self._check_edit(e) for e in value)
+            if edits and model is not None:
+                raise ValueError(NO_EDITS)
+            return edits
         return value
 
     @staticmethod
@@ -147,7 +249,7 @@ class Session:
             super().__setattr__(name, value)  # dataclass __init__, or _set_input's own writes
             return
         value = self._validate(name, value)
-        if name in ("scene", "text"):
+        if name in INPUTS:
             self._set_input(name, value)
             return
         super().__setattr__(name, value)
@@ -156,31 +258,71 @@ class Session:
         """Typing text into a fixed example turns it into free text."""
         return self.scene if get_scene(self.scene).editable_text else "free"
 
-    def _set_input(self, name: str, value: str) -> None:
-        """Change scene or text, and the fields that follow from them, as one update.
+    def _toy_input(self, scene_id: str, text: str) -> tuple[str, str, Any]:
+        """Back to the toy scenes: the scene with this text, else its own, else the first one."""
+        scene = get_scene(scene_id)
+        for sid, t in ((scene.scene_id, scene.text or text), (scene.scene_id, scene.text),
+                       ("cat", SCENES["cat"].text)):  # fmt: skip
+            if t is None:
+                continue
+            try:
+                return sid, t, self._build(sid, t)
+            except ValueError:
+                continue
+        raise ValueError("no toy scene can show this text")  # pragma: no cover
+
+    def _set_input(self, name: str, value: Any) -> None:
+        """Change scene, text, model or hidden special tokens, and the fields that follow from
+        them, as one update.
 
         The field being assigned is written here without an event; psygnal's wrapper around
         ``__setattr__`` emits it once this returns. The fields that follow are set through
         ``setattr`` so each emits its own event.
         """
+        model, path = self.model, self.model_path
+        scene_id, text, hide = self.scene, self.text, self.hide_special
+        head, token = self.head, self.selected_token
         if name == "scene":
             scene = get_scene(value)
-            text = scene.text if scene.text is not None else self.text
+            model, path = None, None
+            scene_id, text = scene.scene_id, scene.text if scene.text is not None else self.text
+            head, token = scene.default_head, scene.default_token
+        elif name == "text":
+            text = value
+            if model is None:
+                scene_id = self._text_scene()
+        elif name == "model_path":
+            path = value
+            model = None if value is None else tokenizing_model(value)
         else:
-            scene, text = get_scene(self._text_scene()), value
-        built = self._build(scene.scene_id, text)
-        n_heads, n_tokens = len(built.head_names), len(built.tokens)
-        head = scene.default_head if name == "scene" else self.head
-        token = scene.default_token if name == "scene" else self.selected_token
+            hide = value
+        causal = self.causal
+        if model is None:
+            if name == "model_path":
+                scene_id, text, built = self._toy_input(scene_id, text)
+            else:
+                built = self._build(scene_id, text)
+            tokens, n_heads, n_layers = built.tokens, len(built.head_names), 1
+        else:
+            tokens, _ = visible_tokens(model, text, hide)
+            n_heads, n_layers = model.info.heads, model.info.layers
+            if name == "model_path":
+                causal = model.info.causal  # the model as it was trained
         updates = {
-            "edits": (),
-            "scene": scene.scene_id,
+            "edits": () if name != "hide_special" else self.edits,
+            "scene": scene_id,
             "text": text,
-            "tokens": built.tokens,
+            "model_path": path,
+            "hide_special": hide,
+            "tokens": tokens,
             "n_heads": n_heads,
+            "n_layers": n_layers,
+            "layer": min(self.layer, n_layers - 1),
             "head": min(head, n_heads - 1),
-            "selected_token": min(token, n_tokens - 1),
+            "selected_token": min(token, len(tokens) - 1),
+            "causal": causal,
         }
+        object.__setattr__(self, "_model", model)
         # Everything was checked above; now write it all, each write emitting its event.
         super().__setattr__(name, updates.pop(name))
         object.__setattr__(self, "_trusted", True)
@@ -193,6 +335,8 @@ class Session:
     def add_edit(self, matrix: str, head: int, row: int, col: int, value: float) -> None:
         """Set one cell of X or of a head's W; replaces an earlier edit of the same cell."""
         edit = self._check_edit((matrix, head, row, col, value))
+        if self.model is not None:
+            raise ValueError(NO_EDITS)
         key = edit[:4] if matrix != "X" else ("X", 0, row, col)
         kept = tuple(e for e in self.edits if (e[:4] if e[0] != "X" else ("X", 0, *e[2:4])) != key)
         self.edits = (*kept, edit)

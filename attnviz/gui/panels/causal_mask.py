@@ -24,6 +24,8 @@ class CausalMaskPanel(Panel):
         bind(self.session, "causal", self.toggle.toggled, self.toggle.setChecked,
              on_error=self.show_message, widget=self.toggle)  # fmt: skip
         self.body.addWidget(self.toggle)
+        self.session.events.model_path.connect(self._show_forced)
+        self._show_forced()
         self.grid = grid = QtWidgets.QGridLayout()
         self.unmasked = Heatmap(title="without mask: weights")
         self.masked = Heatmap(title="with causal mask: weights")
@@ -50,6 +52,18 @@ class CausalMaskPanel(Panel):
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
         self._arrange(4 if event.size().width() > 2.4 * event.size().height() else 2)
+
+    def _show_forced(self, *_: object) -> None:
+        """A decoder was trained with the mask: it stays on, and the toggle says why."""
+        m = self.session.model
+        forced = m is not None and m.info.causal
+        self.toggle.setEnabled(not forced)
+        self.toggle.setToolTip(
+            f"{m.info.name} is a decoder: it was trained to see only earlier tokens, so the "
+            "causal mask stays on"
+            if forced
+            else "Hide every later token from each query"
+        )
 
     def _pick_row(self, row: int) -> None:
         self.try_set(lambda: setattr(self.session, "selected_token", row))

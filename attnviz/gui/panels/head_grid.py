@@ -1,4 +1,7 @@
-"""Head grid: every head of the current layer side by side, and a summary row per head."""
+"""Head grid: every head of the current layer side by side, and a summary row per head.
+
+For a real model the grid is layers × heads (one row of tiles per layer, BERT-base's 12 × 12),
+drawn from ``Result.layer_weights``; clicking a tile focuses its layer and head."""
 
 from __future__ import annotations
 
@@ -38,7 +41,7 @@ class HeadGridPanel(Panel):
         self.grid = TileGrid()
         self.grid.setMinimumHeight(180)
         self.grid.setToolTip("Click a head to focus it in every panel")
-        self.grid.tile_clicked.connect(self._pick_head)
+        self.grid.tile_clicked.connect(self._pick_tile)
         self.grid.describe = self._describe_cell
         self.table = SummaryTable()
         self.table.setObjectName("head_stats")
@@ -56,6 +59,22 @@ class HeadGridPanel(Panel):
     # -- input -----------------------------------------------------------------------------
     def _pick_head(self, head: int) -> None:
         self.try_set(lambda: setattr(self.session, "head", head))
+
+    def _pick_tile(self, tile: int) -> None:
+        """A tile is a head of the current layer, or (real models) one layer's head."""
+        if self.result is None or self.result.layer_weights is None:
+            self._pick_head(tile)
+            return
+        layer, head = divmod(tile, self.result.layer_weights.shape[1])
+        s = self.session
+        self.try_set(lambda: (setattr(s, "layer", layer), setattr(s, "head", head)))
+
+    def tile_of(self, result: Result) -> int:
+        """The focused tile: the head, or layer × heads + head when every layer is shown."""
+        r = result.request
+        if result.layer_weights is None:
+            return r.head
+        return r.layer * result.layer_weights.shape[1] + r.head
 
     def _next_head(self) -> None:
         n = self.session.n_heads
@@ -79,6 +98,13 @@ class HeadGridPanel(Panel):
         if self.result is None:
             return ""
         r = self.result.request
+        lw = self.result.layer_weights
+        if lw is not None:
+            layer, head = divmod(tile, lw.shape[1])
+            return (
+                f"layer {layer + 1}, head {head + 1}: query “{r.tokens[i]}” → key "
+                f"“{r.tokens[j]}”: {format_value(float(lw[layer, head, i, j]))}"
+            )
         return (
             f"head {tile + 1} ({r.head_names[tile]}): query “{r.tokens[i]}” → key "
             f"“{r.tokens[j]}”: {format_value(float(self.result.weights[tile, i, j]))}"
@@ -88,8 +114,14 @@ class HeadGridPanel(Panel):
         r = result.request
         h = len(r.head_names)
         titles = [f"{i + 1} · {name}" for i, name in enumerate(r.head_names)]
-        self.grid.set_tiles(result.weights, titles)
-        self.grid.set_focus(r.head)
+        lw = result.layer_weights
+        if lw is not None:  # layers × heads: one row of tiles per layer
+            n_layers, heads, n, _ = lw.shape
+            tiles = [f"L{li + 1} H{hi + 1}" for li in range(n_layers) for hi in range(heads)]
+            self.grid.set_tiles(lw.reshape(n_layers * heads, n, n), tiles, columns=heads)
+        else:
+            self.grid.set_tiles(result.weights, titles)
+        self.grid.set_focus(self.tile_of(result))
         data = result.views.get(self.panel_id)
         if isinstance(data, ViewError):
             self.show_message(data.message)
@@ -103,6 +135,14 @@ class HeadGridPanel(Panel):
         mask = "causal mask" if r.causal else "no mask"
         if r.window is not None:
             mask += f", window {r.window}"
+        if lw is not None:
+            self.caption.setText(
+                f"{r.model_summary.split(' — ')[0]}: {lw.shape[0]} layers (rows) × {h} heads "
+                f"(columns) over {len(r.tokens)} tokens (T = {r.temperature:g}, {mask}). "
+                f"Focused: layer {r.layer + 1}, head {r.head + 1}; the table lists layer "
+                f"{r.layer + 1}'s heads."
+            )
+            return
         self.caption.setText(
             f"Layer {r.layer + 1}: {h} heads over {len(r.tokens)} tokens (T = "
             f"{r.temperature:g}, {mask}). Focused: head {r.head + 1}, {r.head_names[r.head]}."
@@ -119,6 +159,8 @@ class HeadGridPanel(Panel):
             out["head_stats_rows"] = list(r.head_names)
             out["head_stats_cols"] = list(STAT_NAMES)
         out["weights"] = np.asarray(self.result.weights)  # (H, n, n)
+        if self.result.layer_weights is not None:
+            out["layer_weights"] = np.asarray(self.result.layer_weights)  # (layers, H, n, n)
         out["head_names"] = list(r.head_names)
         out["tokens"] = list(r.tokens)
         out["layer"] = r.layer

@@ -19,6 +19,9 @@ STEPS = (
     ("output", "5 · × V", "output: each row mixes the value vectors by its weights"),
 )
 PLAY_INTERVAL_MS = 1600
+ILLUSTRATIVE = (
+    "<i>Illustrative numbers: hand-built embeddings and weights, not a trained model.</i>"
+)
 
 
 @register_panel
@@ -91,9 +94,8 @@ class QKVStepsPanel(Panel):
         splitter.addWidget(step_holder)
         splitter.setSizes([1, 1])
         self.body.addWidget(splitter, 1)
-        self.illustrative = QtWidgets.QLabel(
-            "<i>Illustrative numbers: hand-built embeddings and weights, not a trained model.</i>"
-        )
+        self.illustrative = QtWidgets.QLabel(ILLUSTRATIVE)
+        self.illustrative.setWordWrap(True)
         self.body.addWidget(self.illustrative)
 
     # -- input -----------------------------------------------------------------------------
@@ -104,6 +106,10 @@ class QKVStepsPanel(Panel):
             self.show_message(f"“{text}” is not a number; the cell keeps its value.")
             return
         head = self.session.head
+        if self.result is not None and self.result.request.is_model:
+            self.show_message("Editing X or W is for the toy model; the real model's numbers "
+                              "come from its files.")  # fmt: skip
+            return
         self.try_set(lambda: self.session.add_edit(matrix, head, row, col, value))
 
     def set_step(self, step: int) -> None:
@@ -121,17 +127,46 @@ class QKVStepsPanel(Panel):
             self.timer.stop()
 
     # -- drawing ---------------------------------------------------------------------------
+    def _show_source(self, result: Result) -> None:
+        """Toy: X and W editable. Real model: X is the layer's input, W stays in its files."""
+        r = result.request
+        model = r.is_model
+        self.tables["X"].model.editable = not model
+        for i in range(1, 4):
+            self.input_tabs.setTabEnabled(i, not model)
+        if model:
+            self.input_tabs.setCurrentIndex(0)
+            self.tables["X"].set_title(
+                f"X — layer {r.layer + 1}'s input: the hidden state of each token (read-only)"
+            )
+            name = r.model_summary.split(" — ")[0]
+            self.illustrative.setText(
+                f"<i>Real numbers from {name}. W<sub>q</sub>, W<sub>k</sub>, W<sub>v</sub> "
+                "come from the model's trained weights (with biases, layer norm and, for "
+                "rotary models, RoPE between X and Q/K), so Q, K, V are shown as the model "
+                "computed them. Editing X or W is for the toy model.</i>"
+            )
+            for name in ("Q", "K", "V"):
+                self.tables[name].set_title(f"{name} of head {r.head + 1}, from the model")
+        else:
+            self.tables["X"].set_title("X — one row per token (editable)")
+            self.illustrative.setText(ILLUSTRATIVE)
+            for name in ("Q", "K", "V"):
+                self.tables[name].set_title(f"{name} = X·W{name.lower()}")
+
     def draw(self, result: Result) -> None:
         r = result.request
         h = r.head
         toks = r.tokens
         feats = r.feature_names
-        dk = tuple(f"d{i + 1}" for i in range(r.wq.shape[2]))
-        dv = tuple(f"d{i + 1}" for i in range(r.wv.shape[2]))
+        dk = tuple(f"d{i + 1}" for i in range(result.q.shape[2]))
+        dv = tuple(f"d{i + 1}" for i in range(result.v.shape[2]))
+        self._show_source(result)
         self.tables["X"].set_matrix(r.x, toks, feats)
-        self.tables["Wq"].set_matrix(r.wq[h], feats, dk)
-        self.tables["Wk"].set_matrix(r.wk[h], feats, dk)
-        self.tables["Wv"].set_matrix(r.wv[h], feats, dv)
+        if not r.is_model:
+            self.tables["Wq"].set_matrix(r.wq[h], feats, dk)
+            self.tables["Wk"].set_matrix(r.wk[h], feats, dk)
+            self.tables["Wv"].set_matrix(r.wv[h], feats, dv)
         self.tables["Q"].set_matrix(result.q[h], toks, dk)
         self.tables["K"].set_matrix(result.k[h], toks, dk)
         self.tables["V"].set_matrix(result.v[h], toks, dv)
@@ -148,7 +183,7 @@ class QKVStepsPanel(Panel):
             f"step_{key}_rows": list(r.tokens),
             "tokens": list(r.tokens),
             "features": list(r.feature_names),
-            "X": r.x, "Wq": r.wq[h], "Wk": r.wk[h], "Wv": r.wv[h],
+            "X": r.x, **({} if r.is_model else {"Wq": r.wq[h], "Wk": r.wk[h], "Wv": r.wv[h]}),
             "Q": res.q[h], "K": res.k[h], "V": res.v[h],
             "scores": t.scores, "scaled_scores": t.scaled_scores,
             "masked_scores": t.masked_scores, "weights": t.weights, "output": t.output,
@@ -166,10 +201,19 @@ class QKVStepsPanel(Panel):
             "output": t.output,
         }[key]
 
+    @staticmethod
+    def _scale_note(result: Result) -> str:
+        r = result.request
+        if not r.is_model:
+            return ""
+        hidden = f"; {', '.join(dict.fromkeys(r.hidden_tokens))} hidden, rows renormalised" if (
+            r.hidden_tokens) else ""  # fmt: skip
+        return f"; layer {r.layer + 1} of the real model{hidden}"
+
     def _draw_step(self, result: Result) -> None:
         r = result.request
         key, label, what = STEPS[self.step]
-        d_k = r.wq.shape[2]
+        d_k = result.q.shape[2]
         matrix = self.step_matrix(result)
         cols = r.tokens if key != "output" else tuple(f"d{i + 1}" for i in range(matrix.shape[1]))
         self.step_table.model.diverging = key != "weights"
@@ -179,7 +223,8 @@ class QKVStepsPanel(Panel):
         if r.window is not None:
             mask += f", window of {r.window}"
         self.formula.setText(
-            f"softmax(mask(Q·Kᵀ / √d_k / T))·V with d_k = {d_k} (√d_k = {math.sqrt(d_k):.3f}), "
+            f"softmax(mask(Q·Kᵀ / √d_k / T))·V with d_k = {d_k} (√d_k = {math.sqrt(d_k):.3f}"
+            f"{self._scale_note(result)}), "
             f"T = {r.temperature:g}, {mask}; head {r.head + 1}: {r.head_names[r.head]}."
         )
 

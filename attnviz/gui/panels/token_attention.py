@@ -12,6 +12,16 @@ from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import token_ticks
 from attnviz.state.pipeline import Result
 
+
+def source_note(r) -> str:
+    """Where the weights come from: the toy model, or a real model's layer."""
+    if not r.is_model:
+        return "Illustrative weights from the toy model."
+    name = r.model_summary.split(" — ")[0]
+    hidden = f" ({', '.join(dict.fromkeys(r.hidden_tokens))} hidden)" if r.hidden_tokens else ""
+    return f"Real weights of {name}, layer {r.layer + 1}{hidden}."
+
+
 MAX_LINES = 40  # lines drawn for the selected token at most: its strongest keys
 Role = QtCore.Qt.ItemDataRole
 
@@ -176,7 +186,7 @@ class TokenAttentionPanel(Panel):
         word, key, weight = self.strongest_link(result)
         self.summary.setText(
             f"<b>“{word}”</b> looks most at <b>“{key}”</b> ({weight:.2f}) on head "
-            f"{r.head + 1}, {r.head_names[r.head]}. Illustrative weights from the toy model."
+            f"{r.head + 1}, {r.head_names[r.head]}. " + source_note(r)
         )
         self._draw_links(result, row)
         self.bars.setOpts(x0=np.zeros(n), y=np.arange(n), width=row, height=0.7,
