@@ -91,6 +91,9 @@ def _export_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--text", help="free text to show (switches to the free-text scene)")
     p.add_argument("--model", metavar="DIR",
                    help="a real model folder (config.json, safetensors, tokenizer)")  # fmt: skip
+    p.add_argument("--attention-file", metavar="FILE",
+                   help="saved attention probabilities: .npz/.npy (layers, heads, L, S) or "
+                        "(heads, L, S) with its tokens")  # fmt: skip
     p.add_argument("--layer", type=int, help="layer number, from 1 (real models)")
     p.add_argument("--hide-special", action="store_true",
                    help="drop [CLS]/[SEP]/<s> … and renormalise (real models)")  # fmt: skip

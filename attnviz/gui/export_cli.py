@@ -49,6 +49,8 @@ def run_export(args: argparse.Namespace) -> int:
             session.text = args.text
         if getattr(args, "model", None) is not None:
             session.model_path = args.model
+        if getattr(args, "attention_file", None) is not None:
+            session.attention_path = args.attention_file
         if getattr(args, "hide_special", False):
             session.hide_special = True
         if getattr(args, "layer", None) is not None:
@@ -59,7 +61,9 @@ def run_export(args: argparse.Namespace) -> int:
             session.selected_token = args.token - 1
         if args.temperature is not None:
             session.temperature = args.temperature
-        if args.causal or session.model is None:  # a model keeps its own (decoders: on)
+        if session.attention is not None:  # the saved probabilities keep their own mask
+            pass
+        elif args.causal or session.model is None:  # a model keeps its own (decoders: on)
             session.causal = args.causal
         fmt = args.format
         if args.panel is not None and not args.data:

@@ -110,6 +110,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.refresh_models()
         self.model_box.activated.connect(self._model_chosen)
         s.events.model_path.connect(self._on_model_path)
+        s.events.attention_path.connect(self._on_model_path)
         tb.addWidget(self.model_box)
 
         tb.addWidget(QtWidgets.QLabel("  Scene "))
@@ -182,18 +183,29 @@ class MainWindow(QtWidgets.QMainWindow):
                 if not e.compatible:
                     item = box.model().item(i)
                     item.setEnabled(False)
+            att = self.session.attention_path
+            if att is not None:
+                box.addItem(f"{Path(att).name} (saved attention)", f"file:{att}")
+                box.setItemData(box.count() - 1, att, QtCore.Qt.ItemDataRole.ToolTipRole)
             path = self.session.model_path
             if path is not None and path not in listed:
                 m = self.session.model
                 box.addItem(m.info.name if m is not None else Path(path).name, path)
             box.addItem(OPEN_FOLDER, "open")
-            box.setCurrentIndex(max(0, box.findData(path)))
+            box.setCurrentIndex(max(0, box.findData(self._picker_key())))
+
+    def _picker_key(self) -> str | None:
+        """The picker's data for what the session uses now."""
+        att = self.session.attention_path
+        return f"file:{att}" if att is not None else self.session.model_path
 
     def _model_chosen(self, index: int) -> None:
         data = self.model_box.itemData(index)
         if data == "open":
             self.open_model_folder()
             return
+        if isinstance(data, str) and data.startswith("file:"):
+            return  # the file in use, chosen again
         self.set_model(data)
 
     def open_model_folder(self) -> None:
@@ -215,15 +227,52 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         return True
 
+    def import_attention(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Import saved attention (layers, heads, L, S) or (heads, L, S) with tokens",
+            "", "Saved attention (*.npz *.npy);;All files (*)",
+        )  # fmt: skip
+        if path:
+            self.set_attention_file(path)
+
+    def set_attention_file(self, path: str | None) -> bool:
+        """Show saved attention probabilities (checked and read now), or leave them."""
+        try:
+            self.session.attention_path = path
+        except ValueError as exc:
+            self.show_error(f"Cannot import that attention: {exc}")
+            return False
+        att = self.session.attention
+        if att is not None:
+            self.statusBar().showMessage(
+                f"Imported {att.path.name}: {att.layers} layers × {att.heads} heads, "
+                f"{len(att.tokens)} tokens",
+                8000,
+            )
+        return True
+
     def _on_model_path(self, *_: object) -> None:
-        path = self.session.model_path
-        if path is not None and self.model_box.findData(path) < 0:
+        key = self._picker_key()
+        box = self.model_box
+        stale_file = any(
+            str(box.itemData(i)).startswith("file:") and box.itemData(i) != key
+            for i in range(box.count())
+        )
+        if (key is not None and box.findData(key) < 0) or stale_file:
             self.refresh_models()
         with signals_blocked(self.model_box):
-            self.model_box.setCurrentIndex(max(0, self.model_box.findData(path)))
-        self.scene_box.setEnabled(path is None)
+            self.model_box.setCurrentIndex(max(0, self.model_box.findData(key)))
+        toy = key is None
+        self.scene_box.setEnabled(toy)
         self.scene_box.setToolTip(
-            "" if path is None else "Scenes are toy-model lessons; choose “Toy model” to use them"
+            "" if toy else "Scenes are toy-model lessons; choose “Toy model” to use them"
+        )
+        saved = self.session.attention is not None
+        self.text_edit.setReadOnly(saved)
+        self.text_edit.setToolTip(
+            "The tokens come from the saved-attention file; choose “Toy model” to type text"
+            if saved
+            else ""
         )
         self._show_causal_forced()
         m = self.session.model
@@ -234,6 +283,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def _show_causal_forced(self) -> None:
         m = self.session.model
         forced = m is not None and m.info.causal
+        if self.session.attention is not None:
+            self.causal_box.setEnabled(False)
+            self.causal_box.setToolTip(
+                "The saved probabilities already contain whatever mask was used; the causal "
+                "mask cannot be changed for a saved-attention file"
+            )
+            return
         self.causal_box.setEnabled(not forced)
         self.causal_box.setToolTip(
             f"{m.info.name} is a decoder: it was trained to see only earlier tokens, so the "
@@ -325,6 +381,13 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu = mb.addMenu("&File")
         open_model = file_menu.addAction("&Open model folder…")
         open_model.triggered.connect(self.open_model_folder)
+        import_att = file_menu.addAction("&Import saved attention…")
+        import_att.setObjectName("import_attention_action")
+        import_att.setStatusTip(
+            "Show attention saved from a notebook (BertViz, CircuitsVis, Inspectus): .npz/.npy "
+            "of shape (layers, heads, L, S) or (heads, L, S), with its tokens"
+        )
+        import_att.triggered.connect(self.import_attention)
         file_menu.addSeparator()
         fig = file_menu.addAction("&Export figure of the current panel…")
         fig.setShortcut(QtGui.QKeySequence("Ctrl+E"))
@@ -505,7 +568,11 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_result(self, result: Result) -> None:
         if result.request.head_names != self._shown_head_names:
             self._fill_heads()
-        model = f"{result.request.model_summary} · " if result.request.is_model else ""
+        model = (
+            f"{result.request.model_summary} · "
+            if result.request.is_model or result.request.is_file
+            else ""
+        )
         self.status_backend.setText(
             f"{model}Computing on {result.backend} · {len(result.request.tokens)} tokens · "
             f"{result.seconds * 1000:.0f} ms"

@@ -23,7 +23,7 @@ from attnviz.core.masks import causal_mask
 from attnviz.core.subset import keep_positions, renormalise_kept
 from attnviz.lessons.scenes import get_scene
 from attnviz.models import Model, ModelTrace, load
-from attnviz.state.session import Session, model_stamp
+from attnviz.state.session import FILE_NO_QKV, Session, attention_file, model_stamp
 from attnviz.state.views import ViewError, compute_views, discover
 from attnviz.state.views.head_grid import HeadGridData
 
@@ -58,10 +58,16 @@ class Request:
     model_summary: str = ""
     special: tuple[bool, ...] = ()
     hidden_tokens: tuple[str, ...] = ()  # the special tokens hidden from view
+    attention_path: str | None = None  # saved attention probabilities (.npz/.npy)
 
     @property
     def is_model(self) -> bool:
         return self.model_path is not None
+
+    @property
+    def is_file(self) -> bool:
+        """Saved attention: probabilities only, no X, W, Q, K, V or scores."""
+        return self.attention_path is not None
 
     @property
     def window_pair(self) -> tuple[int, int | None] | None:
@@ -99,7 +105,7 @@ class Result:
 
 def resolve(session: Session) -> Request:
     """Freeze what the session asks for into a request (edits applied to copies)."""
-    if session.model_path is not None:
+    if session.model_path is not None or session.attention_path is not None:
         return _resolve_model(session)
     built = get_scene(session.scene).build(session.text)
     x, wq, wk, wv = built.x.copy(), built.wq.copy(), built.wk.copy(), built.wv.copy()
@@ -142,6 +148,7 @@ def _resolve_model(session: Session) -> Request:
         backend=session.backend, logits=session.logits,
         view_params={pid: p.frozen() for pid, p in session.view_params.items()},
         text=session.text, model_path=session.model_path, hide_special=session.hide_special,
+        attention_path=session.attention_path,
     )  # fmt: skip
 
 
@@ -244,6 +251,43 @@ def _run_model(r: Request, choice: Any, t0: float) -> Result:
                    views, all_w)  # fmt: skip
 
 
+# Views that need Q, K, V (or the layer's input) and so have nothing to show for a saved file.
+_QKV_VIEWS = ("kv_cache", "flash_attention")
+
+
+def _run_file(r: Request, choice: Any, t0: float) -> Result:
+    """Saved probabilities, shown as saved: no temperature, mask or projections applied."""
+    assert r.attention_path is not None
+    att = attention_file(r.attention_path)
+    all_w = att.attentions  # (layers, H, L, L)
+    layer = min(r.layer, att.layers - 1)
+    h = min(r.head, att.heads - 1)
+    w = all_w[layer]
+    n, heads = len(att.tokens), att.heads
+    none = np.zeros((heads, n, 0), dtype=np.float32)  # no Q, K, V, output in the file
+    nan = np.full((n, n), np.nan, dtype=np.float32)  # no scores either
+    trace = AttentionTrace(
+        query=none[h], key=none[h], value=none[h], scores=nan, scaled_scores=nan,
+        masked_scores=nan, weights=w[h], output=none[h], visible=w[h] > 0, scale=float("nan"),
+        temperature=1.0,
+    )  # fmt: skip
+    req = dataclasses.replace(
+        r, tokens=att.tokens, x=np.zeros((n, 0), dtype=np.float32), wq=none, wk=none, wv=none,
+        head_names=tuple(f"head {i + 1}" for i in range(heads)), feature_names=(),
+        layer=layer, head=h, selected_token=min(r.selected_token, n - 1), temperature=1.0,
+        model_summary=f"{att.path.name} (saved attention, {att.layers} layers × {heads} heads)",
+    )  # fmt: skip
+    views = _views(req, skip=("head_grid", *_QKV_VIEWS))
+    for pid in _QKV_VIEWS:
+        views[pid] = ViewError(FILE_NO_QKV)
+    views["head_grid"] = HeadGridData(
+        layer=layer, head_names=req.head_names, stats=head_stats(w),
+        max_entropy=float(np.log(n)),
+    )  # fmt: skip
+    return _result(req, choice, t0, none, none, none, w, none, trace, w[h], w[h], nan, views,
+                   all_w)  # fmt: skip
+
+
 def _views(request: Request, skip: tuple[str, ...]) -> dict[str, Any]:
     """Every view's outcome, as compute_views, except those the pipeline fills in itself."""
     out: dict[str, Any] = {}
@@ -296,6 +340,8 @@ def run(request: Request) -> Result:
     t0 = time.perf_counter()
     r = request
     choice = select_backend(r.backend)
+    if r.attention_path is not None:
+        return _run_file(r, choice, t0)
     if r.model_path is not None:
         return _run_model(r, choice, t0)
     # Projections: (n, d) @ (H, d, d_k) -> (H, n, d_k).

@@ -15,15 +15,25 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from psygnal import evented
 
 from attnviz.backends import BACKENDS
 from attnviz.core.softmax import check_temperature
 from attnviz.lessons.scenes import SCENES, TextError, get_scene
 from attnviz.models import Model, ModelError, inspect
+from attnviz.models.attention_file import AttentionFile, load_attention_file
 from attnviz.models.tokenizer import load_tokenizer
 
-__all__ = ["MATRICES", "SEED_LOGITS", "Edit", "Session", "model_stamp", "visible_tokens"]
+__all__ = [
+    "MATRICES",
+    "SEED_LOGITS",
+    "Edit",
+    "Session",
+    "attention_file",
+    "model_stamp",
+    "visible_tokens",
+]
 
 SEED_LOGITS = (2.0, 1.0, 0.1, -0.5, 3.2, 0.8)
 MATRICES = ("X", "Wq", "Wk", "Wv")
@@ -33,7 +43,21 @@ NO_EDITS = (
     "X and W belong to the real model (its hidden states and trained weights); editing them is "
     "for the toy model — choose “Toy model” to edit"
 )
-INPUTS = ("scene", "text", "model_path", "hide_special")
+FILE_NO_QKV = (
+    "A saved-attention file holds only the attention probabilities: there are no Q, K, V or "
+    "scores to show. Choose “Toy model” or a real model to see them."
+)
+FILE_TEXT = "the tokens come from the saved-attention file; choose “Toy model” to type text"
+FILE_TEMPERATURE = (
+    "temperature rescales scores before the softmax, and a saved-attention file holds only the "
+    "probabilities after it: choose “Toy model” or a real model to change the temperature"
+)
+FILE_CAUSAL = (
+    "the saved probabilities already contain whatever mask was used when they were saved; "
+    "the causal mask cannot be changed for a saved-attention file"
+)
+FILE_EDITS = "a saved-attention file has no X or W to edit; choose “Toy model” to edit"
+INPUTS = ("scene", "text", "model_path", "hide_special", "attention_path")
 
 Edit = tuple[str, int, int, int, float]  # (matrix, head, row, col, value); head ignored for X
 
@@ -49,6 +73,37 @@ def model_stamp(folder: str | Path) -> float:
             except OSError:
                 continue
     return max(times)
+
+
+@functools.lru_cache(maxsize=4)
+def _attention_file(path: str, stamp: tuple[float, int]) -> AttentionFile:
+    return load_attention_file(path)
+
+
+def attention_file(path: str | os.PathLike[str]) -> AttentionFile:
+    """Saved attention read (never unpickled) once per version of the file; ModelError if
+    unusable. Self-attention only: the app's panels share one token list for rows and keys."""
+    p = Path(path).expanduser()
+    try:
+        st = p.stat()
+    except OSError:
+        return load_attention_file(p)  # raises the ModelError that says what is wrong
+    att = _attention_file(str(p.resolve()), (st.st_mtime, st.st_size))
+    if att.tokens != att.key_tokens:
+        n_q, n_k = att.attentions.shape[-2:]
+        raise ModelError(
+            f"{p.name}: cross-attention ({n_q} queries × {n_k} keys, two token lists) cannot be "
+            "shown yet; the app shows self-attention files, where queries and keys are the "
+            f"same tokens ({p})",
+            p,
+        )
+    return att
+
+
+def looks_causal(att: AttentionFile) -> bool:
+    """True when no query in any layer or head puts weight on a later key."""
+    rows, cols = np.triu_indices(att.attentions.shape[-1], 1)
+    return not bool(att.attentions[..., rows, cols].any())
 
 
 @functools.lru_cache(maxsize=8)
@@ -108,6 +163,9 @@ class Session:
     model_path: str | None = None
     # Drop [CLS]/[SEP]/<s> … rows and columns and renormalise (real models only).
     hide_special: bool = False
+    # Saved attention probabilities (.npz/.npy, attnviz.models.attention_file); None: not used.
+    # Tokens, layers and heads then follow the file; temperature and mask cannot change.
+    attention_path: str | None = None
     n_layers: int = 1
     # One live parameter object per panel view (attnviz.state.views); set their fields.
     view_params: dict[str, Any] = field(default_factory=dict)
@@ -123,14 +181,19 @@ class Session:
         object.__setattr__(self, "tokens", built.tokens)
         object.__setattr__(self, "n_heads", len(built.head_names))
         object.__setattr__(self, "n_layers", 1)
-        model_path, hide = self.model_path, self.hide_special
+        object.__setattr__(self, "_attention", None)
+        model_path, hide, att_path = self.model_path, self.hide_special, self.attention_path
         object.__setattr__(self, "model_path", None)
         object.__setattr__(self, "hide_special", False)
+        object.__setattr__(self, "attention_path", None)
         object.__setattr__(self, "_ready", True)
         if model_path is not None:
             self.model_path = model_path
         self.hide_special = hide
-        derived = ("scene", "text", "tokens", "n_heads", "n_layers", "view_params", "model_path")
+        if att_path is not None:
+            self.attention_path = att_path
+        derived = ("scene", "text", "tokens", "n_heads", "n_layers", "view_params", "model_path",
+                   "attention_path")  # fmt: skip
         for f in fields(self):
             if f.name not in (*derived, "hide_special"):
                 self._validate(f.name, getattr(self, f.name))
@@ -139,6 +202,11 @@ class Session:
     def model(self) -> Model | None:
         """The active model's tokenizer and description (weights are loaded by the pipeline)."""
         return self._model  # type: ignore[attr-defined]
+
+    @property
+    def attention(self) -> AttentionFile | None:
+        """The saved-attention file in use (its probabilities and tokens), or None."""
+        return self._attention  # type: ignore[attr-defined]
 
     # -- validation -------------------------------------------------------------------------
     @staticmethod
@@ -152,7 +220,25 @@ class Session:
     def _validate(self, name: str, value: Any) -> Any:
         if name in ("tokens", "n_heads", "n_layers"):
             raise ValueError(f"{name} follows the text and scene; set text or scene instead")
-        model = self.model
+        model, att = self.model, self.attention
+        if name == "attention_path":
+            if value is None:
+                return None
+            if not isinstance(value, (str, os.PathLike)):
+                raise ValueError(f"attention_path must be a file path, got {value!r}")
+            return str(attention_file(value).path.resolve())
+        if att is not None and name == "text" and value != self.text:
+            raise ValueError(FILE_TEXT)
+        if att is not None and name == "hide_special" and value:
+            raise ValueError(
+                "hiding special tokens is for real models; a saved-attention file is shown as saved"
+            )
+        if att is not None and name == "edits" and value:
+            raise ValueError(FILE_EDITS)
+        if att is not None and name == "causal" and bool(value) != self.causal:
+            raise ValueError(FILE_CAUSAL)
+        if att is not None and name == "temperature" and value != self.temperature:
+            raise ValueError(FILE_TEMPERATURE)
         if name == "model_path":
             if value is None:
                 return None
@@ -280,11 +366,13 @@ class Session:
         ``setattr`` so each emits its own event.
         """
         model, path = self.model, self.model_path
+        att, att_path = self.attention, self.attention_path
         scene_id, text, hide = self.scene, self.text, self.hide_special
         head, token = self.head, self.selected_token
+        temperature = self.temperature
         if name == "scene":
             scene = get_scene(value)
-            model, path = None, None
+            model, path, att, att_path = None, None, None, None
             scene_id, text = scene.scene_id, scene.text if scene.text is not None else self.text
             head, token = scene.default_head, scene.default_token
         elif name == "text":
@@ -294,11 +382,20 @@ class Session:
         elif name == "model_path":
             path = value
             model = None if value is None else tokenizing_model(value)
+            att, att_path = None, None
+        elif name == "attention_path":
+            att_path = value
+            att = None if value is None else attention_file(value)
+            model, path = None, None
         else:
             hide = value
         causal = self.causal
-        if model is None:
-            if name == "model_path":
+        if att is not None:
+            tokens, n_heads, n_layers = att.tokens, att.heads, att.layers
+            if name == "attention_path":
+                causal, temperature, hide = looks_causal(att), 1.0, False  # as saved
+        elif model is None:
+            if name in ("model_path", "attention_path"):
                 scene_id, text, built = self._toy_input(scene_id, text)
             else:
                 built = self._build(scene_id, text)
@@ -314,6 +411,7 @@ class Session:
             "text": text,
             "model_path": path,
             "hide_special": hide,
+            "attention_path": att_path,
             "tokens": tokens,
             "n_heads": n_heads,
             "n_layers": n_layers,
@@ -321,8 +419,10 @@ class Session:
             "head": min(head, n_heads - 1),
             "selected_token": min(token, len(tokens) - 1),
             "causal": causal,
+            "temperature": temperature,
         }
         object.__setattr__(self, "_model", model)
+        object.__setattr__(self, "_attention", att)
         # Everything was checked above; now write it all, each write emitting its event.
         super().__setattr__(name, updates.pop(name))
         object.__setattr__(self, "_trusted", True)
@@ -337,6 +437,8 @@ class Session:
         edit = self._check_edit((matrix, head, row, col, value))
         if self.model is not None:
             raise ValueError(NO_EDITS)
+        if self.attention is not None:
+            raise ValueError(FILE_EDITS)
         key = edit[:4] if matrix != "X" else ("X", 0, row, col)
         kept = tuple(e for e in self.edits if (e[:4] if e[0] != "X" else ("X", 0, *e[2:4])) != key)
         self.edits = (*kept, edit)

@@ -8,6 +8,7 @@ from attnviz.gui.binding import bind
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.widgets.heatmap import Heatmap
 from attnviz.state.pipeline import Result
+from attnviz.state.session import FILE_CAUSAL
 
 
 @register_panel
@@ -25,6 +26,7 @@ class CausalMaskPanel(Panel):
              on_error=self.show_message, widget=self.toggle)  # fmt: skip
         self.body.addWidget(self.toggle)
         self.session.events.model_path.connect(self._show_forced)
+        self.session.events.attention_path.connect(self._show_forced)
         self._show_forced()
         self.grid = grid = QtWidgets.QGridLayout()
         self.unmasked = Heatmap(title="without mask: weights")
@@ -40,6 +42,11 @@ class CausalMaskPanel(Panel):
         self._columns = 0
         self._arrange(4)
         self.body.addLayout(grid, 1)
+        self.file_note = QtWidgets.QLabel()
+        self.file_note.setObjectName("file_note")
+        self.file_note.setWordWrap(True)
+        self.file_note.setVisible(False)
+        self.body.addWidget(self.file_note, 1)
 
     def _arrange(self, columns: int) -> None:
         """One row of four in a wide, short dock; two by two when the panel is squarer."""
@@ -57,6 +64,10 @@ class CausalMaskPanel(Panel):
         """A decoder was trained with the mask: it stays on, and the toggle says why."""
         m = self.session.model
         forced = m is not None and m.info.causal
+        if self.session.attention is not None:
+            self.toggle.setEnabled(False)
+            self.toggle.setToolTip(FILE_CAUSAL[0].upper() + FILE_CAUSAL[1:])
+            return
         self.toggle.setEnabled(not forced)
         self.toggle.setToolTip(
             f"{m.info.name} is a decoder: it was trained to see only earlier tokens, so the "
@@ -72,6 +83,8 @@ class CausalMaskPanel(Panel):
         if self.result is None:
             return {}
         res = self.result
+        if res.request.is_file:
+            return {}
         return {
             "weights_causal": res.weights_causal,
             "weights_unmasked": res.weights_unmasked,
@@ -82,6 +95,18 @@ class CausalMaskPanel(Panel):
 
     def draw(self, result: Result) -> None:
         r = result.request
+        for h in self.maps:
+            h.setVisible(not r.is_file)
+        self.file_note.setVisible(r.is_file)
+        if r.is_file:
+            self.file_note.setText(
+                f"<b>{r.model_summary}</b><br>A saved-attention file holds only the "
+                "probabilities after the softmax: there are no scores to mask, and the weights "
+                "already contain whatever mask was used when they were saved "
+                f"({'no query looks ahead' if r.causal else 'some queries look ahead'}). "
+                "Choose “Toy model” or a real model to compare with and without the mask."
+            )
+            return
         self.unmasked.set_data(result.weights_unmasked, r.tokens)
         self.masked.set_data(result.weights_causal, r.tokens)
         self.scores.set_data(result.masked_scores_causal, r.tokens)

@@ -10,6 +10,7 @@ from superqt.utils import signals_blocked
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.widgets.matrix_table import MatrixTable
 from attnviz.state.pipeline import Result
+from attnviz.state.session import FILE_NO_QKV
 
 STEPS = (
     ("scores", "1 · Q·Kᵀ", "raw scores: query i · key j"),
@@ -93,7 +94,13 @@ class QKVStepsPanel(Panel):
         sl.addWidget(self.step_table, 1)
         splitter.addWidget(step_holder)
         splitter.setSizes([1, 1])
+        self.splitter = splitter
         self.body.addWidget(splitter, 1)
+        self.no_qkv = QtWidgets.QLabel()
+        self.no_qkv.setObjectName("no_qkv_message")
+        self.no_qkv.setWordWrap(True)
+        self.no_qkv.setVisible(False)
+        self.body.addWidget(self.no_qkv, 1)
         self.illustrative = QtWidgets.QLabel(ILLUSTRATIVE)
         self.illustrative.setWordWrap(True)
         self.body.addWidget(self.illustrative)
@@ -154,9 +161,22 @@ class QKVStepsPanel(Panel):
             for name in ("Q", "K", "V"):
                 self.tables[name].set_title(f"{name} = X·W{name.lower()}")
 
+    def _show_file(self, result: Result) -> bool:
+        """A saved-attention file: say there is no Q, K, V instead of drawing old numbers."""
+        r = result.request
+        self.splitter.setVisible(not r.is_file)
+        self.illustrative.setVisible(not r.is_file)
+        self.no_qkv.setVisible(r.is_file)
+        if r.is_file:
+            self.timer.stop()
+            self.no_qkv.setText(f"<b>{r.model_summary}</b><br>{FILE_NO_QKV}")
+        return r.is_file
+
     def draw(self, result: Result) -> None:
         r = result.request
         h = r.head
+        if self._show_file(result):
+            return
         toks = r.tokens
         feats = r.feature_names
         dk = tuple(f"d{i + 1}" for i in range(result.q.shape[2]))
@@ -177,6 +197,8 @@ class QKVStepsPanel(Panel):
             return {}
         res, r = self.result, self.result.request
         h, t = r.head, self.result.trace
+        if r.is_file:
+            return {}
         key = STEPS[self.step][0]
         return {
             f"step_{key}": self.step_matrix(res),  # first: what the panel shows now (CSV)
@@ -212,6 +234,8 @@ class QKVStepsPanel(Panel):
 
     def _draw_step(self, result: Result) -> None:
         r = result.request
+        if r.is_file:
+            return
         key, label, what = STEPS[self.step]
         d_k = result.q.shape[2]
         matrix = self.step_matrix(result)

@@ -13,6 +13,7 @@ from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import Heatmap
 from attnviz.state.pipeline import Result
+from attnviz.state.session import FILE_TEMPERATURE
 
 T_MIN, T_MAX = 0.1, 5.0
 STEPS = 1000
@@ -89,6 +90,8 @@ class SoftmaxTemperaturePanel(Panel):
         self.note.setWordWrap(True)
         self.body.addWidget(self.note)
         self.session.events.temperature.connect(self._show_t)
+        self.session.events.attention_path.connect(self._show_locked)
+        self._show_locked()
         self.session.events.logits.connect(self._show_logits)
         self._show_t()
         self._show_logits()
@@ -118,6 +121,25 @@ class SoftmaxTemperaturePanel(Panel):
             return
         if not self.try_set(lambda: setattr(self.session, "logits", values)):
             self._show_logits()
+
+    def _show_locked(self, *_: object) -> None:
+        """Saved probabilities have no scores to rescale: the temperature stays where it is."""
+        saved = self.session.attention is not None
+        for w in (self.slider, self.t_box):
+            w.setEnabled(not saved)
+            w.setToolTip(
+                FILE_TEMPERATURE[0].upper() + FILE_TEMPERATURE[1:]
+                if saved
+                else "Type a temperature and press Enter (it must be > 0)"
+                if w is self.t_box
+                else ""
+            )
+        self.show_message(
+            "Temperature is off for a saved-attention file: it rescales scores before the "
+            "softmax, and the file holds only the probabilities after it."
+            if saved
+            else ""
+        )
 
     def _show_t(self, *_: object) -> None:
         t = self.session.temperature

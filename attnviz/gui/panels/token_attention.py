@@ -15,6 +15,8 @@ from attnviz.state.pipeline import Result
 
 def source_note(r) -> str:
     """Where the weights come from: the toy model, or a real model's layer."""
+    if r.is_file:
+        return f"Saved weights from {r.model_summary}, layer {r.layer + 1}."
     if not r.is_model:
         return "Illustrative weights from the toy model."
     name = r.model_summary.split(" — ")[0]
