@@ -1,6 +1,8 @@
 """The `attnviz` command.
 
     attnviz            open the app
+    attnviz FILE.attnviz   open the app showing a saved scene
+    attnviz lessons    the course outline (no window)
     attnviz info       versions, the backend in use and why, GPU status; opens no window
     attnviz export     figures (PNG, SVG, PDF) or data (CSV, NPZ, JSON), no display needed
 
@@ -16,6 +18,8 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from attnviz.export import FIGURE_FORMATS
+
+SCENE_SUFFIX = ".attnviz"  # attnviz.state.scene_file.SCENE_SUFFIX, without importing the state
 
 
 def _dist_version(name: str) -> str | None:
@@ -72,6 +76,15 @@ def _cmd_info(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_lessons(_args: argparse.Namespace) -> int:
+    from attnviz.lessons.course import outline
+
+    print("attnviz course — open the app and use View → Lesson (Left/Right arrows step)")
+    for line in outline():
+        print(line)
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from attnviz.gui.export_cli import run_export
 
@@ -87,6 +100,8 @@ def _export_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=FIGURE_FORMATS, help="figure format (default: from --out)")
     p.add_argument("--data", choices=("csv", "npz", "json"),
                    help="write the numbers behind the panel instead of a figure")  # fmt: skip
+    p.add_argument("--scene-file", metavar="FILE.attnviz",
+                   help="a saved scene (File → Save scene…); options below refine it")  # fmt: skip
     p.add_argument("--scene", help="lesson scene: cat, game, qkv4 or free")
     p.add_argument("--text", help="free text to show (switches to the free-text scene)")
     p.add_argument("--model", metavar="DIR",
@@ -114,7 +129,13 @@ def _export_arguments(p: argparse.ArgumentParser) -> None:
 def _cmd_gui(args: argparse.Namespace) -> int:
     from attnviz.gui.app import run_app
 
-    return run_app(list(args.qt_args or []), check=args.check)
+    rest = list(args.qt_args or [])
+    scenes = [a for a in rest if a.endswith(SCENE_SUFFIX) and not a.startswith("-")]
+    if len(scenes) > 1:
+        print("attnviz: open one scene file at a time", file=sys.stderr)
+        return 2
+    qt_args = [a for a in rest if a not in scenes]
+    return run_app(qt_args, check=args.check, scene=scenes[0] if scenes else None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p_info = sub.add_parser("info", help="versions, backend and GPU status (no window)")
     p_info.set_defaults(func=_cmd_info)
+    p_lessons = sub.add_parser("lessons", help="print the course outline (no window)")
+    p_lessons.set_defaults(func=_cmd_lessons)
     p_export = sub.add_parser(
         "export",
         help="export figures (PNG, SVG, PDF) or data (CSV, NPZ, JSON) without a display",
@@ -147,7 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `attnviz` console script and of `python -m attnviz`."""
     parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0].endswith(SCENE_SUFFIX):  # `attnviz talk.attnviz` opens it
+        argv = ["gui", *argv]
+    args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["gui"])
     try:

@@ -63,8 +63,12 @@ def install_exception_hook() -> None:
     sys.excepthook = hook
 
 
-def run_app(qt_args: list[str], check: bool = False) -> int:
-    """Open attnviz. ``check=True`` builds the window, draws it once and exits (smoke test)."""
+def run_app(qt_args: list[str], check: bool = False, scene: str | None = None) -> int:
+    """Open attnviz. ``check=True`` builds the window, draws it once and exits (smoke test).
+
+    ``scene``: a ``.attnviz`` file to show; one that cannot be opened is refused with the reason
+    (exit status 2) before any window opens.
+    """
     if not _has_display():
         print(
             "attnviz: no display (DISPLAY and WAYLAND_DISPLAY are unset), so no window can open.\n"
@@ -75,6 +79,15 @@ def run_app(qt_args: list[str], check: bool = False) -> int:
     from PySide6 import QtWidgets
 
     from attnviz.gui.main_window import MainWindow
+    from attnviz.state.scene_file import SceneFileError, load_scene
+
+    scene_file = None
+    if scene is not None:
+        try:
+            scene_file = load_scene(scene)
+        except SceneFileError as exc:
+            print(f"attnviz: {exc}", file=sys.stderr)
+            return 2
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["attnviz", *qt_args])
     app.setApplicationName("attnviz")
@@ -83,6 +96,8 @@ def run_app(qt_args: list[str], check: bool = False) -> int:
         quiet_offscreen_messages()
     install_exception_hook()
     window = MainWindow()
+    if scene_file is not None and not window.open_scene(scene):
+        print(f"attnviz: {window.statusBar().currentMessage()}", file=sys.stderr)
     window.show()
     if check:
         app.processEvents()

@@ -27,6 +27,7 @@ def run_export(args: argparse.Namespace) -> int:
     from attnviz.gui.controller import Controller
     from attnviz.gui.exporters import export_panel_data, export_panel_figure
     from attnviz.gui.panels import all_panels
+    from attnviz.state.scene_file import apply_scene, load_scene
     from attnviz.state.session import Session
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["attnviz-export"])
@@ -43,6 +44,8 @@ def run_export(args: argparse.Namespace) -> int:
         return _fail("--panel needs --out FILE")
     try:
         session = Session()
+        if getattr(args, "scene_file", None) is not None:
+            apply_scene(session, load_scene(args.scene_file))
         if args.scene:
             session.scene = args.scene
         if args.text is not None:
@@ -63,7 +66,8 @@ def run_export(args: argparse.Namespace) -> int:
             session.temperature = args.temperature
         if session.attention is not None:  # the saved probabilities keep their own mask
             pass
-        elif args.causal or session.model is None:  # a model keeps its own (decoders: on)
+        elif args.causal or (session.model is None and getattr(args, "scene_file", None) is None):
+            # A model keeps its own mask (decoders: on), and a scene file its saved one.
             session.causal = args.causal
         fmt = args.format
         if args.panel is not None and not args.data:

@@ -15,15 +15,26 @@ from attnviz.gui.binding import bind
 from attnviz.gui.controller import Controller
 from attnviz.gui.export_dialog import FigureDialog, ask_data_path
 from attnviz.gui.exporters import export_panel_data, export_panel_figure, export_widget_figure
+from attnviz.gui.lesson_dock import LessonDock
 from attnviz.gui.panels import Panel, all_panels
+from attnviz.gui.presenter import PRESENTER_FONT_PT, thicken_lines
 from attnviz.gui.theme import SEQUENTIAL_MAPS, THEMES, theme_manager
 from attnviz.lessons import SCENES
 from attnviz.models import discover
 from attnviz.state.pipeline import Result
+from attnviz.state.scene_file import (
+    SCENE_SUFFIX,
+    SceneFileError,
+    apply_scene,
+    load_scene,
+    save_scene,
+)
 
 __all__ = ["MainWindow"]
 
 SETTINGS_VERSION = 1
+MAX_RECENT = 8
+SCENE_FILTER = f"attnviz scenes (*{SCENE_SUFFIX});;All files (*)"
 TOY_LABEL = "Toy model (illustrative)"
 OPEN_FOLDER = "Open model folder…"
 SPECIAL_TOKENS_HELP = (
@@ -80,7 +91,12 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self._build_toolbar()
         self._build_docks()
+        self.lesson_dock = LessonDock(self, on_quiz=self.open_quiz)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, self.lesson_dock)
+        self.lesson_dock.hide()
+        self._presenter = False
         self._build_menus()
+        self._build_lecture_keys()
         self._default_state = self.saveState(SETTINGS_VERSION)
         self.status_backend = QtWidgets.QLabel()
         self.statusBar().addPermanentWidget(self.status_backend)
@@ -375,10 +391,24 @@ class MainWindow(QtWidgets.QMainWindow):
         self._current = panel_id
         # A tab brought to the front draws the result it skipped while hidden.
         self.panel(panel_id).ensure_drawn()
+        if getattr(self, "_presenter", False):
+            self._thicken_later()
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
+        open_scene = file_menu.addAction("&Open scene…")
+        open_scene.setObjectName("open_scene_action")
+        open_scene.setShortcut(QtGui.QKeySequence.StandardKey.Open)
+        open_scene.triggered.connect(self.ask_open_scene)
+        save_scene_ = file_menu.addAction("&Save scene…")
+        save_scene_.setObjectName("save_scene_action")
+        save_scene_.setShortcut(QtGui.QKeySequence.StandardKey.Save)
+        save_scene_.triggered.connect(self.ask_save_scene)
+        self.recent_menu = file_menu.addMenu("&Recent scenes")
+        self.recent_menu.setObjectName("recent_scenes_menu")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
         open_model = file_menu.addAction("&Open model folder…")
         open_model.triggered.connect(self.open_model_folder)
         import_att = file_menu.addAction("&Import saved attention…")
@@ -423,6 +453,25 @@ class MainWindow(QtWidgets.QMainWindow):
         bind(self.session, "hide_special", hide.toggled, hide.setChecked,
              on_error=self.show_error, widget=hide)  # fmt: skip
         self.hide_special_action = hide
+        view.addSeparator()
+        lesson = self.lesson_dock.toggleViewAction()
+        lesson.setText("&Lesson (guided course)")
+        lesson.setObjectName("lesson_action")
+        lesson.setShortcut(QtGui.QKeySequence("Ctrl+L"))
+        view.addAction(lesson)
+        self.lesson_action = lesson
+        full = view.addAction("&Full screen")
+        full.setObjectName("full_screen_action")
+        full.setCheckable(True)
+        full.setShortcut(QtGui.QKeySequence("F11"))
+        full.toggled.connect(self.set_full_screen)
+        self.full_screen_action = full
+        presenter = view.addAction("&Presenter mode (large text, thick lines)")
+        presenter.setObjectName("presenter_action")
+        presenter.setCheckable(True)
+        presenter.setShortcut(QtGui.QKeySequence("F5"))
+        presenter.toggled.connect(self.set_presenter)
+        self.presenter_action = presenter
         view.addSeparator()
         theme_menu = view.addMenu("&Theme")
         self.theme_actions = QtGui.QActionGroup(self)
@@ -508,6 +557,170 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings.sync()
         self.controller.wait(5000)
         super().closeEvent(event)
+
+    # -- lectures: lessons, presenter mode, keys ----------------------------------------------
+    def _build_lecture_keys(self) -> None:
+        """Keys for teaching: arrows step the lesson, 1–9 pick heads, Space plays Q/K/V, Esc
+        leaves full screen and presenter mode. Live only while a lesson or the presenter mode
+        is on, so they never take arrows or Space from sliders and buttons otherwise."""
+
+        def key(seq: str, slot, name: str) -> QtGui.QAction:  # type: ignore[no-untyped-def]
+            a = QtGui.QAction(name, self)
+            a.setShortcut(QtGui.QKeySequence(seq))
+            a.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+            a.triggered.connect(slot)
+            self.addAction(a)
+            return a
+
+        self.lecture_keys = [
+            key("Right", self.lesson_dock.advance, "Next lesson step"),
+            key("Left", self.lesson_dock.previous, "Previous lesson step"),
+            key("Space", self.toggle_play, "Play or pause the Q/K/V animation"),
+            *(key(str(n), lambda _=False, h=n - 1: self.pick_head(h), f"Head {n}")
+              for n in range(1, 10)),
+        ]  # fmt: skip
+        self.escape_key = key("Escape", self.leave_presentation, "Leave full screen")
+        self.lesson_dock.visibilityChanged.connect(self._update_lecture_keys)
+        self._update_lecture_keys()
+
+    def _update_lecture_keys(self, *_: object) -> None:
+        on = self._presenter or self.lesson_dock.isVisible()
+        for a in self.lecture_keys:
+            a.setEnabled(on)
+        self.escape_key.setEnabled(self._presenter or self.isFullScreen())
+
+    def start_lesson(self, lesson: int = 0, step: int = 0) -> None:
+        """Show the lesson bar and go to a step (0-based)."""
+        self.lesson_dock.show()
+        self.lesson_dock.raise_()
+        self.lesson_dock.go(lesson, step)
+
+    def pick_head(self, head: int) -> None:
+        if head >= self.session.n_heads:
+            self.show_error(f"there are {self.session.n_heads} heads; key {head + 1} has none")
+            return
+        self.session.head = head
+
+    def toggle_play(self) -> None:
+        """Play or pause the Q/K/V animation (brought forward first)."""
+        dock = self.docks["qkv_steps"]
+        dock.show()
+        dock.raise_()
+        self.panel("qkv_steps").play.toggle()
+
+    def set_full_screen(self, on: bool) -> None:
+        if on:
+            self.showFullScreen()
+        else:
+            self.showNormal()
+        with signals_blocked(self.full_screen_action):
+            self.full_screen_action.setChecked(on)
+        self._update_lecture_keys()
+
+    def set_presenter(self, on: bool) -> None:
+        """Projector settings: large text and thick lines; the user's own size comes back."""
+        if on == self._presenter:
+            return
+        self._presenter = on
+        if on:
+            self._font_before = theme_manager().font_pt
+            theme_manager().apply(font_pt=max(PRESENTER_FONT_PT, self._font_before))
+            self.controller.result_ready.connect(self._thicken_later)
+        else:
+            theme_manager().apply(font_pt=getattr(self, "_font_before", 10))
+            self.controller.result_ready.disconnect(self._thicken_later)
+        self._thicken_later()
+        with signals_blocked(self.presenter_action):
+            self.presenter_action.setChecked(on)
+        self._update_lecture_keys()
+
+    @property
+    def presenter(self) -> bool:
+        return self._presenter
+
+    def _thicken_later(self, *_: object) -> None:
+        # After the panels have drawn this result with their own pens.
+        QtCore.QTimer.singleShot(0, lambda: thicken_lines(self, 2.5 if self._presenter else 1))
+
+    def leave_presentation(self) -> None:
+        self.set_presenter(False)
+        self.set_full_screen(False)
+
+    def open_quiz(self, lesson_id: str) -> None:
+        from attnviz.gui.quiz_dialog import QuizDialog
+
+        dialog = QuizDialog(lesson_id, self)
+        dialog.setModal(False)
+        dialog.show()
+        self.quiz_dialog = dialog
+
+    # -- saved scenes ----------------------------------------------------------------------
+    def recent_scenes(self) -> list[str]:
+        """Scene files opened or saved lately, newest first (kept in QSettings)."""
+        value = self.settings.value("recent_scenes", [])
+        if isinstance(value, str):  # QSettings gives one entry back as a bare string
+            value = [value]
+        return [str(v) for v in (value or []) if v][:MAX_RECENT]
+
+    def _remember(self, path: Path) -> None:
+        entries = [str(path), *(p for p in self.recent_scenes() if p != str(path))]
+        self.settings.setValue("recent_scenes", entries[:MAX_RECENT])
+
+    def _fill_recent(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        entries = self.recent_scenes()
+        for entry in entries:
+            a = menu.addAction(Path(entry).name)
+            a.setToolTip(entry)
+            a.setStatusTip(entry)
+            a.triggered.connect(lambda _=False, e=entry: self.open_scene(e))
+        if not entries:
+            menu.addAction("(none yet)").setEnabled(False)
+        else:
+            menu.addSeparator()
+            menu.addAction("Clear list").triggered.connect(
+                lambda: self.settings.setValue("recent_scenes", [])
+            )
+
+    def ask_save_scene(self) -> Path | None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Save scene", f"scene{SCENE_SUFFIX}", SCENE_FILTER
+        )
+        if not path:
+            return None
+        if not path.endswith(SCENE_SUFFIX):
+            path += SCENE_SUFFIX
+        return self.save_scene(path)
+
+    def ask_open_scene(self) -> bool:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open scene", "", SCENE_FILTER)
+        return bool(path) and self.open_scene(path)
+
+    def save_scene(self, path: str | Path) -> Path | None:
+        """Write the session and the window layout to a ``.attnviz`` file."""
+        try:
+            out = save_scene(self.session, path, bytes(self.saveState(SETTINGS_VERSION).data()))
+        except SceneFileError as exc:
+            self.show_error(f"Could not save the scene: {exc}")
+            return None
+        self._remember(out.resolve())
+        self.statusBar().showMessage(f"Saved scene {out}", 8000)
+        return out
+
+    def open_scene(self, path: str | Path) -> bool:
+        """Show a saved scene; a file that fails any check changes nothing and says why."""
+        try:
+            sf = load_scene(path)
+            apply_scene(self.session, sf)
+        except SceneFileError as exc:
+            self.show_error(f"Could not open the scene: {exc}")
+            return False
+        if sf.layout:
+            self.restoreState(QtCore.QByteArray(sf.layout), SETTINGS_VERSION)
+        self._remember(Path(path).expanduser().resolve())
+        self.statusBar().showMessage(f"Opened scene {Path(path).name}", 8000)
+        return True
 
     # -- export ----------------------------------------------------------------------------
     def current_panel(self) -> Panel:

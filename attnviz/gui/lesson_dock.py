@@ -1,0 +1,144 @@
+"""The lesson bar: a dock that walks the course (attnviz.lessons.course) step by step.
+
+Each step sets the session (scene, head, temperature, mask …) and brings its panels forward.
+Back / Next buttons, or the Left / Right arrow keys, move through the steps; the last step of a
+lesson leads into the next lesson.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6 import QtCore, QtWidgets
+from superqt.utils import signals_blocked
+
+from attnviz.gui.theme import theme_manager
+from attnviz.lessons.course import COURSE, Step
+
+if TYPE_CHECKING:
+    from attnviz.gui.main_window import MainWindow
+
+__all__ = ["LessonDock", "apply_step"]
+
+# Fields set after the scene in this order: the head and token ranges follow the scene's tokens.
+_ORDER = ("scene", "text", "causal", "temperature", "window", "layer", "head", "selected_token")
+
+
+def apply_step(window: MainWindow, step: Step) -> None:
+    """Set the session for ``step`` and bring its panels forward (the first one on top)."""
+    s = window.session
+    settings = step.full_settings()
+    if s.model_path is not None or s.attention_path is not None or s.scene != settings["scene"]:
+        s.scene = settings["scene"]  # lessons run on the toy model's scenes
+    for name in sorted(settings, key=lambda n: _ORDER.index(n) if n in _ORDER else len(_ORDER)):
+        if name != "scene" and getattr(s, name) != settings[name]:
+            setattr(s, name, settings[name])
+    for pid in reversed(step.panels):
+        dock = window.docks[pid]
+        dock.show()
+        dock.raise_()
+        window.panel(pid).ensure_drawn()
+
+
+class LessonDock(QtWidgets.QDockWidget):
+    """Back / Next through the course, with the step's title and text."""
+
+    step_changed = QtCore.Signal(int, int)  # lesson index, step index
+
+    def __init__(self, window: MainWindow, on_quiz: Callable[[str], None] | None = None) -> None:
+        super().__init__("Lesson", window)
+        self.setObjectName("lesson_dock")
+        self._window = window
+        self.lesson_index = 0
+        self.step_index = 0
+        body = QtWidgets.QWidget()
+        lay = QtWidgets.QVBoxLayout(body)
+        row = QtWidgets.QHBoxLayout()
+        self.lesson_box = QtWidgets.QComboBox()
+        self.lesson_box.setObjectName("lesson_picker")
+        for i, lesson in enumerate(COURSE, 1):
+            self.lesson_box.addItem(f"{i}. {lesson.title}", lesson.lesson_id)
+        self.lesson_box.currentIndexChanged.connect(lambda i: self.go(i, 0))
+        self.back = QtWidgets.QPushButton("◀ Back")
+        self.back.setObjectName("lesson_back")
+        self.back.setToolTip("Previous step (Left arrow)")
+        self.back.clicked.connect(self.previous)
+        self.next = QtWidgets.QPushButton("Next ▶")
+        self.next.setObjectName("lesson_next")
+        self.next.setToolTip("Next step (Right arrow)")
+        self.next.clicked.connect(self.advance)
+        self.counter = QtWidgets.QLabel()
+        self.quiz = QtWidgets.QPushButton("Quiz…")
+        self.quiz.setObjectName("lesson_quiz")
+        self.quiz.setToolTip("Check your understanding of this lesson")
+        if on_quiz is not None:
+            self.quiz.clicked.connect(lambda: on_quiz(COURSE[self.lesson_index].lesson_id))
+        else:
+            self.quiz.hide()
+        for w in (self.lesson_box, self.back, self.next, self.counter):
+            row.addWidget(w)
+        row.addStretch(1)
+        row.addWidget(self.quiz)
+        lay.addLayout(row)
+        self.title = QtWidgets.QLabel()
+        self.title.setObjectName("lesson_title")
+        self._style_title()
+        theme_manager().changed.connect(self._style_title)
+        self.text = QtWidgets.QLabel()
+        self.text.setObjectName("lesson_text")
+        self.text.setWordWrap(True)
+        self.text.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
+        self.text.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.title)
+        lay.addWidget(self.text)
+        lay.addStretch(1)
+        self.setWidget(body)
+        self._show()
+
+    def _style_title(self) -> None:
+        # Follows the application's font size (presenter mode, larger/smaller text).
+        font = QtWidgets.QApplication.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        self.title.setFont(font)
+
+    @property
+    def step(self) -> Step:
+        return COURSE[self.lesson_index].steps[self.step_index]
+
+    def go(self, lesson: int, step: int) -> None:
+        """Show step ``step`` of lesson ``lesson`` (0-based) and apply it."""
+        self.lesson_index = max(0, min(lesson, len(COURSE) - 1))
+        steps = COURSE[self.lesson_index].steps
+        self.step_index = max(0, min(step, len(steps) - 1))
+        self._show()
+        try:
+            apply_step(self._window, self.step)
+        except ValueError as exc:  # pragma: no cover - the course is checked by a test
+            self._window.show_error(f"This step cannot be shown: {exc}")
+        self.step_changed.emit(self.lesson_index, self.step_index)
+
+    def advance(self) -> None:
+        if self.step_index + 1 < len(COURSE[self.lesson_index].steps):
+            self.go(self.lesson_index, self.step_index + 1)
+        elif self.lesson_index + 1 < len(COURSE):
+            self.go(self.lesson_index + 1, 0)
+
+    def previous(self) -> None:
+        if self.step_index > 0:
+            self.go(self.lesson_index, self.step_index - 1)
+        elif self.lesson_index > 0:
+            self.go(self.lesson_index - 1, len(COURSE[self.lesson_index - 1].steps) - 1)
+
+    def _show(self) -> None:
+        lesson = COURSE[self.lesson_index]
+        with signals_blocked(self.lesson_box):
+            self.lesson_box.setCurrentIndex(self.lesson_index)
+        self.counter.setText(f"step {self.step_index + 1} of {len(lesson.steps)}")
+        self.title.setText(self.step.title)
+        self.text.setText(self.step.text)
+        first = self.lesson_index == 0 and self.step_index == 0
+        last = self.lesson_index == len(COURSE) - 1 and self.step_index == len(lesson.steps) - 1
+        self.back.setEnabled(not first)
+        self.next.setEnabled(not last)
