@@ -624,10 +624,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self._presenter = on
         if on:
             self._font_before = theme_manager().font_pt
+            # The lecturer does the explaining: the panels' paragraphs would take half the
+            # screen at projector size. The user's own choice comes back afterwards.
+            self._explanations_before = self._explanations
+            self.explain_action.setChecked(False)
             theme_manager().apply(font_pt=max(PRESENTER_FONT_PT, self._font_before))
             self.controller.result_ready.connect(self._thicken_later)
         else:
             theme_manager().apply(font_pt=getattr(self, "_font_before", 10))
+            self.explain_action.setChecked(getattr(self, "_explanations_before", True))
             self.controller.result_ready.disconnect(self._thicken_later)
         self._thicken_later()
         with signals_blocked(self.presenter_action):

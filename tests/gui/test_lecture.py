@@ -113,3 +113,12 @@ def test_quiz_dialog_asks_explains_and_scores(qtbot, window):
     dialog.next_question()
     assert dialog.prompt.text() == f"You got 1 of {len(questions)} right."
     dialog.close()
+
+
+def test_presenter_hides_explanations_and_gives_them_back(window):
+    window.set_explanations_visible(True)
+    window.set_presenter(True)
+    assert not window.explain_action.isChecked()
+    assert not window.panels["score_heatmap"].explanation.isVisibleTo(window)
+    window.set_presenter(False)
+    assert window.explain_action.isChecked()
