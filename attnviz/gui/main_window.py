@@ -3,7 +3,7 @@ says which backend computes (and, after a fall-back, why)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -45,6 +45,18 @@ SPECIAL_TOKENS_HELP = (
     "'attention sinks' act as a no-op: the head adds little to the token. Hiding them shows "
     "where the rest of the weight goes."
 )
+
+
+def _toggle(
+    menu: QtWidgets.QMenu, text: str, name: str, shortcut: str, slot: Callable[[bool], None]
+) -> QtGui.QAction:
+    """A checkable menu action with a shortcut, calling ``slot(checked)`` when toggled."""
+    action = menu.addAction(text)
+    action.setObjectName(name)
+    action.setCheckable(True)
+    action.setShortcut(QtGui.QKeySequence(shortcut))
+    action.toggled.connect(slot)
+    return action
 
 
 class _LazyPanels(Mapping[str, Panel]):
@@ -460,18 +472,13 @@ class MainWindow(QtWidgets.QMainWindow):
         lesson.setShortcut(QtGui.QKeySequence("Ctrl+L"))
         view.addAction(lesson)
         self.lesson_action = lesson
-        full = view.addAction("&Full screen")
-        full.setObjectName("full_screen_action")
-        full.setCheckable(True)
-        full.setShortcut(QtGui.QKeySequence("F11"))
-        full.toggled.connect(self.set_full_screen)
-        self.full_screen_action = full
-        presenter = view.addAction("&Presenter mode (large text, thick lines)")
-        presenter.setObjectName("presenter_action")
-        presenter.setCheckable(True)
-        presenter.setShortcut(QtGui.QKeySequence("F5"))
-        presenter.toggled.connect(self.set_presenter)
-        self.presenter_action = presenter
+        self.full_screen_action = _toggle(
+            view, "&Full screen", "full_screen_action", "F11", self.set_full_screen
+        )
+        self.presenter_action = _toggle(
+            view, "&Presenter mode (large text, thick lines)", "presenter_action", "F5",
+            self.set_presenter,
+        )  # fmt: skip
         view.addSeparator()
         theme_menu = view.addMenu("&Theme")
         self.theme_actions = QtGui.QActionGroup(self)
