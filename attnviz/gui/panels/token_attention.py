@@ -96,6 +96,7 @@ class TokenAttentionPanel(Panel):
         self.strip.setToolTip("Click a word to see where it looks")
         self.strip.clicked.connect(lambda index: self._pick(index.row()))
         self.summary = QtWidgets.QLabel()
+        self.summary.setWordWrap(True)  # at projector sizes it would set the window's width
         self.summary.setObjectName("strongest_link")
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setMinimumHeight(200)
