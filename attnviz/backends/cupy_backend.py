@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from attnviz.core.masks import window_visible
+
 __all__ = [
     "DTYPES",
     "HEAD_DIMS",
@@ -451,18 +453,12 @@ def _visibility(
     batch: int,
 ) -> Any:
     """Bool (B or 1, 1, 1, L, S): True where key j is visible to query i."""
-    i = xp.arange(length_l)[:, None]  # (L, 1)
-    j = xp.arange(length_s)[None, :]  # (1, S)
-    visible = xp.ones((length_l, length_s), dtype=bool)
+    left, right = window if window is not None else (None, None)
     if is_causal:
-        visible &= j <= i
-    if window is not None:
-        left, right = window
-        if left is not None:
-            visible &= j >= i - left
-        if right is not None:
-            visible &= j <= i + right
-    visible = visible[None]  # (1, L, S)
+        right = 0 if right is None else min(right, 0)
+    # The core's mask builder, the same rule the NumPy path and the kernel's tile test use.
+    visible = xp.asarray(window_visible(length_l, length_s, left, right))[None]  # (1, L, S)
+    j = xp.arange(length_s)[None, :]  # (1, S)
     if kv_lengths is not None:
         lengths = xp.asarray(kv_lengths).reshape(batch, 1, 1)  # (B, 1, 1)
         visible = visible & (j[None] < lengths)  # (B, L, S)
