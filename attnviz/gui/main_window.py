@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from superqt.utils import signals_blocked
 
 from attnviz.backends import backend_status
-from attnviz.export import ExportError
+from attnviz.export import ExportError, FigureSpec
 from attnviz.gui.binding import bind
 from attnviz.gui.controller import Controller
 from attnviz.gui.export_dialog import FigureDialog, ask_data_path
@@ -745,49 +745,49 @@ class MainWindow(QtWidgets.QMainWindow):
         current = getattr(self, "_current", None)
         return self.panel(current if current in self.docks else next(iter(self.docks)))
 
-    def export_panel_figure(self, panel: Panel) -> Path | None:
-        dialog = FigureDialog(panel.title, panel.panel_id, self)
-        if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
-            return None
-        path = dialog.ask_path()
-        if path is None:
-            return None
+    def _save(self, write: Callable[[], Path]) -> Path | None:
+        """Run one export; say where it went, or why it failed (nothing else changes)."""
         try:
-            out = export_panel_figure(type(panel), self.controller, dialog.spec(), path)
+            out = write()
         except ExportError as exc:
             self.show_error(f"Export failed: {exc}")
             return None
         self.statusBar().showMessage(f"Saved {out}", 8000)
         return out
 
-    def export_panel_data(self, panel: Panel) -> Path | None:
-        path = ask_data_path(self, panel.panel_id)
+    def _ask_figure(self, dialog: FigureDialog) -> tuple[FigureSpec, Path] | None:
+        """The figure settings and file chosen in ``dialog``, or None if cancelled."""
+        if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+            return None
+        path = dialog.ask_path()
         if path is None:
             return None
         try:
-            out = export_panel_data(panel, path)
+            return dialog.spec(), path
         except ExportError as exc:
             self.show_error(f"Export failed: {exc}")
             return None
-        self.statusBar().showMessage(f"Saved {out}", 8000)
-        return out
+
+    def export_panel_figure(self, panel: Panel) -> Path | None:
+        chosen = self._ask_figure(FigureDialog(panel.title, panel.panel_id, self))
+        if chosen is None:
+            return None
+        spec, path = chosen
+        return self._save(lambda: export_panel_figure(type(panel), self.controller, spec, path))
+
+    def export_panel_data(self, panel: Panel) -> Path | None:
+        path = ask_data_path(self, panel.panel_id)
+        return None if path is None else self._save(lambda: export_panel_data(panel, path))
 
     def export_window_figure(self) -> Path | None:
         dialog = FigureDialog("whole window", "attnviz_window", self)
         dialog.style_box.setCurrentIndex(dialog.style_box.findData("screen"))
         dialog.style_box.setEnabled(False)  # the window is exported as it is on screen
-        if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+        chosen = self._ask_figure(dialog)
+        if chosen is None:
             return None
-        path = dialog.ask_path()
-        if path is None:
-            return None
-        try:
-            out = export_widget_figure(self, dialog.spec(), path)
-        except ExportError as exc:
-            self.show_error(f"Export failed: {exc}")
-            return None
-        self.statusBar().showMessage(f"Saved {out}", 8000)
-        return out
+        spec, path = chosen
+        return self._save(lambda: export_widget_figure(self, spec, path))
 
     # -- results and errors ----------------------------------------------------------------
     def _on_result(self, result: Result) -> None:

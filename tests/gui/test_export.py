@@ -167,3 +167,21 @@ def test_cli_errors_exit_non_zero_with_a_message(args, code, message):
     r = run_cli(*args)
     assert r.returncode == code, (r.stdout, r.stderr)
     assert message in r.stderr
+
+
+def test_menu_exports_save_and_report_failures(window, tmp_path, monkeypatch):
+    from PySide6 import QtWidgets
+
+    from attnviz.gui import main_window as mw
+
+    monkeypatch.setattr(mw.FigureDialog, "exec", lambda self: QtWidgets.QDialog.DialogCode.Accepted)
+    monkeypatch.setattr(mw.FigureDialog, "ask_path", lambda self: tmp_path / "fig.svg")
+    panel = window.panels["score_heatmap"]
+    assert window.export_panel_figure(panel) == tmp_path / "fig.svg"
+    assert "Saved" in window.statusBar().currentMessage()
+    assert window.export_window_figure().suffix == ".svg"
+    monkeypatch.setattr(mw, "ask_data_path", lambda parent, name: tmp_path / "no" / "w.csv")
+    assert window.export_panel_data(panel) is None  # missing folder: refused, said, nothing kept
+    assert "Export failed" in window.statusBar().currentMessage()
+    monkeypatch.setattr(mw.FigureDialog, "exec", lambda self: QtWidgets.QDialog.DialogCode.Rejected)
+    assert window.export_panel_figure(panel) is None
