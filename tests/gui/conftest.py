@@ -37,3 +37,36 @@ def wait_result(qtbot):
         return blocker.args[0]
 
     return wait
+
+
+@pytest.fixture
+def make_panel(qtbot, request):
+    """Open a panel alone, drawn from a fresh session; the test module's PANEL_SIZE sizes it.
+
+    Afterwards: measurements and timers stopped, the worker drained, the light theme back.
+    """
+    from attnviz.gui.panels import all_panels
+
+    panels = all_panels()
+    default = getattr(request.module, "PANEL_SIZE", (1100, 700))
+    made = []
+
+    def make(panel_id, size=None):
+        controller = Controller(throttle_ms=1)
+        panel = panels[panel_id](controller)
+        qtbot.addWidget(panel)
+        panel.resize(*(size or default))
+        controller.compute_now()
+        panel.show()
+        qtbot.waitExposed(panel)
+        made.append(panel)
+        return panel
+
+    yield make
+    for panel in made:
+        if hasattr(panel, "stop_measurement"):
+            panel.stop_measurement()
+        if hasattr(panel, "timer"):
+            panel.timer.stop()
+        panel.controller.wait()
+    theme_manager().apply(theme="light")

@@ -6,7 +6,6 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from attnviz.core.head_stats import head_stats
-from attnviz.gui.controller import Controller
 from attnviz.gui.panels import all_panels
 from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.tile_grid import TileGrid, pool_stack
@@ -15,22 +14,7 @@ from attnviz.state.views import VIEWS, View
 PANELS = all_panels()
 
 
-@pytest.fixture
-def make_panel(qtbot):
-    """A panel in its own window, drawn from a fresh session."""
-
-    def make(panel_id, size=(1100, 700)):
-        controller = Controller(throttle_ms=1)
-        panel = PANELS[panel_id](controller)
-        qtbot.addWidget(panel)
-        panel.resize(*size)
-        controller.compute_now()
-        panel.show()
-        qtbot.waitExposed(panel)
-        return panel
-
-    yield make
-    theme_manager().apply(theme="light")
+PANEL_SIZE = (1100, 700)  # make_panel (tests/gui/conftest.py) opens panels at this size
 
 
 def change(qtbot, panel, fn):

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from PySide6 import QtCore, QtGui
 
 from attnviz.core.kv_cache import kv_cache_bytes
-from attnviz.gui.controller import Controller
 from attnviz.gui.panels import all_panels
 from attnviz.gui.theme import theme_manager
 from attnviz.state.pipeline import resolve, run
@@ -186,28 +185,7 @@ def test_same_word_same_content_vector():
 
 
 # == panels ====================================================================================
-@pytest.fixture
-def make_panel(qtbot):
-    made = []
-
-    def make(panel_id, size=(1400, 600)):
-        controller = Controller(throttle_ms=1)
-        panel = PANELS[panel_id](controller)
-        qtbot.addWidget(panel)
-        panel.resize(*size)
-        controller.compute_now()
-        panel.show()
-        qtbot.waitExposed(panel)
-        made.append(panel)
-        return panel
-
-    yield make
-    for panel in made:
-        if hasattr(panel, "stop_measurement"):
-            panel.stop_measurement()
-        panel.timer.stop() if hasattr(panel, "timer") else None
-        panel.controller.wait()
-    theme_manager().apply(theme="light")
+PANEL_SIZE = (1400, 600)  # make_panel (tests/gui/conftest.py) opens panels at this size
 
 
 def wait(qtbot, panel, fn):
