@@ -102,7 +102,7 @@ SCENES: dict[str, Scene] = {
               default_head=2, default_token=7, editable_text=False),
         Scene("game", "I love this game !", "I love this game !",
               default_head=3, default_token=1, editable_text=False),
-        Scene("qkv4", "Q/K/V by hand: 4 tokens, 3 features", None,
+        Scene("qkv4", "Q/K/V by hand: 4 tokens, 3 features", "I love this game",
               default_head=0, default_token=1, editable_text=False),
         Scene("free", "Free text", None, default_head=0, default_token=0, editable_text=True),
     )

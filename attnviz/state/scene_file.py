@@ -6,10 +6,12 @@ The file is UTF-8 JSON with a format name and a schema version::
      "model_path": null, "attention_path": null, "layer": 0, "head": 2, …,
      "view_params": {"kv_cache": {"seq_len": 4096, …}, …}, "layout": "<base64>"}
 
-Opening never trusts the file: :func:`load_scene` checks the structure (format, version, types,
-ranges, paths), and :func:`apply_scene` replays the scene on a fresh :class:`Session` before it
-touches the open one. Whatever is wrong raises :class:`SceneFileError` (a ``ValueError``) with a
-message for the user, and the open session is left exactly as it was.
+Opening never trusts the file: :func:`load_scene` reads only a regular file of bounded size and
+checks the structure (format, version, types, paths); :func:`apply_scene` replays the scene on a
+fresh :class:`Session`, whose own checks decide which values are acceptable — the reader has no
+limits of its own, so a scene that can be saved can be reopened — and only then hands the result
+to the open session in one update. Whatever is wrong raises :class:`SceneFileError` (a
+``ValueError``) with a message for the user, and the open session is left exactly as it was.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ import dataclasses
 import json
 import math
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from attnviz.export import ExportError, safe_write
-from attnviz.state.session import Session
+from attnviz.lessons.scenes import get_scene
+from attnviz.state.session import MAX_EDITS, MAX_LOGITS, MAX_TEXT_CHARS, Session
 
 __all__ = [
     "FORMAT",
@@ -44,9 +48,6 @@ SCHEMA_VERSION = 1
 SCENE_SUFFIX = ".attnviz"
 MAX_FILE_BYTES = 4 * 2**20  # a scene is a few kB; the window layout a few more
 MAX_LAYOUT_BYTES = 2**20
-MAX_TEXT_CHARS = 100_000
-MAX_INT = 10**9  # larger than any layer, head, token or panel setting attnviz accepts
-MAX_FLOAT = 1e12
 
 
 class SceneFileError(ValueError):
@@ -147,19 +148,19 @@ def _int(doc: dict[str, Any], key: str, *, optional: bool = False) -> int | None
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise SceneFileError(f"“{key}” must be a whole number, got {_kind(value)}")
-    if not -MAX_INT <= value <= MAX_INT:
-        raise SceneFileError(f"“{key}” is out of range ({_short(value)})")
     return value
 
 
 def _float(value: Any, key: str) -> float:
+    """A number as a float; its range is the session's to judge (apply_scene)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SceneFileError(f"“{key}” must be a number, got {_kind(value)}")
-    if isinstance(value, int) and not -MAX_INT <= value <= MAX_INT:
+    try:
+        value = float(value)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
         raise SceneFileError(f"“{key}” is out of range ({_short(value)})")
-    value = float(value)
-    if not math.isfinite(value) or abs(value) > MAX_FLOAT:
-        raise SceneFileError(f"“{key}” is out of range ({value:g})")
     return value
 
 
@@ -245,7 +246,7 @@ def _layout(doc: dict[str, Any]) -> bytes:
 
 def _edits(doc: dict[str, Any]) -> tuple[tuple[str, int, int, int, float], ...]:
     raw = doc.get("edits", [])
-    if not isinstance(raw, list) or len(raw) > 10_000:
+    if not isinstance(raw, list) or len(raw) > MAX_EDITS:
         raise SceneFileError("“edits” must be a list of [matrix, head, row, col, value]")
     out = []
     for e in raw:
@@ -286,7 +287,7 @@ def parse_scene(text: str, name: str = "scene file") -> SceneFile:
         raise SceneFileError(f"{name}: unknown scene format version {version}")
     try:
         logits = doc.get("logits", [])
-        if not isinstance(logits, list) or len(logits) > 1000:
+        if not isinstance(logits, list) or len(logits) > MAX_LOGITS:
             raise SceneFileError("“logits” must be a list of numbers")
         window = _int(doc, "window", optional=True)
         sf = SceneFile(
@@ -316,19 +317,40 @@ def parse_scene(text: str, name: str = "scene file") -> SceneFile:
     return sf
 
 
+def _read_bounded(p: Path) -> bytes:
+    """The bytes of ``p`` if it is a regular file of at most MAX_FILE_BYTES; SceneFileError else.
+
+    Opened without blocking (a FIFO would wait for a writer forever) and checked on the open
+    descriptor, so a file swapped after the check is still caught; read with a bound either way.
+    """
+    try:
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise SceneFileError(f"cannot read {p}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SceneFileError(f"{p} is not a regular file (a device, pipe or folder)")
+        if st.st_size > MAX_FILE_BYTES:
+            raise SceneFileError(
+                f"{p.name} is too large for a scene file ({st.st_size:,} bytes; at most "
+                f"{MAX_FILE_BYTES:,})"
+            )
+        with os.fdopen(os.dup(fd), "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise SceneFileError(f"cannot read {p}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_FILE_BYTES:
+        raise SceneFileError(f"{p.name} grew past {MAX_FILE_BYTES:,} bytes while it was read")
+    return raw
+
+
 def load_scene(path: str | os.PathLike[str]) -> SceneFile:
     """Read and check a ``.attnviz`` file (not yet applied); SceneFileError says what is wrong."""
     p = Path(path).expanduser()
-    try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SceneFileError(
-                f"{p.name} is too large for a scene file ({size:,} bytes; at most "
-                f"{MAX_FILE_BYTES:,})"
-            )
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise SceneFileError(f"cannot read {p}: {exc.strerror or exc}") from None
+    raw = _read_bounded(p)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -344,7 +366,10 @@ def _replay(session: Session, sf: SceneFile) -> None:
     else:
         if sf.model_path is not None:
             session.model_path = sf.model_path
-        if sf.text != session.text:
+        # A fixed example shows its own tokens whatever text the file holds (files saved
+        # before qkv4 had a text of its own kept the last typed text there).
+        own_text = sf.model_path is None and not get_scene(sf.scene).editable_text
+        if sf.text != session.text and not own_text:
             session.text = sf.text
         session.hide_special = sf.hide_special
         session.temperature = sf.temperature
@@ -373,11 +398,13 @@ def _replay(session: Session, sf: SceneFile) -> None:
 def apply_scene(session: Session, sf: SceneFile) -> None:
     """Make ``session`` show the scene ``sf``; all or nothing.
 
-    The scene is first replayed on a fresh Session: any refusal there raises SceneFileError and
-    ``session`` is untouched.
+    The scene is replayed on a fresh Session, where the session's own checks refuse anything it
+    would not accept (SceneFileError, and ``session`` untouched); ``session`` then adopts the
+    result in one update.
     """
+    fresh = Session(backend=session.backend)
     try:
-        _replay(Session(), sf)
+        _replay(fresh, sf)
     except ValueError as exc:
         raise SceneFileError(f"the scene cannot be shown: {exc}") from None
-    _replay(session, sf)
+    session.adopt(fresh)

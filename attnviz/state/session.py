@@ -27,6 +27,9 @@ from attnviz.models.tokenizer import load_tokenizer
 
 __all__ = [
     "MATRICES",
+    "MAX_EDITS",
+    "MAX_TEXT_CHARS",
+    "MAX_VALUE",
     "SEED_LOGITS",
     "Edit",
     "Session",
@@ -39,6 +42,14 @@ SEED_LOGITS = (2.0, 1.0, 0.1, -0.5, 3.2, 0.8)
 MATRICES = ("X", "Wq", "Wk", "Wv")
 MAX_LOGITS = 32
 TEMPERATURE_RANGE = (1e-3, 1e3)
+# The one rule for typed numbers (cells of X and W, logits): |value| <= MAX_VALUE. With every
+# cell at the limit, a score is at most d_model² · MAX_VALUE⁴ / √d_k ≈ 1e26 and, divided by the
+# smallest temperature, 1e29: finite in float32 (3.4e38). One more decade in each of the four
+# factors would not be.
+MAX_VALUE = 1e6
+MAX_TEXT_CHARS = 100_000  # far more than MAX_TOKENS words; bounds what a scene file holds
+MAX_EDITS = 10_000
+MAX_WINDOW = 1_000_000  # tokens; any window at least the text's length means "unlimited"
 NO_EDITS = (
     "X and W belong to the real model (its hidden states and trained weights); editing them is "
     "for the toy model — choose “Toy model” to edit"
@@ -73,6 +84,22 @@ def model_stamp(folder: str | Path) -> float:
             except OSError:
                 continue
     return max(times)
+
+
+def check_value(label: str, value: Any) -> float:
+    """A typed number as a float, or ValueError unless finite and within ±MAX_VALUE."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{label} must be a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{label} must be a finite number (no NaN or infinity), got {v}")
+    if abs(v) > MAX_VALUE:
+        raise ValueError(
+            f"{label} must lie within ±{MAX_VALUE:,.0f}, got {v:g}: larger values overflow "
+            "the float32 scores"
+        )
+    return v
 
 
 @functools.lru_cache(maxsize=4)
@@ -260,6 +287,11 @@ class Session:
         if name == "text":
             if not isinstance(value, str):
                 raise ValueError("text must be a string")
+            if len(value) > MAX_TEXT_CHARS:
+                raise ValueError(
+                    f"the text is too long ({len(value):,} characters; at most "
+                    f"{MAX_TEXT_CHARS:,}): shorten it"
+                )
             if model is not None:
                 visible_tokens(model, value, self.hide_special)
             else:
@@ -289,6 +321,11 @@ class Session:
                 return None
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"window must be a whole number of tokens >= 0, got {value!r}")
+            if value > MAX_WINDOW:
+                raise ValueError(
+                    f"window must be at most {MAX_WINDOW:,} tokens, got {value:,} (no window: "
+                    "every key is visible)"
+                )
             return value
         if name == "backend":
             if value not in BACKENDS:
@@ -298,14 +335,19 @@ class Session:
             vals = tuple(float(v) for v in value)
             if not 1 <= len(vals) <= MAX_LOGITS:
                 raise ValueError(f"give between 1 and {MAX_LOGITS} logits, got {len(vals)}")
-            if not all(math.isfinite(v) for v in vals):
-                raise ValueError("every logit must be a finite number (no NaN or infinity)")
+            for v in vals:
+                check_value("a logit", v)
             return vals
         if name == "edits":
-            edits = tuple(self._check_edit(e) for e in value)
+            edits = tuple(value)
             if edits and model is not None:
                 raise ValueError(NO_EDITS)
-            return edits
+            if len(edits) > MAX_EDITS:
+                raise ValueError(f"at most {MAX_EDITS:,} edited cells, got {len(edits):,}")
+            if not edits:
+                return ()
+            shapes = self.matrix_shapes()
+            return tuple(self._check_edit(e, shapes) for e in edits)
         return value
 
     @staticmethod
@@ -316,18 +358,42 @@ class Session:
             raise ValueError(f"{name} must lie in [0, {n - 1}], got {value}")
         return value
 
+    def matrix_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Shapes of the toy scene's X (n, d_model) and W (H, d_model, d_k): what edits may name."""
+        built = self._build(self.scene, self.text)
+        return {"X": built.x.shape, "Wq": built.wq.shape, "Wk": built.wk.shape,
+                "Wv": built.wv.shape}  # fmt: skip
+
     @staticmethod
-    def _check_edit(edit: Any) -> Edit:
+    def _check_edit(edit: Any, shapes: dict[str, tuple[int, ...]]) -> Edit:
+        """One edit, checked against the scene's matrices; X's head is stored as 0."""
         try:
             matrix, head, row, col, value = edit
-            value = float(value)
         except (TypeError, ValueError):
             raise ValueError(f"an edit is (matrix, head, row, col, value), got {edit!r}") from None
         if matrix not in MATRICES:
             raise ValueError(f"matrix must be one of {MATRICES}, got {matrix!r}")
-        if not math.isfinite(value):
-            raise ValueError(f"{matrix}[{row}, {col}] must be a finite number, got {value}")
-        return (matrix, int(head), int(row), int(col), value)
+        for label, index in (("head", head), ("row", row), ("column", col)):
+            if isinstance(index, bool) or not isinstance(index, int | np.integer):
+                raise ValueError(f"the {label} of an edit must be a whole number, got {index!r}")
+        head, row, col = int(head), int(row), int(col)
+        shape = shapes[matrix]
+        if matrix != "X":
+            if not 0 <= head < shape[0]:
+                raise ValueError(
+                    f"{matrix} of head {head} does not exist: this scene has heads 0 to "
+                    f"{shape[0] - 1}"
+                )
+            shape = shape[1:]
+        else:
+            head = 0  # X is shared by every head
+        rows, cols = shape
+        if not (0 <= row < rows and 0 <= col < cols):
+            raise ValueError(
+                f"{matrix}[{row}, {col}] is outside the matrix ({rows} rows × {cols} columns)"
+            )
+        check_value(f"{matrix}[{row}, {col}]", value)
+        return (matrix, head, row, col, float(value))
 
     def __setattr__(self, name: str, value: Any) -> None:
         # psygnal wraps this method and emits the field's event after it returns.
@@ -434,11 +500,33 @@ class Session:
 
     def add_edit(self, matrix: str, head: int, row: int, col: int, value: float) -> None:
         """Set one cell of X or of a head's W; replaces an earlier edit of the same cell."""
-        edit = self._check_edit((matrix, head, row, col, value))
         if self.model is not None:
             raise ValueError(NO_EDITS)
         if self.attention is not None:
             raise ValueError(FILE_EDITS)
-        key = edit[:4] if matrix != "X" else ("X", 0, row, col)
-        kept = tuple(e for e in self.edits if (e[:4] if e[0] != "X" else ("X", 0, *e[2:4])) != key)
-        self.edits = (*kept, edit)
+        edit = self._check_edit((matrix, head, row, col, value), self.matrix_shapes())
+        self.edits = (*(e for e in self.edits if e[:4] != edit[:4]), edit)
+
+    def adopt(self, other: Session) -> None:
+        """Take ``other``'s input and view settings (not its backend) as one update.
+
+        Everything is written first and the events are emitted after, one per changed field:
+        a listener that fails cannot leave the session half-changed. Used to open a scene that
+        was checked by replaying it on a fresh session.
+        """
+        names = ("edits", "scene", "text", "model_path", "hide_special", "attention_path",
+                 "tokens", "n_heads", "n_layers", "layer", "head", "selected_token", "causal",
+                 "temperature", "window", "logits")  # fmt: skip
+        changed = []
+        for name in names:
+            old, new = getattr(self, name), getattr(other, name)
+            if old != new:
+                changed.append((name, new, old))
+        object.__setattr__(self, "_model", other.model)
+        object.__setattr__(self, "_attention", other.attention)
+        for name, new, _ in changed:
+            object.__setattr__(self, name, new)
+        for name, new, old in changed:
+            getattr(self.events, name).emit(new, old)
+        for pid, params in other.view_params.items():
+            self.view_params[pid].assign(params)

@@ -67,6 +67,24 @@ class Params:
             value = self.validate(name, value)
         super().__setattr__(name, value)
 
+    def assign(self, other: Params) -> None:
+        """Take every field of ``other`` (a valid object of the same class) as one update.
+
+        Written field by field through validation, two fields that depend on each other could
+        be refused in one order and accepted in the other; so all are written first and the
+        events emitted after, one per changed field.
+        """
+        if type(other) is not type(self):
+            raise TypeError(f"cannot assign {type(other).__name__} to {type(self).__name__}")
+        changed = []
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            old, new = getattr(self, f.name), getattr(other, f.name)
+            if old != new:
+                changed.append((f.name, new, old))
+                object.__setattr__(self, f.name, new)
+        for name, new, old in changed:
+            getattr(self.events, name).emit(new, old)  # type: ignore[attr-defined]
+
     def frozen(self) -> Any:
         """An independent copy for a request (the live object keeps changing)."""
         return dataclasses.replace(self)  # type: ignore[type-var]
