@@ -25,12 +25,14 @@ def bind(
     to_model: Callable[[Any], Any] = lambda v: v,
     on_error: Callable[[str], None] | None = None,
     widget: QtCore.QObject | None = None,
-) -> None:
-    """Keep ``session.<field>`` and a widget in step.
+) -> Callable[[], None]:
+    """Keep ``session.<field>`` and a widget in step; returns the function that unbinds.
 
     ``signal`` is the widget's change signal; ``set_widget(value)`` shows a session value;
     ``to_model(widget_value)`` converts what the widget emits. ``widget`` (the object whose
-    signals are blocked while it is updated) defaults to the signal's sender.
+    signals are blocked while it is updated) defaults to the signal's sender. ``session`` may
+    be any evented model (a panel's view parameters too). The session holds ``pull`` strongly,
+    so a widget that goes away before the session must be unbound (``Panel.bind`` does it).
     """
     target = widget
 
@@ -50,5 +52,7 @@ def bind(
             set_widget(value)
 
     signal.connect(push)
-    getattr(session.events, field).connect(pull)
+    event = getattr(session.events, field)
+    event.connect(pull)
     pull(getattr(session, field))
+    return lambda: event.disconnect(pull)

@@ -17,6 +17,7 @@ from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
 from attnviz.export import ExportError, FigureSpec, format_for, safe_write, write_data
 from attnviz.export.svg import bake_cosmetic_strokes
+from attnviz.gui.app import dispose
 from attnviz.gui.controller import Controller
 from attnviz.gui.panels.base import Panel
 from attnviz.gui.theme import theme_manager
@@ -166,7 +167,8 @@ def export_panel_figure(
         try:
             return _write_figure(frame, spec, path)
         finally:
-            frame.deleteLater()
+            frame.panel.detach()  # type: ignore[attr-defined]  # no more session callbacks
+            dispose(frame)  # deleted now, not at some later event-loop pass
 
 
 def export_widget_figure(widget: QtWidgets.QWidget, spec: FigureSpec, path: str | Path) -> Path:

@@ -27,7 +27,7 @@ from attnviz.state.session import FILE_NO_QKV, Session, attention_file, model_st
 from attnviz.state.views import ViewError, compute_views, discover
 from attnviz.state.views.head_grid import HeadGridData
 
-__all__ = ["Request", "Result", "loaded_model", "model_trace", "resolve", "run"]
+__all__ = ["NotFiniteError", "Request", "Result", "loaded_model", "model_trace", "resolve", "run"]
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,9 @@ def loaded_model(folder: str) -> Model:
         return _load(folder, model_stamp(folder))
 
 
-@functools.lru_cache(maxsize=16)
+# Each trace holds every layer's q, k, v and hidden states (about 77 MB for BERT-base at 512
+# tokens); four are enough for going back and forth between texts, sixteen held 1.2 GB.
+@functools.lru_cache(maxsize=4)
 def _forward(folder: str, stamp: float, text: str) -> ModelTrace:
     return loaded_model(folder).forward(text)
 
@@ -307,6 +309,7 @@ def _result(
     causal: np.ndarray, masked_causal: np.ndarray, views: dict[str, Any],
     layer_weights: np.ndarray | None = None,
 ) -> Result:  # fmt: skip
+    _check_finite(r, q=q, k=k, v=v, weights=w, output=out, layer_weights=layer_weights)
     logits = np.asarray(r.logits, dtype=np.float64)
     probs = softmax(logits, temperature=r.temperature)
     probs1 = softmax(logits)
@@ -333,6 +336,26 @@ def _result(
         seconds=time.perf_counter() - t0,
         layer_weights=layer_weights,
     )
+
+
+class NotFiniteError(ValueError):
+    """The numbers overflowed or a model's weights hold NaN; nothing of it is drawn."""
+
+
+def _check_finite(r: Request, **arrays: np.ndarray | None) -> None:
+    """Refuse a result with NaN or infinity in what panels draw as numbers or colours.
+
+    The session keeps typed values small enough for float32 (session.MAX_VALUE), so for the toy
+    scenes this never fires; a model folder whose weights hold NaN or huge values would.
+    Masked scores (−∞) are not checked: they are drawn as masked on purpose.
+    """
+    for name, a in arrays.items():
+        if a is not None and a.size and not np.isfinite(a).all():
+            source = r.model_path or r.attention_path or "the toy model"
+            raise NotFiniteError(
+                f"the {name.replace('_', ' ')} hold NaN or infinity, so nothing can be drawn: "
+                f"{source} gives numbers float32 cannot hold (check its weights or values)"
+            )
 
 
 def run(request: Request) -> Result:

@@ -377,6 +377,7 @@ class Session:
             if isinstance(index, bool) or not isinstance(index, int | np.integer):
                 raise ValueError(f"the {label} of an edit must be a whole number, got {index!r}")
         head, row, col = int(head), int(row), int(col)
+        value = check_value(f"{matrix}[{row}, {col}]", value)
         shape = shapes[matrix]
         if matrix != "X":
             if not 0 <= head < shape[0]:
@@ -392,8 +393,7 @@ class Session:
             raise ValueError(
                 f"{matrix}[{row}, {col}] is outside the matrix ({rows} rows × {cols} columns)"
             )
-        check_value(f"{matrix}[{row}, {col}]", value)
-        return (matrix, head, row, col, float(value))
+        return (matrix, head, row, col, value)
 
     def __setattr__(self, name: str, value: Any) -> None:
         # psygnal wraps this method and emits the field's event after it returns.

@@ -161,6 +161,7 @@ def test_emoji_and_right_to_left_text(qtbot, window):
 
 def test_nan_typed_into_a_cell_is_refused(window):
     panel = window.panels["qkv_steps"]
+    panel.ensure_drawn()
     before = window.controller.latest.request.x.copy()
     panel.tables["X"].model.setData(panel.tables["X"].model.index(0, 0), "nan")
     assert "finite" in panel.message.text() and panel.message.isVisibleTo(panel)

@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from attnviz.gui.binding import bind
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.widgets.heatmap import Heatmap
 from attnviz.gui.widgets.tile_grid import SummaryTable, TileGrid
@@ -55,7 +54,7 @@ class AttentionPatternsPanel(Panel):
         self.tabs.addTab(self._build_induction(), "Induction head")
         self.body.addWidget(self.tabs, 1)
         for field in ("n", "w", "period"):
-            getattr(self.params.events, field).connect(self._accepted)
+            self.listen(getattr(self.params.events, field), self._accepted)
 
     def _build_gallery(self) -> QtWidgets.QWidget:
         page = QtWidgets.QWidget()
@@ -67,8 +66,7 @@ class AttentionPatternsPanel(Panel):
                                   ("w (window, block):", self.w_box, "w")):  # fmt: skip
             controls.addWidget(QtWidgets.QLabel(label))
             controls.addWidget(box)
-            bind(self.params, field, box.valueChanged, box.setValue,  # type: ignore[arg-type]
-                 on_error=self.show_message, widget=box)  # fmt: skip
+            self.bind(self.params, field, box.valueChanged, box.setValue, box)
         fixed = QtWidgets.QLabel(
             f"fixed: {GLOBAL_TOKENS} global token, {RANDOM_KEYS} random keys per query "
             f"(seed {SEED}), dilation {DILATION}"
@@ -103,8 +101,8 @@ class AttentionPatternsPanel(Panel):
         )
         controls.addWidget(QtWidgets.QLabel("repeated block (tokens):"))
         controls.addWidget(self.period_box)
-        bind(self.params, "period", self.period_box.valueChanged, self.period_box.setValue,  # type: ignore[arg-type]
-             on_error=self.show_message, widget=self.period_box)  # fmt: skip
+        self.bind(self.params, "period", self.period_box.valueChanged, self.period_box.setValue,
+                  self.period_box)  # fmt: skip
         self.induction_summary = QtWidgets.QLabel()
         self.induction_summary.setObjectName("induction_summary")
         self.induction_summary.setWordWrap(True)

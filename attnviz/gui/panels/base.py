@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from attnviz.gui.binding import bind
 from attnviz.gui.controller import Controller
 from attnviz.lessons import panel_text
 from attnviz.state.pipeline import Result
@@ -45,6 +46,10 @@ class Panel(QtWidgets.QWidget):
         super().__init__(parent)
         self.setObjectName(f"{self.panel_id}_panel")
         self.controller = controller
+        # How to cut this panel's links to the session and view parameters (see detach).
+        self._unlinks: list[Callable[[], None]] = []
+        unlinks = self._unlinks  # not self: the destroyed handler must not keep the panel
+        self.destroyed.connect(lambda *_: _cut(unlinks))
         self.result: Result | None = None
         self._stale = False
         self.explanation = QtWidgets.QLabel(panel_text(self.panel_id))
@@ -81,6 +86,30 @@ class Panel(QtWidgets.QWidget):
     @property
     def session(self):
         return self.controller.session
+
+    def listen(self, signal: Any, slot: Callable[..., Any]) -> None:
+        """Connect ``slot`` to a session or view-parameter event for the panel's lifetime."""
+        signal.connect(slot)
+        self._unlinks.append(lambda: signal.disconnect(slot))
+
+    def bind(self, model: Any, field: str, signal: QtCore.SignalInstance,
+             set_widget: Callable[[Any], None], widget: QtCore.QObject) -> None:  # fmt: skip
+        """Bind a control to ``model.<field>`` (gui.binding.bind) for the panel's lifetime;
+        a refusal is shown under the panel."""
+        self._unlinks.append(
+            bind(model, field, signal, set_widget, on_error=self.show_message, widget=widget)
+        )
+
+    def detach(self) -> None:
+        """Cut every link from the session and view parameters to this panel.
+
+        The session outlives panels: a panel made for an export, or closed, would otherwise
+        be called back after Qt deleted its widgets (and kept alive with everything it drew).
+        Runs again by itself when the panel is destroyed; safe to call twice.
+        """
+        for timer in self.findChildren(QtCore.QTimer):
+            timer.stop()
+        _cut(self._unlinks)
 
     def set_explanation_visible(self, visible: bool) -> None:
         self.explanation.setVisible(visible)
@@ -133,6 +162,11 @@ class Panel(QtWidgets.QWidget):
         recomputed.
         """
         return {}
+
+
+def _cut(unlinks: list[Callable[[], None]]) -> None:
+    while unlinks:
+        unlinks.pop()()
 
 
 def run_panel_alone(cls: type[Panel]) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from PySide6 import QtGui, QtWidgets
 
-from attnviz.gui.binding import bind
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.widgets.heatmap import Heatmap
 from attnviz.state.pipeline import Result
@@ -22,11 +21,10 @@ class CausalMaskPanel(Panel):
         super().__init__(controller, parent)
         self.toggle = QtWidgets.QCheckBox("Apply the causal mask in every panel")
         self.toggle.setObjectName("causal_toggle")
-        bind(self.session, "causal", self.toggle.toggled, self.toggle.setChecked,
-             on_error=self.show_message, widget=self.toggle)  # fmt: skip
+        self.bind(self.session, "causal", self.toggle.toggled, self.toggle.setChecked, self.toggle)
         self.body.addWidget(self.toggle)
-        self.session.events.model_path.connect(self._show_forced)
-        self.session.events.attention_path.connect(self._show_forced)
+        self.listen(self.session.events.model_path, self._show_forced)
+        self.listen(self.session.events.attention_path, self._show_forced)
         self._show_forced()
         self.grid = grid = QtWidgets.QGridLayout()
         self.unmasked = Heatmap(title="without mask: weights")

@@ -10,6 +10,7 @@ from superqt.utils import signals_blocked
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import Heatmap
+from attnviz.gui.widgets.labels import token_label, token_label_html
 from attnviz.lessons.cross_toy import MAX_WORDS
 from attnviz.state.pipeline import Result
 from attnviz.state.views import ViewError
@@ -42,8 +43,7 @@ class CrossAttentionPanel(Panel):
         ):
             edit.setToolTip(f"Press Enter to apply; unknown words work too (at most {MAX_WORDS})")
             edit.editingFinished.connect(lambda e=edit, f=field: self._set_text(f, e))
-            # A bound method: psygnal holds it weakly, so a closed panel is not called back.
-            getattr(self.params.events, field).connect(self._sync_texts)
+            self.listen(getattr(self.params.events, field), self._sync_texts)
             form.addRow(label, edit)
         self.body.addLayout(form)
         self._sync_texts()
@@ -159,7 +159,8 @@ class CrossAttentionPanel(Panel):
         meaning = d.value_names[int(np.argmax(d.output[sel]))]
         t_note = "" if d.temperature == 1 else f" at T = {d.temperature:g}"
         self.summary.setText(
-            f"<b>“{d.decoder_tokens[sel]}”</b> reads mostly <b>“{d.encoder_tokens[j]}”</b> "
+            f"<b>“{token_label_html(d.decoder_tokens[sel])}”</b> reads mostly "
+            f"<b>“{token_label_html(d.encoder_tokens[j])}”</b> "
             f"({row[j]:.3f}){t_note}; the value it receives means mostly “{meaning}”. "
             "Hand-built toy weights, not a trained translator."
         )
@@ -178,10 +179,10 @@ class CrossAttentionPanel(Panel):
         fg = t.plot_foreground
         for i, tok in enumerate(d.decoder_tokens):
             picked = i == d.selected
-            items.append((0.0, ys_dec[i], tok, (1, 0.5), t.accent if picked else fg,
+            items.append((0.0, ys_dec[i], token_label(tok), (1, 0.5), t.accent if picked else fg,
                           bold if picked else plain))  # fmt: skip
         for j, tok in enumerate(d.encoder_tokens):
-            items.append((1.0, ys_enc[j], f"{tok}  {row[j]:.2f}", (0, 0.5), fg, plain))
+            items.append((1.0, ys_enc[j], f"{token_label(tok)}  {row[j]:.2f}", (0, 0.5), fg, plain))
         for x, y, text, anchor, colour, font in items:
             label = self._label(k)
             label.setText(text, color=colour)

@@ -112,7 +112,7 @@ class FlashAttentionPanel(Panel):
         self.body.addWidget(self.pages, 1)
         self.timer = QtCore.QTimer(self, interval=PLAY_INTERVAL_MS)
         self.timer.timeout.connect(self._tick)
-        self.params.events.connect(self._show_params)
+        self.listen(self.params.events, self._show_params)
         self._show_params()
         app = QtCore.QCoreApplication.instance()
         if app is not None:  # never leave a measurement running under a closing app

@@ -10,6 +10,7 @@ from PySide6 import QtCore, QtWidgets
 
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.widgets.heatmap import format_value
+from attnviz.gui.widgets.labels import token_label
 from attnviz.gui.widgets.tile_grid import SummaryTable, TileGrid
 from attnviz.state.pipeline import Result
 from attnviz.state.views import ViewError
@@ -102,12 +103,12 @@ class HeadGridPanel(Panel):
         if lw is not None:
             layer, head = divmod(tile, lw.shape[1])
             return (
-                f"layer {layer + 1}, head {head + 1}: query “{r.tokens[i]}” → key "
-                f"“{r.tokens[j]}”: {format_value(float(lw[layer, head, i, j]))}"
+                f"layer {layer + 1}, head {head + 1}: query “{token_label(r.tokens[i])}” → key "
+                f"“{token_label(r.tokens[j])}”: {format_value(float(lw[layer, head, i, j]))}"
             )
         return (
-            f"head {tile + 1} ({r.head_names[tile]}): query “{r.tokens[i]}” → key "
-            f"“{r.tokens[j]}”: {format_value(float(self.result.weights[tile, i, j]))}"
+            f"head {tile + 1} ({r.head_names[tile]}): query “{token_label(r.tokens[i])}” → key "
+            f"“{token_label(r.tokens[j])}”: {format_value(float(self.result.weights[tile, i, j]))}"
         )
 
     def draw(self, result: Result) -> None:

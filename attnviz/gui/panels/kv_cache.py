@@ -12,6 +12,7 @@ from superqt.utils import signals_blocked
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import Heatmap, format_value
+from attnviz.gui.widgets.labels import token_label_html
 from attnviz.state.pipeline import Result
 from attnviz.state.views import ViewError
 from attnviz.state.views.kv_cache import DTYPES, PRESETS, KVCacheData, KVCacheParams, Layout
@@ -233,7 +234,7 @@ class KVCachePanel(Panel):
         dec.addWidget(self.cache_stack, 1)
         row.addLayout(dec, 4)
 
-        self.params.events.connect(self._show_params)
+        self.listen(self.params.events, self._show_params)
         self._show_params()
 
     # -- input ---------------------------------------------------------------------------------
@@ -332,7 +333,8 @@ class KVCachePanel(Panel):
         numbers = 2 * layers * hkv * e * steps
         if steps == 0:
             text = (
-                f"The cache is empty. <b>Next token</b> feeds “{self.result.request.tokens[0]}” "
+                "The cache is empty. <b>Next token</b> feeds "
+                f"“{token_label_html(self.result.request.tokens[0])}” "
                 f"through a {layers}-layer decoder with 4 query heads sharing {hkv} KV heads "
                 f"(width {e}, RoPE)."
                 if self.result is not None and self.result.request.tokens
@@ -340,7 +342,8 @@ class KVCachePanel(Panel):
             )
         else:
             text = (
-                f"Step {steps} of {limit}: fed “{data.tokens[-1]}” (position {steps - 1}); it "
+                f"Step {steps} of {limit}: fed “{token_label_html(data.tokens[-1])}” "
+                f"(position {steps - 1}); it "
                 f"computed K and V for this one token and read {steps - 1} cached ones. "
                 f"The cache holds {steps} tokens × {layers} layers × {hkv} KV heads × {e} "
                 f"numbers × 2 (K, V) = {numbers:,} numbers, {tr.cache_bytes:,} bytes (float64). "

@@ -149,7 +149,7 @@ class PositionalEncodingPanel(Panel):
         perm.setRowStretch(0, 1)
         self.pages.addTab(order, "Shuffle test")
         self.body.addWidget(self.pages, 1)
-        self.params.events.connect(self._show_params)
+        self.listen(self.params.events, self._show_params)
         self._show_params()
 
     # -- input ---------------------------------------------------------------------------------

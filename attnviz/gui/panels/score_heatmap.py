@@ -7,6 +7,7 @@ from PySide6 import QtWidgets
 
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.widgets.heatmap import Heatmap
+from attnviz.gui.widgets.labels import token_label
 from attnviz.state.pipeline import Result
 
 
@@ -51,9 +52,9 @@ class ScoreHeatmapPanel(Panel):
         r = result.request
         row = result.weights[r.head, r.selected_token]
         order = np.argsort(row)[::-1][:top]
-        keys = ", ".join(f"“{r.tokens[j]}” {row[j]:.3f}" for j in order if row[j] > 0)
+        keys = ", ".join(f"“{token_label(r.tokens[j])}” {row[j]:.3f}" for j in order if row[j] > 0)
         return (
-            f"Row “{r.tokens[r.selected_token]}” (query {r.selected_token + 1}): "
+            f"Row “{token_label(r.tokens[r.selected_token])}” (query {r.selected_token + 1}): "
             f"weights sum to {row.sum():.3f}; strongest keys: {keys or 'none visible'}."
         )
 

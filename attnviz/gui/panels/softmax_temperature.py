@@ -89,10 +89,10 @@ class SoftmaxTemperaturePanel(Panel):
         )
         self.note.setWordWrap(True)
         self.body.addWidget(self.note)
-        self.session.events.temperature.connect(self._show_t)
-        self.session.events.attention_path.connect(self._show_locked)
+        self.listen(self.session.events.temperature, self._show_t)
+        self.listen(self.session.events.attention_path, self._show_locked)
         self._show_locked()
-        self.session.events.logits.connect(self._show_logits)
+        self.listen(self.session.events.logits, self._show_logits)
         self._show_t()
         self._show_logits()
 

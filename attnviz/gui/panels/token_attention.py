@@ -10,6 +10,7 @@ from superqt.utils import signals_blocked
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import token_ticks
+from attnviz.gui.widgets.labels import token_label, token_label_html
 from attnviz.state.pipeline import Result
 
 
@@ -60,9 +61,12 @@ class _TokenModel(QtCore.QAbstractListModel):
     def data(self, index: QtCore.QModelIndex, role: int = Role.DisplayRole) -> object:
         i = index.row()
         if role == Role.DisplayRole:
-            return self.tokens[i]
+            return token_label(self.tokens[i])
         if role in (Role.BackgroundRole, Role.ForegroundRole):
-            r, g, b = (int(c) for c in self.lut[round(float(self.weights[i]) * 255)])
+            w = float(self.weights[i])  # a probability; anything else gets the lowest colour
+            r, g, b = (
+                int(c) for c in self.lut[round(min(max(w, 0.0), 1.0) * 255) if w == w else 0]
+            )
             if role == Role.BackgroundRole:
                 return QtGui.QColor(r, g, b)
             return QtGui.QColor("#000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#fff")
@@ -188,7 +192,8 @@ class TokenAttentionPanel(Panel):
                 self.strip.setCurrentIndex(current)
         word, key, weight = self.strongest_link(result)
         self.summary.setText(
-            f"<b>“{word}”</b> looks most at <b>“{key}”</b> ({weight:.2f}) on head "
+            f"<b>“{token_label_html(word)}”</b> looks most at <b>“{token_label_html(key)}”</b> "
+            f"({weight:.2f}) on head "
             f"{r.head + 1}, {r.head_names[r.head]}. " + source_note(r)
         )
         self._draw_links(result, row)
@@ -223,7 +228,7 @@ class TokenAttentionPanel(Panel):
             for x, anchor in ((0.0, (1, 0.5)), (1.0, (0, 0.5))):
                 colour = t.accent if (x == 0.0 and i == r.selected_token) else t.plot_foreground
                 label = self._label(k)
-                label.setText(r.tokens[i], color=colour)
+                label.setText(token_label(r.tokens[i]), color=colour)
                 label.setAnchor(anchor)
                 label.setPos(x - 0.03 if x == 0 else x + 0.03, i)
                 label.setVisible(True)

@@ -14,6 +14,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from attnviz.gui.theme import theme_manager
+from attnviz.gui.widgets.labels import token_label
 
 __all__ = ["Heatmap", "format_value", "token_ticks"]
 
@@ -74,11 +75,7 @@ def token_ticks(labels: list[str] | tuple[str, ...], max_labels: int = MAX_LABEL
     """Axis ticks at pixel centres; every k-th label when there are too many to read."""
     n = len(labels)
     step = max(1, math.ceil(n / max_labels))
-    return [[(i + 0.5, _short(labels[i])) for i in range(0, n, step)]]
-
-
-def _short(label: str, width: int = 14) -> str:
-    return label if len(label) <= width else label[: width - 1] + "…"
+    return [[(i + 0.5, token_label(labels[i])) for i in range(0, n, step)]]
 
 
 def quantise(matrix: np.ndarray, levels: tuple[float, float]) -> np.ndarray:

@@ -10,6 +10,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import MASKED_COLOUR, format_value
+from attnviz.gui.widgets.labels import token_label
 
 __all__ = ["MatrixTable"]
 
@@ -83,10 +84,11 @@ class _MatrixModel(QtCore.QAbstractTableModel):
         return None
 
     def headerData(self, section: int, orientation: QtCore.Qt.Orientation, role: int = 0) -> object:
-        if role != Role.DisplayRole:
+        if role not in (Role.DisplayRole, Role.ToolTipRole):
             return None
         labels = self.cols if orientation == QtCore.Qt.Orientation.Horizontal else self.rows
-        return labels[section] if section < len(labels) else str(section)
+        text = labels[section] if section < len(labels) else str(section)
+        return token_label(text) if role == Role.DisplayRole else text
 
     def flags(self, index: QtCore.QModelIndex) -> QtCore.Qt.ItemFlag:
         f = QtCore.Qt.ItemFlag.ItemIsEnabled | QtCore.Qt.ItemFlag.ItemIsSelectable
@@ -95,7 +97,7 @@ class _MatrixModel(QtCore.QAbstractTableModel):
         return f
 
     def setData(self, index: QtCore.QModelIndex, value: object, role: int = Role.EditRole) -> bool:
-        if role != Role.EditRole or not self.editable:
+        if role != Role.EditRole or not self.editable or not index.isValid():
             return False
         # The table does not change its own numbers: it reports the edit, the session checks
         # it, and the recomputed result comes back through set_matrix.

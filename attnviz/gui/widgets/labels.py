@@ -1,0 +1,28 @@
+"""How a token is written where it is drawn: bounded, so no input can widen a widget.
+
+A token can be any length (one 20,000-character "word" is valid text). Drawn whole, it made a
+plot 237,630 px wide and a single layout pass take 9 s. Every axis tick, strip cell, link label,
+table header and summary line therefore shows ``token_label(token)``; the full text stays in the
+exported data and in tooltips.
+"""
+
+from __future__ import annotations
+
+import html
+
+__all__ = ["MAX_LABEL_CHARS", "token_label", "token_label_html"]
+
+MAX_LABEL_CHARS = 16  # "international…": longer words are rare; 16 characters stay readable
+
+
+def token_label(token: str, limit: int = MAX_LABEL_CHARS) -> str:
+    """``token`` as drawn: at most ``limit`` characters, the rest elided with “…”; line breaks
+    and tabs shown as spaces (a label is one line)."""
+    text = " ".join(token[: limit + 1].splitlines()) if "\n" in token[: limit + 1] else token
+    text = text.replace("\t", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def token_label_html(token: str, limit: int = MAX_LABEL_CHARS) -> str:
+    """:func:`token_label` escaped for Qt rich text (a token may contain ``<`` or ``&``)."""
+    return html.escape(token_label(token, limit), quote=False)
