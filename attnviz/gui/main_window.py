@@ -651,8 +651,11 @@ class MainWindow(QtWidgets.QMainWindow):
         return self._presenter
 
     def _thicken_later(self, *_: object) -> None:
-        # After the panels have drawn this result with their own pens.
-        QtCore.QTimer.singleShot(0, lambda: thicken_lines(self, 2.5 if self._presenter else 1))
+        # After the panels have drawn this result with their own pens. The window is the
+        # timer's context: a window deleted before the timer fires cancels it.
+        QtCore.QTimer.singleShot(
+            0, self, lambda: thicken_lines(self, 2.5 if self._presenter else 1)
+        )
 
     def leave_presentation(self) -> None:
         self.set_presenter(False)
