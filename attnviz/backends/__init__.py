@@ -46,6 +46,12 @@ class BackendChoice:
     def __str__(self) -> str:
         return f"{self.name} ({self.reason})"
 
+    @property
+    def label(self) -> str:
+        """A few words for a status bar ("NumPy (CPU)"); why, and any fall-back, belong in
+        a tooltip (``str(choice)``)."""
+        return {"numpy": "NumPy (CPU)", "cupy": "CuPy (GPU)"}.get(self.name, self.name)
+
 
 _lock = threading.Lock()
 _last_fallback: BackendChoice | None = None

@@ -117,7 +117,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.busy_changed.connect(self._on_busy)
         choice = backend_status()
         self.backend_text = f"{choice.name} — {choice.reason}"
-        self.status_backend.setText(f"Computing on {self.backend_text}")
+        self.status_backend.setText(choice.label)
+        self.status_backend.setToolTip(f"Computing on {self.backend_text}")
         self._restore_settings()
         self.controller.compute_now()
 
@@ -801,10 +802,13 @@ class MainWindow(QtWidgets.QMainWindow):
             if result.request.is_model or result.request.is_file
             else ""
         )
+        # A few words on screen (the whole CuPy install hint, in presenter type, filled the
+        # status bar); the backend's reason in the tooltip.
         self.status_backend.setText(
-            f"{model}Computing on {result.backend} · {len(result.request.tokens)} tokens · "
-            f"{result.seconds * 1000:.0f} ms"
+            f"{model}{result.backend_label or result.backend} · "
+            f"{len(result.request.tokens)} tokens · {result.seconds * 1000:.0f} ms"
         )
+        self.status_backend.setToolTip(f"Computing on {result.backend}")
         if getattr(self, "_loading", None) is not None:
             self.statusBar().showMessage(f"Loaded {result.request.model_summary}", 6000)
         self._loading = None

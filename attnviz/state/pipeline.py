@@ -101,6 +101,7 @@ class Result:
     views: dict[str, Any]  # panel id -> that panel's own data, or a ViewError
     # Real models: every layer's weights (layers, H, n, n), at the session's T and mask.
     layer_weights: np.ndarray | None = None
+    backend_label: str = ""  # the backend in a few words ("NumPy (CPU)"), for a status bar
 
 
 def resolve(session: Session) -> Request:
@@ -332,6 +333,7 @@ def _result(
         logit_entropy=float(entropy(probs)),
         logit_entropy_t1=float(entropy(probs1)),
         backend=str(choice),
+        backend_label=choice.label,
         views=views,
         seconds=time.perf_counter() - t0,
         layer_weights=layer_weights,

@@ -263,3 +263,21 @@ def test_a_layout_saved_with_other_panels_is_not_restored(qtbot, settings):
     w2.show()
     assert w2.docks["causal_mask"].isVisible()
     w2.close()
+
+
+def test_the_status_bar_names_the_backend_in_a_few_words(window, wait_result):
+    """Issue 12: the whole CuPy install hint filled the status bar (in presenter type too)."""
+    from attnviz.backends import backend_status
+
+    window.session.temperature = 0.7
+    wait_result(window.controller)
+    label = window.status_backend
+    choice = backend_status()
+    assert label.text().startswith(choice.label)
+    assert "pip install" not in label.text() and choice.reason in label.toolTip()
+    window.resize(1280, 720)
+    window.set_presenter(True)
+    try:
+        assert label.fontMetrics().horizontalAdvance(label.text()) < 1280 // 2
+    finally:
+        window.set_presenter(False)
