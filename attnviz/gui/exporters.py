@@ -85,7 +85,7 @@ def figure_frame(
     QtWidgets.QApplication.processEvents()
     if controller.latest is not None:
         panel.result = controller.latest
-        panel.draw(controller.latest)
+        panel.redraw(controller.latest)
     if spec.background == "transparent":
         for view in frame.findChildren(QtWidgets.QGraphicsView):
             if hasattr(view, "setBackground"):

@@ -55,14 +55,17 @@ def _inner_tabs(panel: object) -> list[object]:
     return [t for t in panel.findChildren(QtWidgets.QTabWidget) if t.count() > 1]  # type: ignore[attr-defined]
 
 
-def _settle(window: object) -> None:
-    """Let layouts, deferred draws and the presenter's line thickening run."""
-    from PySide6 import QtWidgets
+def _settle(window: object, ms: int = 30) -> None:
+    """Run the event loop briefly, as the app does between frames: layouts, timers, deferred
+    deletes and draws. (processEvents() alone is not enough: Qt drops the dock tab bars of
+    intermediate tab groups in a deferred delete, and without it they are painted over the
+    panels — something the running app never shows.)"""
+    from PySide6 import QtCore
 
-    for _ in range(3):
-        QtWidgets.QApplication.processEvents()
     window.controller.wait()  # type: ignore[attr-defined]
-    QtWidgets.QApplication.processEvents()
+    loop = QtCore.QEventLoop()
+    QtCore.QTimer.singleShot(ms, loop.quit)
+    loop.exec()
 
 
 def _shots(

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-__all__ = ["DIVERGING", "SEQUENTIAL_MAPS", "THEMES", "Theme", "ThemeManager", "theme_manager"]
+__all__ = [
+    "DIVERGING",
+    "SEQUENTIAL_MAPS",
+    "THEMES",
+    "Theme",
+    "ThemeManager",
+    "Typography",
+    "style_plots",
+    "theme_manager",
+]
 
 SEQUENTIAL_MAPS = ("viridis", "cividis")
 DIVERGING = "CET-CBD1"
@@ -39,6 +48,42 @@ THEMES = {
 }  # fmt: skip
 
 
+# Text and lines that follow the theme: any of these colours (or none set) is "the foreground"
+# and is repainted on a theme switch; any other colour (an accent, a series) was chosen on purpose.
+_FOREGROUNDS = frozenset(c for t in THEMES.values() for c in (t.plot_foreground, t.text))
+
+
+@dataclass(frozen=True)
+class Typography:
+    """Every text size, from one base size, as seaborn's plotting contexts scale one base.
+
+    ``base`` is the application font (10 pt, presenter 18 pt, Ctrl+/Ctrl− in between); titles,
+    axis titles, tick labels and labels inside plots are fixed ratios of it, so one change
+    rescales all of them together.
+    """
+
+    base: int
+
+    @property
+    def title(self) -> int:
+        return round(self.base * 1.2)
+
+    @property
+    def label(self) -> int:
+        return self.base
+
+    @property
+    def tick(self) -> int:
+        # Tick labels are the tokens themselves here, read from the back row: never smaller.
+        return self.base
+
+    def font(self, pt: int, bold: bool = False) -> QtGui.QFont:
+        f = QtGui.QFont(QtWidgets.QApplication.font())
+        f.setPointSize(pt)
+        f.setBold(bold)
+        return f
+
+
 class ThemeManager(QtCore.QObject):
     """The current theme, colour map and font size; ``changed`` tells widgets to restyle."""
 
@@ -49,6 +94,10 @@ class ThemeManager(QtCore.QObject):
         self.theme = THEMES["light"]
         self.colormap_name = "viridis"
         self.font_pt = 10
+
+    @property
+    def typography(self) -> Typography:
+        return Typography(self.font_pt)
 
     def colormap(self) -> pg.ColorMap:
         return pg.colormap.get(self.colormap_name)
@@ -87,6 +136,10 @@ class ThemeManager(QtCore.QObject):
             imageAxisOrder="row-major",
         )
         self.changed.emit()
+        # After the widgets' own restyling: everything else in every plot follows the theme.
+        if isinstance(app, QtWidgets.QApplication):
+            for top in app.topLevelWidgets():
+                style_plots(top)
 
     def palette(self) -> QtGui.QPalette:
         t = self.theme
@@ -109,6 +162,68 @@ class ThemeManager(QtCore.QObject):
         ):
             p.setColor(r, QtGui.QColor(c))
         return p
+
+
+def _is_foreground(colour: object) -> bool:
+    if colour is None:
+        return True
+    try:
+        name = pg.mkColor(colour).name()
+    except (TypeError, ValueError, Exception):  # pyqtgraph raises bare Exception
+        return False
+    return name in _FOREGROUNDS
+
+
+def style_plots(root: QtWidgets.QWidget) -> int:
+    """Give every plot under ``root`` the current theme's colours and the typography's sizes.
+
+    Backgrounds, axis lines, tick labels, axis titles, plot titles, labels and text items in
+    plots: pyqtgraph fixes them when an item is made, so a theme switch or a new font size would
+    otherwise reach only new plots. Colours other than the foreground (accents, series) are
+    left alone. Returns the number of plot views styled.
+    """
+    tm = theme_manager()
+    t, ty = tm.theme, tm.typography
+    fg = t.plot_foreground
+    tick_font = ty.font(ty.tick)
+    label_size = f"{ty.label}pt"
+    views = root.findChildren(pg.GraphicsView)
+    if isinstance(root, pg.GraphicsView):
+        views.append(root)
+    for view in views:
+        if view.backgroundBrush().style() != QtCore.Qt.BrushStyle.NoBrush:
+            view.setBackground(t.plot_background)  # (an export's transparent view stays so)
+        scene = view.scene()
+        if scene is None:
+            continue
+        titles = {id(i.titleLabel) for i in scene.items() if isinstance(i, pg.PlotItem)}
+        for item in scene.items():
+            if isinstance(item, pg.AxisItem):
+                item.setPen(fg)
+                item.setTextPen(fg)
+                if item.style.get("tickFont") is None or item.style["tickFont"] != tick_font:
+                    item.setStyle(tickFont=tick_font)
+                style = dict(item.labelStyle)
+                style["color"] = fg if _is_foreground(style.get("color")) else style["color"]
+                style["font-size"] = label_size
+                if style != item.labelStyle:
+                    item.labelStyle = style
+                    item._updateLabel()
+            elif isinstance(item, pg.LabelItem):
+                size = ty.title if id(item) in titles else ty.label
+                opts = {"size": f"{size}pt"}
+                if _is_foreground(item.opts.get("color")):
+                    opts["color"] = fg
+                if any(item.opts.get(k) != v for k, v in opts.items()):
+                    item.setText(item.text, **opts)
+            elif isinstance(item, pg.TextItem):
+                font = item.textItem.font()
+                if font.pointSize() != ty.label:
+                    font.setPointSize(ty.label)
+                    item.setFont(font)
+                if _is_foreground(item.color):
+                    item.setColor(fg)
+    return len(views)
 
 
 _manager: ThemeManager | None = None

@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from attnviz.gui.binding import bind
 from attnviz.gui.controller import Controller
+from attnviz.gui.theme import style_plots
 from attnviz.lessons import panel_text
 from attnviz.state.pipeline import Result
 
@@ -135,7 +136,7 @@ class Panel(QtWidgets.QWidget):
         # 2,048 tokens each heatmap costs tens of milliseconds nobody would see.
         if self.isVisible() and not self.visibleRegion().isEmpty():
             self._stale = False
-            self.draw(result)
+            self.redraw(result)
         else:
             self._stale = True
 
@@ -143,13 +144,19 @@ class Panel(QtWidgets.QWidget):
         super().showEvent(event)
         if self._stale and self.result is not None:
             self._stale = False
-            self.draw(self.result)
+            self.redraw(self.result)
 
     def ensure_drawn(self) -> None:
         """Draw the latest result now if it has not been (a dock tab shown, export, tests)."""
         if self.result is not None and self._stale:
             self._stale = False
-            self.draw(self.result)
+            self.redraw(self.result)
+
+    def redraw(self, result: Result) -> None:
+        """Draw ``result`` and bring its plots to the current theme and typography."""
+        self.draw(result)
+        # A draw may set titles and labels with pyqtgraph's defaults: back to the typography.
+        style_plots(self)
 
     def draw(self, result: Result) -> None:
         raise NotImplementedError
