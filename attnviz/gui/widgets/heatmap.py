@@ -15,11 +15,14 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.labels import token_label
+from attnviz.gui.widgets.token_axis import TokenAxis
 
 __all__ = ["Heatmap", "format_value", "token_ticks"]
 
 MASKED = 255
 MAX_LABELS = 48  # beyond this many tokens, label every k-th so the axis stays readable
+MAX_TICKS = 256  # labels offered to a token axis at most (it thins further to what fits)
+MAX_LABEL_SHARE = 0.3  # turned key labels take at most this share of the heatmap's height
 MAX_CELLS = 512  # cells per axis drawn at most; larger matrices are pooled first
 # Masked (-inf) cells: a dark grey that no colour map here uses (the diverging map is light
 # in the middle, so a light grey would read as "zero").
@@ -123,12 +126,14 @@ class Heatmap(pg.GraphicsLayoutWidget):
         self.col_labels: tuple[str, ...] = ()
         self.highlighted_row: int | None = None
 
-        self.plot = self.addPlot(row=0, col=0, title=title or None)
+        axes = {"bottom": TokenAxis("bottom"), "left": TokenAxis("left")}
+        self.plot = self.addPlot(row=0, col=0, title=title or None, axisItems=axes)
         self.plot.invertY(True)
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
         self.plot.setLabel("bottom", x_label)
         self.plot.setLabel("left", y_label)
+        axes["bottom"].title_text, axes["left"].title_text = x_label, y_label
         self.plot.getAxis("bottom").setStyle(tickTextOffset=4)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setAutoDownsample(True)
@@ -201,20 +206,18 @@ class Heatmap(pg.GraphicsLayoutWidget):
         self.plot.setRange(xRange=(0, m.shape[1]), yRange=(0, m.shape[0]), padding=0)
         self.set_highlight_row(self.highlighted_row)
 
-    def _set_ticks(self) -> None:
-        """As many token labels as fit: room for the longest label across, 16 px down."""
-        rect = self.plot.vb.sceneBoundingRect()
-        longest = max((len(c) for c in self.col_labels), default=4)
-        px = max(45, 9 * min(longest, 14) + 12)
-        across = max(2, min(MAX_LABELS, int(rect.width() // px))) if rect.width() else MAX_LABELS
-        down = max(2, min(MAX_LABELS, int(rect.height() // 16))) if rect.height() else MAX_LABELS
-        self.plot.getAxis("left").setTicks(token_ticks(self.row_labels, down))
-        self.plot.getAxis("bottom").setTicks(token_ticks(self.col_labels, across))
-
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
-        if getattr(self, "row_labels", None):  # pyqtgraph resizes once inside __init__
-            self._set_ticks()
+        if hasattr(self, "plot"):  # pyqtgraph resizes once inside __init__
+            axis = self.plot.getAxis("bottom")
+            axis.max_extent = MAX_LABEL_SHARE * event.size().height()
+            axis.fit()
+
+    def _set_ticks(self) -> None:
+        """Every token at its cell (the axes fit them: flat, turned, smaller, or thinned and
+        said so); past MAX_TICKS tokens only every k-th is even offered."""
+        self.plot.getAxis("left").set_labels(token_ticks(self.row_labels, MAX_TICKS)[0])
+        self.plot.getAxis("bottom").set_labels(token_ticks(self.col_labels, MAX_TICKS)[0])
 
     def set_highlight_row(self, row: int | None) -> None:
         """Outline one query row (or none)."""
