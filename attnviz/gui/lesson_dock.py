@@ -34,11 +34,16 @@ def apply_step(window: MainWindow, step: Step) -> None:
     for name in sorted(settings, key=lambda n: _ORDER.index(n) if n in _ORDER else len(_ORDER)):
         if name != "scene" and getattr(s, name) != settings[name]:
             setattr(s, name, settings[name])
+    for pid, values in step.params.items():
+        params = s.view_params[pid]
+        for name, value in values.items():
+            setattr(params, name, value)
     for pid in reversed(step.panels):
         dock = window.docks[pid]
         dock.show()
         dock.raise_()
         window.panel(pid).ensure_drawn()
+    window.panel(step.panels[0]).show_tab(step.tab)
 
 
 class LessonDock(QtWidgets.QDockWidget):

@@ -34,6 +34,10 @@ class Step:
     text: str
     panels: tuple[str, ...]
     settings: Mapping[str, Any] = field(default_factory=dict)
+    # The sub-tab of the first panel the step talks about (None: the panel's first tab), and
+    # view parameters to set, per panel id: {"kv_cache": {"kv_heads": 8}}.
+    tab: str | None = None
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def full_settings(self) -> dict[str, Any]:
         """The defaults overlaid with this step's own settings; ``scene`` comes first."""
@@ -47,9 +51,13 @@ class Lesson:
     steps: tuple[Step, ...]
 
 
-def _s(title: str, text: str, panels: tuple[str, ...] | str, **settings: Any) -> Step:
+def _s(
+    title: str, text: str, panels: tuple[str, ...] | str, *, tab: str | None = None,
+    params: Mapping[str, Mapping[str, Any]] | None = None, **settings: Any,
+) -> Step:  # fmt: skip
     panels = (panels,) if isinstance(panels, str) else panels
-    return Step(title, " ".join(text.split()), panels, MappingProxyType(settings))
+    frozen = MappingProxyType({k: MappingProxyType(dict(v)) for k, v in (params or {}).items()})
+    return Step(title, " ".join(text.split()), panels, MappingProxyType(settings), tab, frozen)
 
 
 # Token indices below refer to the scenes' fixed sentences:
@@ -147,12 +155,12 @@ COURSE: tuple[Lesson, ...] = (
         _s("Attention ignores order",
            """Shuffle the tokens and plain attention gives the same weights, shuffled: it has
            no idea of order. Position information has to be added to the vectors.""",
-           "positional_encoding", scene="cat"),
+           "positional_encoding", tab="Shuffle test", scene="cat"),
         _s("Rotations that encode distance",
            """Sinusoidal encodings add waves of different frequencies; RoPE instead rotates
            pairs of query and key features by an angle that grows with position, so their dot
            product depends only on how far apart the two tokens are.""",
-           "positional_encoding", scene="cat"),
+           "positional_encoding", tab="RoPE", scene="cat"),
     )),
     Lesson("cost", "The quadratic cost", (
         _s("n tokens, n² scores",
@@ -165,40 +173,42 @@ COURSE: tuple[Lesson, ...] = (
            """Flash attention never builds the full n × n matrix in slow GPU memory. It works on
            tiles small enough for fast on-chip memory and keeps a running maximum and sum per
            row, so the softmax comes out exactly as before.""",
-           "flash_attention", scene="cat"),
+           "flash_attention", tab="Tiling, step by step", scene="cat"),
         _s("Same numbers, less memory",
            """The result matches standard attention to rounding error; what changes is the
            memory traffic, which grows linearly with n instead of quadratically.""",
-           "flash_attention", scene="cat", causal=True),
+           "flash_attention", tab="Memory against N", scene="cat", causal=True),
     )),
     Lesson("kv", "KV cache, MQA and GQA", (
         _s("Remember the keys and values",
            """When generating, each new token needs the keys and values of all earlier tokens.
            Caching them saves recomputing, but the cache grows with layers × heads × length and
            soon dominates memory.""",
-           "kv_cache", scene="cat", causal=True),
+           "kv_cache", params={"kv_cache": {"q_heads": 32, "kv_heads": 32}}, scene="cat",
+           causal=True),
         _s("Share heads to shrink the cache",
            """Multi-query attention gives all query heads one shared key/value head; grouped-
            query attention shares each key/value head among a group. The cache shrinks by the
            group size with little loss in quality.""",
-           "kv_cache", scene="cat", causal=True),
+           "kv_cache", params={"kv_cache": {"q_heads": 32, "kv_heads": 8}}, scene="cat",
+           causal=True),
     )),
     Lesson("patterns", "Sparse patterns and induction heads", (
         _s("A local window",
            """Letting each token see only a few neighbours makes the cost grow linearly with
            length. Here each query sees at most two tokens back.""",
-           ("attention_patterns", "causal_mask"), scene="cat", head=2, selected_token=7,
-           causal=True, window=2),
+           ("attention_patterns", "causal_mask"), tab="Sparse patterns", scene="cat", head=2,
+           selected_token=7, causal=True, window=2),
         _s("Global, dilated, random",
            """Sparse models mix patterns: a few global tokens that see everything, dilated
            strides that reach further, random links. The gallery counts how many of the n²
            pairs each pattern keeps.""",
-           "attention_patterns", scene="cat"),
+           "attention_patterns", tab="Sparse patterns", scene="cat"),
         _s("Induction heads",
            """In a repeated sequence an induction head looks back for the token that followed
            the current one last time and predicts it again: a simple copying circuit that
            trained models form on their own.""",
-           "attention_patterns", scene="cat"),
+           "attention_patterns", tab="Induction head", scene="cat"),
     )),
 )  # fmt: skip
 

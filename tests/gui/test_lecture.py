@@ -33,6 +33,14 @@ def test_walk_the_whole_course_and_every_step_renders(qtbot, window):
         assert not top.visibleRegion().isEmpty(), step.title
         panel = window.panel(step.panels[0])
         assert panel.result is not None and panel.grab().width() > 100, step.title
+        current = [t.tabText(t.currentIndex()) for t in panel.findChildren(QtWidgets.QTabWidget)]
+        if step.tab is not None:  # the sub-tab the step talks about is in front
+            assert step.tab in current, (step.title, current)
+        else:
+            assert all(t.currentIndex() == 0 for t in panel.findChildren(QtWidgets.QTabWidget))
+        for pid, values in step.params.items():
+            for name, value in values.items():
+                assert getattr(s.view_params[pid], name) == value, (step.title, name)
         if i < n_steps - 1:
             dock.next.click()
     assert not dock.next.isEnabled()

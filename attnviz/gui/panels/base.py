@@ -115,6 +115,24 @@ class Panel(QtWidgets.QWidget):
     def set_explanation_visible(self, visible: bool) -> None:
         self.explanation.setVisible(visible)
 
+    def show_tab(self, title: str | None) -> None:
+        """Bring the panel's sub-tab called ``title`` to the front (None: every first tab).
+
+        A lesson step opens the view it talks about; a title the panel does not have is a
+        mistake in the course, so it raises ValueError.
+        """
+        tab_widgets = self.findChildren(QtWidgets.QTabWidget)
+        if title is None:
+            for tabs in tab_widgets:
+                tabs.setCurrentIndex(0)
+            return
+        for tabs in tab_widgets:
+            for i in range(tabs.count()):
+                if tabs.tabText(i) == title:
+                    tabs.setCurrentIndex(i)
+                    return
+        raise ValueError(f"the {self.title} panel has no tab {title!r}")
+
     def show_message(self, text: str) -> None:
         """A refusal or note for the user, shown under the panel until the next good result."""
         self.message.setText(text)
