@@ -355,7 +355,9 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- docks and menus -------------------------------------------------------------------
     def _build_docks(self) -> None:
         central = QtWidgets.QWidget()
-        central.setMaximumSize(0, 0)  # docks fill the window; the central area stays empty
+        # No width, any height: the docks fill the window, and the row of left and right docks
+        # can be as tall as the split says (with no height either, the bottom row took it all).
+        central.setMaximumWidth(0)
         self.setCentralWidget(central)
         panels = all_panels()
         # Docks of one area are tabbed together as they are added: side by side first, their
@@ -382,6 +384,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.docks[pid] = dock
         for dock in first_in_area.values():
             dock.raise_()
+        self._area_docks = first_in_area
+        self._split_pending = True  # the default split is set once the window has a size
 
     def panel(self, panel_id: str) -> Panel:
         """The panel of a dock, built now if it was not yet."""
@@ -531,6 +535,29 @@ class MainWindow(QtWidgets.QMainWindow):
         self.restoreState(self._default_state, SETTINGS_VERSION)
         for dock in self.docks.values():
             dock.setVisible(True)
+        self._default_split()
+
+    def _default_split(self) -> None:
+        """Top row (left and right areas) 55 % of the height, the bottom row 45 %; left and
+        right halves equal. Qt's own split follows size hints and gave one row 90 px."""
+        Area = QtCore.Qt.DockWidgetArea
+        docks = self._area_docks
+        left, right, bottom = (docks.get(a) for a in (Area.LeftDockWidgetArea,
+                               Area.RightDockWidgetArea, Area.BottomDockWidgetArea))  # fmt: skip
+        free = max(200, self.height() - self.menuBar().height() - self.statusBar().height() - 40)
+        if left is not None and bottom is not None:
+            self.resizeDocks([left, bottom], [round(free * 0.55), round(free * 0.45)],
+                             QtCore.Qt.Orientation.Vertical)  # fmt: skip
+        if left is not None and right is not None:
+            half = self.width() // 2
+            self.resizeDocks([left, right], [half, half], QtCore.Qt.Orientation.Horizontal)
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        super().showEvent(event)
+        if getattr(self, "_split_pending", False):
+            self._split_pending = False
+            # After the first layout pass: before it, Qt ignores resizeDocks.
+            QtCore.QTimer.singleShot(0, self, self._default_split)
 
     def _restore_settings(self) -> None:
         st = self.settings
@@ -557,6 +584,7 @@ class MainWindow(QtWidgets.QMainWindow):
         same_panels = st.value("panels") == ",".join(self.docks)
         if state is not None and same_panels:
             self.restoreState(state, SETTINGS_VERSION)
+            self._split_pending = False  # the user's own split
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.settings.setValue("geometry", self.saveGeometry())

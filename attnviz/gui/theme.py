@@ -88,6 +88,9 @@ class ThemeManager(QtCore.QObject):
     """The current theme, colour map and font size; ``changed`` tells widgets to restyle."""
 
     changed = QtCore.Signal()
+    # Emitted right after ``changed``: for what styles every plot of a widget at once
+    # (style_plots), once the widgets' own restyling has run.
+    restyled = QtCore.Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -136,10 +139,7 @@ class ThemeManager(QtCore.QObject):
             imageAxisOrder="row-major",
         )
         self.changed.emit()
-        # After the widgets' own restyling: everything else in every plot follows the theme.
-        if isinstance(app, QtWidgets.QApplication):
-            for top in app.topLevelWidgets():
-                style_plots(top)
+        self.restyled.emit()  # after the widgets' own restyling (panels then run style_plots)
 
     def palette(self) -> QtGui.QPalette:
         t = self.theme
@@ -180,7 +180,8 @@ def style_plots(root: QtWidgets.QWidget) -> int:
     Backgrounds, axis lines, tick labels, axis titles, plot titles, labels and text items in
     plots: pyqtgraph fixes them when an item is made, so a theme switch or a new font size would
     otherwise reach only new plots. Colours other than the foreground (accents, series) are
-    left alone. Returns the number of plot views styled.
+    left alone. Each panel runs it after every draw and on ``ThemeManager.restyled``. Returns
+    the number of plot views styled.
     """
     tm = theme_manager()
     t, ty = tm.theme, tm.typography

@@ -11,17 +11,19 @@ import sys
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from attnviz.gui.binding import bind
 from attnviz.gui.controller import Controller
-from attnviz.gui.theme import style_plots
+from attnviz.gui.theme import style_plots, theme_manager
 from attnviz.lessons import panel_text
 from attnviz.state.pipeline import Result
 
 __all__ = ["PANELS", "Panel", "register_panel", "run_panel_alone"]
 
 Area = QtCore.Qt.DockWidgetArea
+MIN_PLOT = (200, 160)  # px at 10 pt: below this a plot's labels and numbers are unreadable
 PANELS: dict[str, type[Panel]] = {}
 
 
@@ -42,6 +44,9 @@ class Panel(QtWidgets.QWidget):
     title: ClassVar[str]
     default_area: ClassVar[Area] = Area.RightDockWidgetArea
     order: ClassVar[int] = 1000  # position in the View menu and among tabbed docks
+    # The smallest size at which the panel is legible, at 10 pt (scaled with the text size).
+    # A dock smaller than this scrolls the panel instead of squeezing its plots.
+    min_useful: ClassVar[tuple[int, int]] = (420, 300)
 
     def __init__(self, controller: Controller, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,7 +65,23 @@ class Panel(QtWidgets.QWidget):
             QtCore.Qt.TextInteractionFlag.TextSelectableByMouse
         )
         self.body = QtWidgets.QVBoxLayout()
-        outer = QtWidgets.QVBoxLayout(self)
+        # Legible or scrolled, never squeezed: the content keeps at least its useful size and
+        # the dock shows scroll bars when it is smaller (a 1280 x 720 projector). The dock's
+        # own minimum stays small, so the window always fits the screen.
+        # Both made with a parent, so Qt owns them from the start (a parentless widget handed
+        # to setWidget was deleted twice when an export's copy was garbage-collected).
+        self.scroll = QtWidgets.QScrollArea(self)
+        self.content = QtWidgets.QWidget(self.scroll)
+        self.content.setObjectName("panel_content")
+        self.scroll.setObjectName("panel_scroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.scroll.setWidget(self.content)
+        self.scroll.setMinimumSize(120, 80)
+        frame = QtWidgets.QVBoxLayout(self)
+        frame.setContentsMargins(0, 0, 0, 0)
+        frame.addWidget(self.scroll)
+        outer = _ContentLayout(self.content)
         outer.setContentsMargins(6, 6, 6, 6)
         outer.addWidget(self.explanation)
         outer.addLayout(self.body, 1)
@@ -71,8 +92,30 @@ class Panel(QtWidgets.QWidget):
         self.message.setVisible(False)
         outer.addWidget(self.message)
         controller.result_ready.connect(self._on_result)
+        theme_manager().changed.connect(self._fit_useful_size)
+        theme_manager().restyled.connect(self._style_plots)
+        self._fit_useful_size()
         self.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._context_menu)
+
+    def _style_plots(self) -> None:
+        style_plots(self)
+
+    def _fit_useful_size(self) -> None:
+        """The content's minimum: ``min_useful`` and, for every plot, MIN_PLOT, both grown with
+        the text size (Ctrl+/−, presenter). Below them the panel scrolls."""
+        scale = max(1.0, theme_manager().font_pt / 10)
+        w, h = self.min_useful
+        self.content.setMinimumSize(round(w * scale), round(h * scale))
+        for view in self.content.findChildren(pg.GraphicsView):
+            # A plot may ask for more (a heatmap: room for turned labels and its image).
+            pw, ph = (round(v * scale) for v in getattr(view, "min_plot_size", MIN_PLOT))
+            own = getattr(view, "_own_min", None)
+            if own is None:  # what the panel itself asked for, kept as a floor
+                own = view._own_min = (view.minimumWidth(), view.minimumHeight())
+            want = (max(own[0], pw), max(own[1], ph))
+            if (view.minimumWidth(), view.minimumHeight()) != want:
+                view.setMinimumSize(*want)
 
     def _context_menu(self, pos: QtCore.QPoint) -> None:
         menu = QtWidgets.QMenu(self)
@@ -152,7 +195,7 @@ class Panel(QtWidgets.QWidget):
         self.result = result
         # A panel hidden behind another dock's tab is drawn when it is shown, not now: with
         # 2,048 tokens each heatmap costs tens of milliseconds nobody would see.
-        if self.isVisible() and not self.visibleRegion().isEmpty():
+        if self.isVisible() and not self.content.visibleRegion().isEmpty():
             self._stale = False
             self.redraw(result)
         else:
@@ -160,6 +203,7 @@ class Panel(QtWidgets.QWidget):
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
+        self._fit_useful_size()  # the plots exist now (subclasses build them after __init__)
         if self._stale and self.result is not None:
             self._stale = False
             self.redraw(self.result)
@@ -189,6 +233,18 @@ class Panel(QtWidgets.QWidget):
         return {}
 
 
+class _ContentLayout(QtWidgets.QVBoxLayout):
+    """The layout of a panel's content inside its scroll area.
+
+    With height-for-width (word-wrapped labels have it), QScrollArea gives the content its
+    *preferred* height for the width — plots prefer 480 px — and scrolls at any dock size;
+    without it, the content fills the dock and scrolls only below its minimum.
+    """
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+
 def _cut(unlinks: list[Callable[[], None]]) -> None:
     while unlinks:
         unlinks.pop()()
@@ -196,7 +252,6 @@ def _cut(unlinks: list[Callable[[], None]]) -> None:
 
 def run_panel_alone(cls: type[Panel]) -> int:
     """Open one panel in its own window, computed from a fresh session (``python -m ...``)."""
-    from attnviz.gui.theme import theme_manager
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
     theme_manager().apply("light")

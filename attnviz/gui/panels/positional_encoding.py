@@ -50,6 +50,7 @@ class PositionalEncodingPanel(Panel):
     order = 90
     title = "Positional encoding"
     default_area = Area.RightDockWidgetArea
+    min_useful = (680, 360)  # three plots side by side on the shuffle test
 
     def __init__(self, controller, parent=None) -> None:
         super().__init__(controller, parent)

@@ -31,6 +31,7 @@ class QKVStepsPanel(Panel):
     order = 20
     title = "Q/K/V step by step"
     default_area = Area.LeftDockWidgetArea
+    min_useful = (600, 560)  # two matrix tables, the step controls and the step's matrix
 
     def __init__(self, controller, parent=None) -> None:
         super().__init__(controller, parent)

@@ -106,6 +106,9 @@ class Heatmap(pg.GraphicsLayoutWidget):
 
     row_clicked = QtCore.Signal(int)
     cell_hovered = QtCore.Signal(int, int)
+    # The least a panel gives it, at 10 pt: title, turned key labels, and rows tall enough
+    # for the cat sentence's ten words at full size (Panel scales it with the text size).
+    min_plot_size = (280, 300)
 
     def __init__(
         self,

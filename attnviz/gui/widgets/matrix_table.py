@@ -12,6 +12,8 @@ from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import MASKED_COLOUR, format_value
 from attnviz.gui.widgets.labels import token_label
 
+MAX_FITTED_COLUMNS = 256  # beyond this many columns, one width for all (fitting each costs)
+
 __all__ = ["MatrixTable"]
 
 Role = QtCore.Qt.ItemDataRole
@@ -145,6 +147,31 @@ class MatrixTable(QtWidgets.QWidget):
 
     def set_matrix(self, m: np.ndarray, rows: tuple[str, ...], cols: tuple[str, ...]) -> None:
         self.model.set_matrix(m, rows, cols)
+        self._fit_sections()
 
     def _restyle(self) -> None:
         self.model.set_matrix(self.model.matrix, self.model.rows, self.model.cols)
+        self._fit_sections()
+
+    def _fit_sections(self) -> None:
+        """Columns wide enough for every number and header at the current text size, rows as
+        tall as a line: a fixed 56 px column printed "0.…" at 18 pt (issue 12)."""
+        fm = QtGui.QFontMetrics(QtWidgets.QApplication.font())
+        m = self.model.matrix
+        finite = m[np.isfinite(m)] if m.size else m
+        samples = ["-0.000", "−∞"]
+        if finite.size:
+            samples += [format_value(float(finite.min())), format_value(float(finite.max()))]
+        pad = fm.horizontalAdvance("00")
+        num_w = max(fm.horizontalAdvance(s) for s in samples) + pad
+        header = self.view.horizontalHeader()
+        cols = self.model.cols
+        if len(cols) <= MAX_FITTED_COLUMNS:
+            for j, name in enumerate(cols):
+                header.resizeSection(j, max(num_w, fm.horizontalAdvance(token_label(name)) + pad))
+        else:
+            header.setDefaultSectionSize(num_w)
+        row_h = fm.height() + fm.height() // 3
+        self.view.verticalHeader().setDefaultSectionSize(row_h)
+        # A title, the header and four rows at least: a table one row high shows nothing.
+        self.view.setMinimumHeight(row_h * 5 + 4)

@@ -1,0 +1,94 @@
+"""Layouts that fit (issue 12, item 2): at projector sizes the window fits the screen, and no
+plot is squeezed below a legible size — a dock too small for its panel scrolls instead."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+import pytest
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from attnviz.gui.main_window import MainWindow
+
+SIZES = [(1280, 720), (1366, 768)]
+MIN_PLOT = (200, 150)  # px: smaller than this, a plot's labels and numbers are unreadable
+
+
+def settle(ms: int = 30) -> None:
+    loop = QtCore.QEventLoop()
+    QtCore.QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+@pytest.fixture(
+    params=[(s, p) for s in SIZES for p in (False, True)],
+    ids=lambda v: f"{v[0][0]}x{v[0][1]}-{'presenter' if v[1] else 'normal'}",
+)
+def sized_window(request, qtbot, tmp_path):
+    (w, h), presenter = request.param
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.resize(w, h)
+    win.show()
+    qtbot.waitExposed(win)
+    win.set_presenter(presenter)
+    settle()
+    yield win, (w, h)
+    win.set_presenter(False)
+    win.controller.wait()
+    from attnviz.gui.app import dispose
+
+    dispose(win)  # now, not during the next test's event loop
+
+
+def test_the_window_fits_the_screen(sized_window):
+    win, (w, h) = sized_window
+    assert (win.width(), win.height()) == (w, h)
+    assert win.minimumSizeHint().height() <= h
+
+
+def test_no_plot_is_squeezed_with_any_panel_in_front(sized_window):
+    win, _ = sized_window
+    squeezed = []
+    for pid, dock in win.docks.items():
+        dock.show()
+        dock.raise_()
+        settle()
+        panel = win.panel(pid)
+        panel.ensure_drawn()
+        for tabs in [None, *panel.findChildren(QtWidgets.QTabWidget)]:
+            for i in range(tabs.count() if tabs is not None else 1):
+                if tabs is not None:
+                    tabs.setCurrentIndex(i)
+                    settle()
+                for view in panel.findChildren(pg.GraphicsView):
+                    if view.isVisible() and (view.width() < MIN_PLOT[0]
+                                             or view.height() < MIN_PLOT[1]):  # fmt: skip
+                        squeezed.append((pid, view.width(), view.height()))
+    assert not squeezed, f"{len(squeezed)} plots below {MIN_PLOT}: {squeezed[:6]}"
+
+
+def test_matrix_cells_and_headers_fit_their_numbers_and_tokens(sized_window):
+    """Issue 12: a fixed 56 px column printed "0.…" and cut headers ("nimat") at 18 pt."""
+    from attnviz.gui.widgets.matrix_table import MatrixTable
+
+    win, _ = sized_window
+    panel = win.panel("qkv_steps")
+    win.docks["qkv_steps"].show()
+    win.docks["qkv_steps"].raise_()
+    settle()
+    panel.ensure_drawn()
+    cut = []
+    for table in panel.findChildren(MatrixTable):
+        view, model = table.view, table.model
+        fm = QtGui.QFontMetrics(QtWidgets.QApplication.font())
+        for j in range(min(model.columnCount(), 12)):
+            room = view.columnWidth(j) - 4
+            header = model.headerData(j, QtCore.Qt.Orientation.Horizontal)
+            if fm.horizontalAdvance(header) > room:
+                cut.append((header, room))
+            for i in range(min(model.rowCount(), 6)):
+                text = model.data(model.index(i, j))
+                if fm.horizontalAdvance(text) > room:
+                    cut.append((text, room))
+    assert not cut, f"{len(cut)} cells or headers do not fit: {cut[:6]}"
