@@ -164,6 +164,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self._show_text()
         tb.addWidget(self.text_edit)
 
+        # What to look at, in a toolbar of its own: when the two do not fit side by side (a
+        # projector, presenter type) it moves to a second row instead of hiding Head and
+        # Causal mask behind "»".
+        tb = self.view_toolbar = QtWidgets.QToolBar("View", self)
+        tb.setObjectName("view_toolbar")
+        tb.setMovable(False)
+        self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, tb)
+        self.input_toolbar = self.findChild(QtWidgets.QToolBar, "input_toolbar")
+        self._toolbar_break = False
+        theme_manager().changed.connect(self._fit_toolbars_later)
         tb.addWidget(QtWidgets.QLabel("  Layer "))
         self.layer_box = QtWidgets.QSpinBox()
         self.layer_box.setObjectName("layer_selector")
@@ -552,6 +562,28 @@ class MainWindow(QtWidgets.QMainWindow):
             half = self.width() // 2
             self.resizeDocks([left, right], [half, half], QtCore.Qt.Orientation.Horizontal)
 
+    def _fit_toolbars(self) -> None:
+        """One row of toolbars when both fit the window's width, two rows otherwise."""
+        bars = (self.input_toolbar, self.view_toolbar)
+        if any(b is None for b in bars):
+            return
+        need = sum(b.sizeHint().width() for b in bars) + 8
+        two_rows = need > self.width()
+        if two_rows != self._toolbar_break:
+            if two_rows:
+                self.insertToolBarBreak(self.view_toolbar)
+            else:
+                self.removeToolBarBreak(self.view_toolbar)
+            self._toolbar_break = two_rows
+
+    def _fit_toolbars_later(self) -> None:
+        # After the new text size has reached the widgets (their size hints follow it).
+        QtCore.QTimer.singleShot(0, self, self._fit_toolbars)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_toolbars()
+
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
         if getattr(self, "_split_pending", False):
@@ -646,7 +678,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def set_full_screen(self, on: bool) -> None:
         if on:
+            if not self.isFullScreen():
+                self._maximized_before = self.isMaximized()
             self.showFullScreen()
+        elif getattr(self, "_maximized_before", False):
+            self.showMaximized()  # back to the window the lecturer had, not a smaller one
         else:
             self.showNormal()
         with signals_blocked(self.full_screen_action):

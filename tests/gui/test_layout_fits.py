@@ -92,3 +92,25 @@ def test_matrix_cells_and_headers_fit_their_numbers_and_tokens(sized_window):
                 if fm.horizontalAdvance(text) > room:
                     cut.append((text, room))
     assert not cut, f"{len(cut)} cells or headers do not fit: {cut[:6]}"
+
+
+def test_every_toolbar_control_is_on_screen_not_behind_the_overflow(sized_window):
+    """Issue 12: at 1366x768 the toolbar hid Head and Causal mask behind "»"."""
+    win, _ = sized_window
+    settle()
+    for name in ("model_picker", "text_input", "layer_selector", "head_selector"):
+        assert win.findChild(QtWidgets.QWidget, name).isVisible(), name
+    assert win.causal_box.isVisible()
+    assert win.scene_box.isVisible()
+
+
+def test_leaving_full_screen_gives_back_a_maximised_window(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.showMaximized()
+    qtbot.waitExposed(win)
+    win.set_full_screen(True)
+    win.set_full_screen(False)
+    assert win.isMaximized() and not win.isFullScreen()
+    win.controller.wait()
