@@ -70,23 +70,29 @@ def _reference(pb):
     )  # fmt: skip
 
 
+def _float32_tolerance(pb) -> float:
+    """float32 rounds each logit by about eps * |logit|, and a weight's relative error follows
+    the logits' absolute error: the tolerance grows with the largest logit, never below 1e-5."""
+    e = pb["q"].shape[-1]
+    factor = (pb["scale"] or 1 / np.sqrt(e)) / pb["temperature"]
+    qn = np.linalg.norm(pb["q"].astype(np.float64), axis=-1).max()
+    kn = np.linalg.norm(pb["k"].astype(np.float64), axis=-1).max()
+    return 1e-5 + 8 * np.finfo(np.float32).eps * qn * kn * abs(factor)
+
+
 @given(problems(), st.sampled_from(["standard", "flash"]))
 def test_matches_float64_reference(pb, method):
     out, w = _call(pb, return_weights=True, method=method)
     ref_out, ref_w = _reference(pb)
     assert out.dtype == np.float32 and w.dtype == np.float32
     assert out.shape == ref_out.shape and w.shape == ref_w.shape
-    # float32 rounds each logit by about eps * |logit|, and a weight's relative error follows
-    # the logits' absolute error: the tolerance grows with the largest logit, never below 1e-5.
-    e = pb["q"].shape[-1]
-    factor = (pb["scale"] or 1 / np.sqrt(e)) / pb["temperature"]
-    qn = np.linalg.norm(pb["q"].astype(np.float64), axis=-1).max()
-    kn = np.linalg.norm(pb["k"].astype(np.float64), axis=-1).max()
-    tol = 1e-5 + 8 * np.finfo(np.float32).eps * qn * kn * abs(factor)
+    tol = _float32_tolerance(pb)
     np.testing.assert_allclose(w, ref_w, rtol=tol, atol=tol / 10)
     np.testing.assert_allclose(out, ref_out, rtol=tol, atol=tol)
     sums = w.sum(axis=-1)
-    assert np.all(np.isclose(sums, 1.0, atol=1e-5) | (sums == 0.0))
+    # The flash path rebuilds weights from a float32 log-sum-exp: with logits near 500 its
+    # rounding (eps * |lse|) moves a row's sum by 3e-5 — within the same logit-scaled bound.
+    assert np.all(np.isclose(sums, 1.0, atol=tol) | (sums == 0.0))
     assert np.isfinite(out).all()
 
 
@@ -99,7 +105,10 @@ def test_flash_equals_standard_for_any_tiling(pb, block_q, block_k, record):
         temperature=pb["temperature"], window=pb["window"], block_q=block_q, block_k=block_k,
         record=record,
     )  # fmt: skip
-    np.testing.assert_allclose(r.output, std, rtol=1e-5, atol=1e-5)
+    # Both are float32: they may differ by the rounding of the logits, as each may differ from
+    # the float64 reference (a fixed 1e-5 failed for logits near 60: 1.3e-5 apart).
+    tol = 2 * _float32_tolerance(pb)  # each within one tolerance of the reference
+    np.testing.assert_allclose(r.output, std, rtol=tol, atol=tol)
     # log-sum-exp must be that of the visible scaled logits.
     _, ref_w = _reference(pb)
     visible_rows = ref_w.sum(axis=-1) > 0
