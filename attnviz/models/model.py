@@ -66,12 +66,28 @@ def _folder_of(path: str | os.PathLike[str]) -> Path:
     return p
 
 
-def display_name(folder: Path) -> str:
-    """The repository id ("org/name") of a Hugging Face cache snapshot, else the folder's name."""
+# Folder names that say nothing about the model: name it by its parent as well.
+_GENERIC = frozenset({"model", "models", "checkpoint", "final", "hf", "weights", "export", "out"})
+
+
+def display_name(folder: Path, config: Config | None = None) -> str:
+    """What to call a model: the repository id ("org/name") of a Hugging Face cache snapshot;
+    else the name config.json was saved under (``_name_or_path``, a repository id or the last
+    part of a path); else the folder's name, with its parent's when it says nothing ("model")."""
     parts = folder.resolve().parts if folder.exists() else folder.parts
     if len(parts) >= 3 and parts[-2] == "snapshots" and parts[-3].startswith("models--"):
         return parts[-3][len("models--") :].replace("--", "/")
-    return folder.name
+    saved = config.doc.get("_name_or_path") if config is not None else None
+    if isinstance(saved, str) and saved.strip() and "\x00" not in saved:
+        p = Path(saved.strip())
+        if not p.is_absolute() and len(p.parts) <= 2 and ".." not in p.parts:
+            return str(p)  # "org/name", as on the Hub
+        if p.name and p.name.lower() not in _GENERIC:
+            return p.name
+    name = folder.name
+    if name.lower() in _GENERIC and folder.parent.name:
+        return f"{folder.parent.name}/{name}"
+    return name
 
 
 def _count(n: int) -> str:
@@ -235,7 +251,7 @@ class Model:
         self.tokenizer = tokenizer
         a = spec.arch
         self.info = ModelInfo(
-            name=display_name(spec.folder),
+            name=display_name(spec.folder, spec.config),
             path=spec.folder,
             family=a.family,
             model_type=a.model_type,

@@ -102,6 +102,24 @@ def check_value(label: str, value: Any) -> float:
     return v
 
 
+def _bare(token: str) -> str:
+    """A token without its tokenizer's word markers (Ġ, ▁, ##), lower case."""
+    return token.lstrip("Ġ▁").removeprefix("##").strip().lower()
+
+
+def same_word(tokens: tuple[str, ...], special: Any, word: str) -> int:
+    """Index of ``word`` among a model's ``tokens``; else its first content word (not a special
+    token, a word of letters), else 0."""
+    want = _bare(word)
+    bare = [_bare(t) for t in tokens]
+    if want in bare:
+        return bare.index(want)
+    for i, (t, sp) in enumerate(zip(bare, special, strict=False)):
+        if not sp and t.isalpha():
+            return i
+    return 0
+
+
 @functools.lru_cache(maxsize=4)
 def _attention_file(path: str, stamp: tuple[float, int]) -> AttentionFile:
     return load_attention_file(path)
@@ -467,10 +485,14 @@ class Session:
                 built = self._build(scene_id, text)
             tokens, n_heads, n_layers = built.tokens, len(built.head_names), 1
         else:
-            tokens, _ = visible_tokens(model, text, hide)
+            tokens, enc = visible_tokens(model, text, hide)
             n_heads, n_layers = model.info.heads, model.info.layers
             if name == "model_path":
                 causal = model.info.causal  # the model as it was trained
+                # The same word stays selected ([CLS] would move the index one word on).
+                word = self.tokens[self.selected_token] if self.tokens else ""
+                special = enc.special if not hide else (False,) * len(tokens)
+                token = same_word(tokens, special, word)
         updates = {
             "edits": () if name != "hide_special" else self.edits,
             "scene": scene_id,

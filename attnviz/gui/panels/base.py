@@ -58,7 +58,7 @@ class Panel(QtWidgets.QWidget):
         self.destroyed.connect(lambda *_: _cut(unlinks))
         self.result: Result | None = None
         self._stale = False
-        self.explanation = QtWidgets.QLabel(panel_text(self.panel_id))
+        self.explanation = QtWidgets.QLabel()
         self.explanation.setWordWrap(True)
         self.explanation.setObjectName("explanation")
         self.explanation.setTextInteractionFlags(
@@ -92,11 +92,20 @@ class Panel(QtWidgets.QWidget):
         self.message.setVisible(False)
         outer.addWidget(self.message)
         controller.result_ready.connect(self._on_result)
+        # The explanation speaks of what is shown: the toy scenes or a trained model.
+        self.listen(self.session.events.model_path, self._explain)
+        self.listen(self.session.events.attention_path, self._explain)
+        self._explain()
         theme_manager().changed.connect(self._fit_useful_size)
         theme_manager().restyled.connect(self._style_plots)
         self._fit_useful_size()
         self.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._context_menu)
+
+    def _explain(self, *_: object) -> None:
+        s = self.session
+        trained = s.model_path is not None or s.attention_path is not None
+        self.explanation.setText(panel_text(self.panel_id, "model" if trained else "toy"))
 
     def _style_plots(self) -> None:
         style_plots(self)
