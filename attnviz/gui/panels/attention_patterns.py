@@ -75,7 +75,7 @@ class AttentionPatternsPanel(Panel):
         controls.addWidget(fixed, 1)
         layout.addLayout(controls)
         self.gallery = TileGrid(
-            min_tile_px=64, title_lines=2, colorbar_label="share of pairs scored"
+            min_tile_px=64, title_lines=2, colorbar_label="pair scored: 1 yes, 0 no"
         )
         self.gallery.setMinimumHeight(150)
         self.gallery.describe = self._describe_pattern
@@ -165,6 +165,12 @@ class AttentionPatternsPanel(Panel):
         stack = np.stack([e.picture for e in d.entries])
         titles = [f"{e.name}\n{e.density:.1%}" for e in d.entries]
         self.gallery.set_tiles(stack, titles)
+        # A picture of n × n cells shows each pair: 1 scored, 0 not. A larger n is pooled into
+        # at most PICTURE_CELLS a side, and a cell shows the share of its pairs scored.
+        exact = stack.shape[-1] == d.n
+        self.gallery.colorbar.setLabel(
+            "right", "pair scored: 1 yes, 0 no" if exact else "share of pairs scored per cell"
+        )
         cells = []
         for e in d.entries:
             by_formula = f"{e.cost.formula} = {e.cost.pairs:,}".replace("≤ ", "")

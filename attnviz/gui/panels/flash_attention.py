@@ -356,12 +356,12 @@ class FlashAttentionPanel(Panel):
             f"flash {human_bytes(c.flash_bytes)} (log-sum-exp: "
             f"{human_bytes(c.flash_extra_bytes)}); <b>{c.ratio:.1f}×</b>. "
             f"Both do {c.flops / 1e9:.3g} GFLOP.<br>"
-            f"<i>The explainer's case</i> (N = {SEED_N:,}, fp16): N×N = "
+            f"<i>The often-quoted “32 MB against 3 MB”</i> (N = {SEED_N:,}, fp16): N×N = "
             f"{human_bytes(s.standard_extra_bytes)} (its “32 MB”); flash keeps "
             f"{human_bytes(s.flash_extra_bytes)} of lse; with Q, K, V, O "
             f"({human_bytes(s.qkvo_bytes)} at d = {s.head_dim}) that is "
             f"{human_bytes(s.standard_bytes)} against {human_bytes(s.flash_bytes)}, "
-            f"{s.ratio:.1f}× (the explainer says 3 MB and 10.7×)."
+            f"{s.ratio:.1f}× (the quote's 3 MB and 10.7× are not derived in it)."
         )
         self.assumptions.setText(
             "<small><b>Assumptions.</b> "

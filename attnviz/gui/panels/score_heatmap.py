@@ -1,4 +1,5 @@
-"""Score heatmap: every query row's attention over the keys, one image."""
+"""Attention weights heatmap: every query row's weights over the keys, one image (the panel
+once called "Score heatmap"; the scores themselves are in the Q/K/V and causal-mask panels)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from attnviz.state.pipeline import Result
 class ScoreHeatmapPanel(Panel):
     panel_id = "score_heatmap"
     order = 30
-    title = "Score heatmap"
+    # It shows the weights after the softmax (each row sums to 1), not the raw scores: named so.
+    title = "Attention weights"
     default_area = Area.RightDockWidgetArea
 
     def __init__(self, controller, parent=None) -> None:
