@@ -416,6 +416,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _shown(self, panel_id: str) -> None:
         self._current = panel_id
+        QtCore.QTimer.singleShot(0, self, self._whole_tab_titles)
         # A tab brought to the front draws the result it skipped while hidden.
         self.panel(panel_id).ensure_drawn()
         if getattr(self, "_presenter", False):
@@ -583,9 +584,23 @@ class MainWindow(QtWidgets.QMainWindow):
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_toolbars()
+        QtCore.QTimer.singleShot(0, self, self._whole_tab_titles)
+
+    def _whole_tab_titles(self) -> None:
+        """Dock tabs keep their whole titles and scroll when they do not fit.
+
+        Qt elides them by default: at 1280 px in presenter type the tabs read "Causal …" and
+        "Softmax temper…". Qt makes these tab bars itself as docks are tabbed, so this runs
+        after every layout change that can make one.
+        """
+        for bar in self.findChildren(QtWidgets.QTabBar):
+            if bar.parent() is self and bar.elideMode() != QtCore.Qt.TextElideMode.ElideNone:
+                bar.setElideMode(QtCore.Qt.TextElideMode.ElideNone)
+                bar.setUsesScrollButtons(True)
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
+        QtCore.QTimer.singleShot(0, self, self._whole_tab_titles)
         if getattr(self, "_split_pending", False):
             self._split_pending = False
             # After the first layout pass: before it, Qt ignores resizeDocks.

@@ -114,3 +114,32 @@ def test_leaving_full_screen_gives_back_a_maximised_window(qtbot, tmp_path):
     win.set_full_screen(False)
     assert win.isMaximized() and not win.isFullScreen()
     win.controller.wait()
+
+
+def test_dock_tabs_keep_their_whole_titles(sized_window):
+    """Issue 12: at 1280 px in presenter type the dock tabs read "Causal …"."""
+    win, _ = sized_window
+    settle()
+    bars = [b for b in win.findChildren(QtWidgets.QTabBar) if b.parent() is win and b.isVisible()]
+    assert bars
+    for bar in bars:
+        fm = bar.fontMetrics()
+        for i in range(bar.count()):
+            text = bar.tabText(i)
+            assert bar.elideMode() == QtCore.Qt.TextElideMode.ElideNone, text
+            assert bar.tabRect(i).width() >= fm.horizontalAdvance(text), text
+
+
+def test_causal_mask_heatmaps_are_whole_with_their_colour_bars(sized_window):
+    """Issue 12: the causal-mask step cut the right-hand heatmaps and their colour bars off."""
+    win, _ = sized_window
+    win.docks["causal_mask"].show()
+    win.docks["causal_mask"].raise_()
+    settle()
+    panel = win.panel("causal_mask")
+    panel.ensure_drawn()
+    settle()
+    for h in panel.maps:
+        bar = h.colorbar.sceneBoundingRect()
+        assert bar.right() <= h.width() + 1, (h.plot.titleLabel.text, bar.right(), h.width())
+        assert h.height() >= 300 and h.width() >= 280

@@ -71,7 +71,7 @@ class Panel(QtWidgets.QWidget):
         # Both made with a parent, so Qt owns them from the start (a parentless widget handed
         # to setWidget was deleted twice when an export's copy was garbage-collected).
         self.scroll = QtWidgets.QScrollArea(self)
-        self.content = QtWidgets.QWidget(self.scroll)
+        self.content = _Content(self.scroll)
         self.content.setObjectName("panel_content")
         self.scroll.setObjectName("panel_scroll")
         self.scroll.setWidgetResizable(True)
@@ -115,7 +115,8 @@ class Panel(QtWidgets.QWidget):
         the text size (Ctrl+/−, presenter). Below them the panel scrolls."""
         scale = max(1.0, theme_manager().font_pt / 10)
         w, h = self.min_useful
-        self.content.setMinimumSize(round(w * scale), round(h * scale))
+        self.content.useful = QtCore.QSize(round(w * scale), round(h * scale))
+        self.content.updateGeometry()
         for view in self.content.findChildren(pg.GraphicsView):
             # A plot may ask for more (a heatmap: room for turned labels and its image).
             pw, ph = (round(v * scale) for v in getattr(view, "min_plot_size", MIN_PLOT))
@@ -240,6 +241,18 @@ class Panel(QtWidgets.QWidget):
         recomputed.
         """
         return {}
+
+
+class _Content(QtWidgets.QWidget):
+    """A panel's content: at least its useful size, and at least what its layout needs.
+
+    (An explicit minimum size would replace the layout's own minimum for the scroll area, and
+    four heatmaps in a row were then squeezed into less than they need.)"""
+
+    useful = QtCore.QSize(0, 0)
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return super().minimumSizeHint().expandedTo(self.useful)
 
 
 class _ContentLayout(QtWidgets.QVBoxLayout):

@@ -56,7 +56,20 @@ class CausalMaskPanel(Panel):
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
-        self._arrange(4 if event.size().width() > 2.4 * event.size().height() else 2)
+        self._choose_columns()
+
+    def _fit_useful_size(self) -> None:
+        super()._fit_useful_size()  # the heatmaps' minimum widths may have changed
+        if hasattr(self, "maps"):
+            self._choose_columns()
+
+    def _choose_columns(self) -> None:
+        # Four in a row only when four fit at their minimum width (which grows with the text
+        # size); squeezed into a row they were cut off on the right.
+        size = self.size()
+        four = sum(h.minimumWidth() for h in self.maps) + 3 * max(0, self.grid.spacing()) + 24
+        wide = size.width() > 2.4 * size.height() and size.width() >= four
+        self._arrange(4 if wide else 2)
 
     def _show_forced(self, *_: object) -> None:
         """A decoder was trained with the mask: it stays on, and the toggle says why."""

@@ -106,9 +106,17 @@ class Heatmap(pg.GraphicsLayoutWidget):
 
     row_clicked = QtCore.Signal(int)
     cell_hovered = QtCore.Signal(int, int)
-    # The least a panel gives it, at 10 pt: title, turned key labels, and rows tall enough
-    # for the cat sentence's ten words at full size (Panel scales it with the text size).
-    min_plot_size = (280, 300)
+
+    @property
+    def min_plot_size(self) -> tuple[int, int]:
+        """The least a panel gives it, at 10 pt (Panel scales it with the text size): its title
+        whole beside the colour bar, turned key labels, and rows tall enough for the cat
+        sentence's ten words at full size."""
+        title = self.plot.titleLabel.text or ""
+        font = QtGui.QFont(QtWidgets.QApplication.font())
+        font.setPointSizeF(12)  # the title at the 10 pt base (Typography.title)
+        room = QtGui.QFontMetricsF(font).horizontalAdvance(title) + 130  # axis and colour bar
+        return max(280, round(room)), 300
 
     def __init__(
         self,
