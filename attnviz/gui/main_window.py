@@ -124,7 +124,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- toolbar ---------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
-        tb = QtWidgets.QToolBar("Input", self)
+        tb = self.input_toolbar = QtWidgets.QToolBar("Input", self)
         tb.setObjectName("input_toolbar")
         tb.setMovable(False)
         self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, tb)
@@ -171,7 +171,6 @@ class MainWindow(QtWidgets.QMainWindow):
         tb.setObjectName("view_toolbar")
         tb.setMovable(False)
         self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, tb)
-        self.input_toolbar = self.findChild(QtWidgets.QToolBar, "input_toolbar")
         self._toolbar_break = False
         theme_manager().changed.connect(self._fit_toolbars_later)
         tb.addWidget(QtWidgets.QLabel("  Layer "))
@@ -565,8 +564,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _fit_toolbars(self) -> None:
         """One row of toolbars when both fit the window's width, two rows otherwise."""
-        bars = (self.input_toolbar, self.view_toolbar)
-        if any(b is None for b in bars):
+        bars = (getattr(self, "input_toolbar", None), getattr(self, "view_toolbar", None))
+        if None in bars:  # a resize while the window is still being built
             return
         need = sum(b.sizeHint().width() for b in bars) + 8
         two_rows = need > self.width()

@@ -169,7 +169,7 @@ def _is_foreground(colour: object) -> bool:
         return True
     try:
         name = pg.mkColor(colour).name()
-    except (TypeError, ValueError, Exception):  # pyqtgraph raises bare Exception
+    except Exception:  # pyqtgraph raises a bare Exception for what it cannot read
         return False
     return name in _FOREGROUNDS
 
@@ -202,7 +202,7 @@ def style_plots(root: QtWidgets.QWidget) -> int:
             if isinstance(item, pg.AxisItem):
                 item.setPen(fg)
                 item.setTextPen(fg)
-                if item.style.get("tickFont") is None or item.style["tickFont"] != tick_font:
+                if item.style.get("tickFont") != tick_font:
                     item.setStyle(tickFont=tick_font)
                 style = dict(item.labelStyle)
                 style["color"] = fg if _is_foreground(style.get("color")) else style["color"]
