@@ -95,8 +95,7 @@ def _shots(
 
     for pid in panels:
         dock = w.docks[pid]  # type: ignore[attr-defined]
-        dock.show()
-        dock.raise_()
+        w.show_panels([pid])  # type: ignore[attr-defined]
         panel = w.panel(pid)  # type: ignore[attr-defined]
         yield grab(f"panel-{pid}", dock.windowTitle())
         for tabs in _inner_tabs(panel):

@@ -38,10 +38,8 @@ def apply_step(window: MainWindow, step: Step) -> None:
         params = s.view_params[pid]
         for name, value in values.items():
             setattr(params, name, value)
-    for pid in reversed(step.panels):
-        dock = window.docks[pid]
-        dock.show()
-        dock.raise_()
+    window.show_panels(step.panels)
+    for pid in step.panels:
         window.panel(pid).ensure_drawn()
     window.panel(step.panels[0]).show_tab(step.tab)
 
@@ -100,6 +98,14 @@ class LessonDock(QtWidgets.QDockWidget):
         lay.addStretch(1)
         self.setWidget(body)
         self._show()
+
+    def strip_height(self, width: int) -> int:
+        """The height that shows the whole step (title bar, controls, title, text) at ``width``."""
+        body = self.widget()
+        need = body.heightForWidth(width) if body.hasHeightForWidth() else -1
+        if need < 0:
+            need = body.sizeHint().height()
+        return need + self.height() - body.height()  # plus the dock's title bar
 
     def _style_title(self) -> None:
         # Follows the application's font size (presenter mode, larger/smaller text).

@@ -3,7 +3,8 @@ says which backend computes (and, after a fall-back, why)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -77,6 +78,23 @@ class _LazyPanels(Mapping[str, Panel]):
         return len(self._window.docks)
 
 
+def _fit_current_text(box: QtWidgets.QComboBox) -> None:
+    """At least as wide as its current entry needs (its own minimum width as a floor)."""
+    floor = box.property("floor_width")
+    if floor is None:
+        floor = box.minimumWidth()
+        box.setProperty("floor_width", floor)
+    opt = QtWidgets.QStyleOptionComboBox()
+    box.initStyleOption(opt)
+    text = QtCore.QSize(box.fontMetrics().horizontalAdvance(box.currentText()) + 4, 1)
+    need = (
+        box.style()
+        .sizeFromContents(QtWidgets.QStyle.ContentsType.CT_ComboBox, opt, text, box)
+        .width()
+    )
+    box.setMinimumWidth(max(int(floor), need))
+
+
 class MainWindow(QtWidgets.QMainWindow):
     """attnviz's main window."""
 
@@ -111,12 +129,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_lecture_keys()
         self._default_state = self.saveState(SETTINGS_VERSION)
         self.status_backend = QtWidgets.QLabel()
+        self.status_backend.setObjectName("status_backend")
         self.statusBar().addPermanentWidget(self.status_backend)
         self.controller.result_ready.connect(self._on_result)
         self.controller.failed.connect(self._on_failed)
         self.controller.busy_changed.connect(self._on_busy)
         choice = backend_status()
         self.backend_text = f"{choice.name} — {choice.reason}"
+        self._backend_line = choice.label
         self.status_backend.setText(choice.label)
         self.status_backend.setToolTip(f"Computing on {self.backend_text}")
         self._restore_settings()
@@ -191,6 +211,11 @@ class MainWindow(QtWidgets.QMainWindow):
         bind(s, "head", self.head_box.currentIndexChanged, self.head_box.setCurrentIndex,
              on_error=self.show_error, widget=self.head_box)  # fmt: skip
         tb.addWidget(self.head_box)
+        # The chosen entry whole, at any text size ("Toy model (illustr" in presenter type);
+        # the lists themselves may hold longer names.
+        for box in (self.model_box, self.scene_box, self.head_box):
+            box.currentIndexChanged.connect(lambda _, b=box: _fit_current_text(b))
+            _fit_current_text(box)
 
         tb.addSeparator()
         self.causal_box = QtWidgets.QCheckBox("Causal mask")
@@ -282,7 +307,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         att = self.session.attention
         if att is not None:
-            self.statusBar().showMessage(
+            self.say(
                 f"Imported {att.path.name}: {att.layers} layers × {att.heads} heads, "
                 f"{len(att.tokens)} tokens",
                 8000,
@@ -316,7 +341,7 @@ class MainWindow(QtWidgets.QMainWindow):
         m = self.session.model
         if m is not None:
             self._loading = m.info.name
-            self.statusBar().showMessage(f"Loading {m.info.name}… ")
+            self.say(f"Loading {m.info.name}… ")
 
     def _show_causal_forced(self) -> None:
         m = self.session.model
@@ -359,7 +384,7 @@ class MainWindow(QtWidgets.QMainWindow):
         except ValueError as exc:
             self.show_error(str(exc))
             return
-        self.statusBar().showMessage(f"{len(self.session.tokens)} tokens", 4000)
+        self.say(f"{len(self.session.tokens)} tokens", 4000)
 
     # -- docks and menus -------------------------------------------------------------------
     def _build_docks(self) -> None:
@@ -578,7 +603,24 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _fit_toolbars_later(self) -> None:
         # After the new text size has reached the widgets (their size hints follow it).
-        QtCore.QTimer.singleShot(0, self, self._fit_toolbars)
+        QtCore.QTimer.singleShot(
+            0, self, lambda: (self._remeasure_combo_boxes(), self._fit_toolbars())
+        )
+
+    def _remeasure_combo_boxes(self) -> None:
+        """QComboBox forgets its cached sizeHint on a font change but not its minimumSizeHint
+        (Qt 6.11): after presenter mode the toolbars kept presenter height. A style change
+        clears both; giving each box the application's style again is one."""
+        for box in self.findChildren(QtWidgets.QComboBox):
+            box.setStyle(None)
+        for box in (self.model_box, self.scene_box, self.head_box):
+            _fit_current_text(box)
+        # The status bar likewise kept presenter height: it measures its strut again only in
+        # reformat(), which switching its size grip runs.
+        bar = self.statusBar()
+        grip = bar.isSizeGripEnabled()
+        bar.setSizeGripEnabled(not grip)
+        bar.setSizeGripEnabled(grip)
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -634,7 +676,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("window_state", self.saveState(SETTINGS_VERSION))
+        # The lecturer's own layout, never presenter mode's stage.
+        state = self._state_before if self._presenter else self.saveState(SETTINGS_VERSION)
+        self.settings.setValue("window_state", state)
         self.settings.setValue("panels", ",".join(self.docks))
         self.settings.sync()
         self.controller.wait(5000)
@@ -685,10 +729,55 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def toggle_play(self) -> None:
         """Play or pause the Q/K/V animation (brought forward first)."""
-        dock = self.docks["qkv_steps"]
-        dock.show()
-        dock.raise_()
+        self.show_panels(["qkv_steps"])
         self.panel("qkv_steps").play.toggle()
+
+    def show_panels(self, panel_ids: Sequence[str]) -> None:
+        """Bring panels forward, the first on top; in presenter mode they take the stage."""
+        if self._presenter:
+            self._stage(panel_ids)
+            return
+        for pid in reversed(panel_ids):
+            dock = self.docks[pid]
+            dock.show()
+            dock.raise_()
+
+    def _stage(self, panel_ids: Sequence[str]) -> None:
+        """Presenter mode's stage: only these panels, filling the window (side by side when
+        there are two or more), with the lesson bar, when open, as a strip below them.
+
+        The other docks are hidden, not closed: leaving presenter mode restores the layout
+        the lecturer had (``set_presenter``)."""
+        Area = QtCore.Qt.DockWidgetArea
+        staged = [self.docks[pid] for pid in panel_ids]
+        for dock in self.docks.values():
+            if dock not in staged:
+                dock.hide()
+        first = staged[0]
+        self.addDockWidget(Area.LeftDockWidgetArea, first)  # out of its tab group
+        first.show()
+        for before, dock in itertools.pairwise(staged):
+            self.splitDockWidget(before, dock, QtCore.Qt.Orientation.Horizontal)
+            dock.show()
+        if len(staged) > 1:
+            share = self.width() // len(staged)
+            self.resizeDocks(staged, [share] * len(staged), QtCore.Qt.Orientation.Horizontal)
+        if self.lesson_dock.isVisible():
+            self.addDockWidget(Area.BottomDockWidgetArea, self.lesson_dock)
+            self._fit_lesson_strip(first)
+            # Again once the step's text has been laid out at the new width and type size.
+            QtCore.QTimer.singleShot(0, self, lambda: self._fit_lesson_strip(first))
+        for dock in staged:
+            self.panel(dock.objectName()).ensure_drawn()
+
+    def _fit_lesson_strip(self, above: QtWidgets.QDockWidget) -> None:
+        """The lesson bar as tall as its whole step, the staged panel taking the rest."""
+        if not (self._presenter and self.lesson_dock.isVisible() and above.isVisible()):
+            return
+        strip = self.lesson_dock.strip_height(self.width())
+        free = self.height() - self.menuBar().height() - self.statusBar().height()
+        self.resizeDocks([above, self.lesson_dock], [max(200, free - strip), strip],
+                         QtCore.Qt.Orientation.Vertical)  # fmt: skip
 
     def set_full_screen(self, on: bool) -> None:
         if on:
@@ -709,6 +798,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self._presenter = on
         if on:
+            self._state_before = self.saveState(SETTINGS_VERSION)
             self._font_before = theme_manager().font_pt
             # The lecturer does the explaining: the panels' paragraphs would take half the
             # screen at projector size. The user's own choice comes back afterwards.
@@ -720,6 +810,12 @@ class MainWindow(QtWidgets.QMainWindow):
             theme_manager().apply(font_pt=getattr(self, "_font_before", 10))
             self.explain_action.setChecked(getattr(self, "_explanations_before", True))
             self.controller.result_ready.disconnect(self._thicken_later)
+            self.restoreState(self._state_before, SETTINGS_VERSION)
+        if on:
+            # After the new text size has reached the panels' size hints.
+            QtCore.QTimer.singleShot(0, self, lambda: self._presenter and self._stage(
+                self.lesson_dock.step.panels if self.lesson_dock.isVisible()
+                else [self.current_panel().panel_id]))  # fmt: skip
         self._thicken_later()
         with signals_blocked(self.presenter_action):
             self.presenter_action.setChecked(on)
@@ -799,7 +895,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.show_error(f"Could not save the scene: {exc}")
             return None
         self._remember(out.resolve())
-        self.statusBar().showMessage(f"Saved scene {out}", 8000)
+        self.say(f"Saved scene {out}", 8000)
         return out
 
     def open_scene(self, path: str | Path) -> bool:
@@ -813,7 +909,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if sf.layout:
             self.restoreState(QtCore.QByteArray(sf.layout), SETTINGS_VERSION)
         self._remember(Path(path).expanduser().resolve())
-        self.statusBar().showMessage(f"Opened scene {Path(path).name}", 8000)
+        self.say(f"Opened scene {Path(path).name}", 8000)
         return True
 
     # -- export ----------------------------------------------------------------------------
@@ -834,7 +930,7 @@ class MainWindow(QtWidgets.QMainWindow):
         except ExportError as exc:
             self.show_error(f"Export failed: {exc}")
             return None
-        self.statusBar().showMessage(f"Saved {out}", 8000)
+        self.say(f"Saved {out}", 8000)
         return out
 
     def _ask_figure(self, dialog: FigureDialog) -> tuple[FigureSpec, Path] | None:
@@ -882,13 +978,14 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         # A few words on screen (the whole CuPy install hint, in presenter type, filled the
         # status bar); the backend's reason in the tooltip.
-        self.status_backend.setText(
+        self._backend_line = (
             f"{model}{result.backend_label or result.backend} · "
             f"{len(result.request.tokens)} tokens · {result.seconds * 1000:.0f} ms"
         )
+        self.status_backend.setText(self._backend_line)
         self.status_backend.setToolTip(f"Computing on {result.backend}")
         if getattr(self, "_loading", None) is not None:
-            self.statusBar().showMessage(f"Loaded {result.request.model_summary}", 6000)
+            self.say(f"Loaded {result.request.model_summary}", 6000)
         self._loading = None
 
     def _on_failed(self, message: str) -> None:
@@ -901,12 +998,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.show_error(f"Could not compute: {message}")
 
     def _on_busy(self, busy: bool) -> None:
-        loading = getattr(self, "_loading", None)
-        if busy:
-            self.statusBar().showMessage(f"Loading {loading}… " if loading else "Computing…")
-        elif loading is None:
-            self.statusBar().clearMessage()
+        # Beside the backend, not in the message line: "Computing…" used to replace the
+        # message it followed (a refusal, "Loaded …") and clear it when done.
+        self.status_backend.setText(("Computing… · " if busy else "") + self._backend_line)
+
+    def say(self, message: str, timeout_ms: int = 0) -> None:
+        """The one message line of the status bar: the newest message replaces the last."""
+        self.statusBar().showMessage(message, timeout_ms)
 
     def show_error(self, message: str) -> None:
         """A refusal: said in the status bar; nothing else changes."""
-        self.statusBar().showMessage(message, 10_000)
+        self.say(message, 10_000)

@@ -20,9 +20,9 @@ def test_the_flash_text_gives_the_true_count_and_says_what_the_quoted_one_is():
 def test_mask_colour_bars_say_what_a_cell_is(make_panel):
     panel = make_panel("attention_patterns")
     params = panel.session.view_params["attention_patterns"]
-    label = panel.gallery.colorbar.getAxis("right").labelText
+    label = panel.gallery.colorbar.getAxis("left").labelText
     assert params.n <= PICTURE_CELLS and label == "pair scored: 1 yes, 0 no"
     params.n = PICTURE_CELLS * 4
     panel.controller.compute_now()
     panel.ensure_drawn()
-    assert panel.gallery.colorbar.getAxis("right").labelText == "share of pairs scored per cell"
+    assert panel.gallery.colorbar.getAxis("left").labelText == "share of pairs scored per cell"

@@ -74,9 +74,7 @@ class AttentionPatternsPanel(Panel):
         fixed.setWordWrap(True)
         controls.addWidget(fixed, 1)
         layout.addLayout(controls)
-        self.gallery = TileGrid(
-            min_tile_px=64, title_lines=2, colorbar_label="pair scored: 1 yes, 0 no"
-        )
+        self.gallery = TileGrid(min_tile_px=64, title_lines=2)
         self.gallery.setMinimumHeight(150)
         self.gallery.describe = self._describe_pattern
         self.costs = SummaryTable()
@@ -168,8 +166,10 @@ class AttentionPatternsPanel(Panel):
         # A picture of n × n cells shows each pair: 1 scored, 0 not. A larger n is pooled into
         # at most PICTURE_CELLS a side, and a cell shows the share of its pairs scored.
         exact = stack.shape[-1] == d.n
+        # On the left, where ColorBarItem puts its label: its right axis holds the numbers in
+        # a fixed 45 px, and a title there was drawn over them.
         self.gallery.colorbar.setLabel(
-            "right", "pair scored: 1 yes, 0 no" if exact else "share of pairs scored per cell"
+            "left", "pair scored: 1 yes, 0 no" if exact else "share of pairs scored per cell"
         )
         cells = []
         for e in d.entries:

@@ -229,6 +229,7 @@ class Panel(QtWidgets.QWidget):
         self.draw(result)
         # A draw may set titles and labels with pyqtgraph's defaults: back to the typography.
         style_plots(self)
+        self._fit_useful_size()  # a plot's least size may follow what it shows (its labels)
 
     def draw(self, result: Result) -> None:
         raise NotImplementedError
@@ -252,7 +253,17 @@ class _Content(QtWidgets.QWidget):
     useful = QtCore.QSize(0, 0)
 
     def minimumSizeHint(self) -> QtCore.QSize:
-        return super().minimumSizeHint().expandedTo(self.useful)
+        hint = super().minimumSizeHint()
+        # The layout counts a word-wrapped label as one line (it has no height-for-width, see
+        # _ContentLayout); at the width it has, a paragraph takes several, which the plots
+        # below it then lost. Add each one's wrapped height.
+        extra = 0
+        for label in self.findChildren(QtWidgets.QLabel):
+            if label.wordWrap() and label.isVisibleTo(self) and label.width() > 0:
+                extra += max(
+                    0, label.heightForWidth(label.width()) - label.minimumSizeHint().height()
+                )
+        return QtCore.QSize(hint.width(), hint.height() + extra).expandedTo(self.useful)
 
 
 class _ContentLayout(QtWidgets.QVBoxLayout):

@@ -43,6 +43,8 @@ class HeadGridPanel(Panel):
         self.grid.setMinimumHeight(180)
         self.grid.setToolTip("Click a head to focus it in every panel")
         self.grid.tile_clicked.connect(self._pick_tile)
+        # More rows of tiles need more height for their token labels: the panel scrolls.
+        self.grid.columns_changed.connect(lambda _: self._fit_useful_size())
         self.grid.describe = self._describe_cell
         self.table = SummaryTable()
         self.table.setObjectName("head_stats")
@@ -122,6 +124,7 @@ class HeadGridPanel(Panel):
             self.grid.set_tiles(lw.reshape(n_layers * heads, n, n), tiles, columns=heads)
         else:
             self.grid.set_tiles(result.weights, titles)
+        self.grid.set_tokens(r.tokens, r.tokens)
         self.grid.set_focus(self.tile_of(result))
         data = result.views.get(self.panel_id)
         if isinstance(data, ViewError):

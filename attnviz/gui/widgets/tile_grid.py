@@ -18,13 +18,25 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from attnviz.gui.theme import theme_manager
-from attnviz.gui.widgets.heatmap import MASKED, format_value, quantise
+from attnviz.gui.widgets.heatmap import (
+    MASKED,
+    MAX_LABEL_SHARE,
+    MAX_TICKS,
+    format_value,
+    quantise,
+    token_ticks,
+)
+from attnviz.gui.widgets.labels import token_label
+from attnviz.gui.widgets.token_axis import MIN_SCALE, TokenAxis
 
 __all__ = ["SummaryTable", "TileGrid", "pool_stack"]
 
 GAP_FRACTION = 1 / 14  # space between tiles, as a share of a tile's side
 TITLE_FRACTION = 0.24  # height of the title band above each row of tiles, likewise
 MIN_TITLE_PX = 13  # below this screen height the titles are hidden (the readout still names tiles)
+MAX_AXIS_TILES = 16  # token axes beside the grid up to this many tiles (one layer's heads)
+MIN_GRID = (200, 160)  # px at 10 pt without token axes (the panels' least plot)
+LABEL_EVERY_UP_TO = 40  # tokens; longer inputs may thin their labels (the axis says so)
 
 
 def pool_stack(stack: np.ndarray, factor: int, peak: bool = True) -> np.ndarray:
@@ -71,6 +83,7 @@ class TileGrid(pg.GraphicsLayoutWidget):
     """A stack of equally shaped matrices as a grid of titled tiles; click a tile to pick it."""
 
     tile_clicked = QtCore.Signal(int)
+    columns_changed = QtCore.Signal(int)  # the least useful size (min_plot_size) changed too
     cell_hovered = QtCore.Signal(int, int, int)  # tile, row, column (of the unpooled matrix)
 
     def __init__(
@@ -98,7 +111,10 @@ class TileGrid(pg.GraphicsLayoutWidget):
         self._k = 1  # image pixels per pooled cell
         self._fixed_columns: int | None = None
 
-        self.plot = self.addPlot(row=0, col=0)
+        self.tokens: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # queries, keys
+        axes = {"left": TokenAxis("left"), "bottom": TokenAxis("bottom")}
+        axes["left"].title_text, axes["bottom"].title_text = "query", "key"
+        self.plot = self.addPlot(row=0, col=0, axisItems=axes)
         self.plot.invertY(True)
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
@@ -180,6 +196,86 @@ class TileGrid(pg.GraphicsLayoutWidget):
         self.columns = columns or self._best_columns()
         self._compose()
 
+    def set_tokens(self, queries: Sequence[str], keys: Sequence[str]) -> None:
+        """Label the grid's rows of cells with the queries and its columns with the keys: a
+        shared axis, left of the first column of tiles and below the grid, for every tile
+        row and column (up to ``MAX_AXIS_TILES`` tiles; beyond, the readout names them)."""
+        self.tokens = (tuple(queries), tuple(keys))
+        if self._fixed_columns is None and len(self._tiles):
+            self.columns = self._best_columns()  # labels may ask for fewer, wider tiles
+            self._compose()  # places the axes too
+        else:
+            self._place_axes()
+
+    def _place_axes(self) -> None:
+        queries, keys = self.tokens
+        n = len(self._tiles)
+        show = bool(queries) and bool(keys) and 0 < n <= MAX_AXIS_TILES
+        _, rows, cols = self.stack.shape
+        show = show and (rows, cols) == (len(queries), len(keys))  # else: tokens of another
+        # input, and the next set_tokens brings the right ones
+        for name in ("left", "bottom"):
+            self.plot.showAxis(name, show)
+        # Square cells leave the axes stranded at the plot's far edges; with axes the tiles
+        # fill the plot instead, so each label sits beside its row.
+        self.plot.setAspectLocked(not show)
+        if not show:
+            return
+        row_ticks = token_ticks(queries, MAX_TICKS)[0]  # (cell centre in cells, label)
+        col_ticks = token_ticks(keys, MAX_TICKS)[0]
+        left, bottom = [], []
+        for r in range(-(-n // self.columns)):  # every row of tiles
+            _, y0, _, h = self.tile_rect(r * self.columns)
+            left += [(y0 + at * h / rows, label) for at, label in row_ticks]
+        for c in range(min(self.columns, n)):  # every column of tiles
+            x0, _, w, _ = self.tile_rect(c)
+            bottom += [(x0 + at * w / cols, label) for at, label in col_ticks]
+        for name, ticks, unit in (("left", left, h / rows), ("bottom", bottom, w / cols)):
+            axis = self.plot.getAxis(name)
+            axis.cell_units = unit
+            self.plot.setLabel(name, axis.title_text)
+            axis.set_labels(ticks)
+
+    @property
+    def min_plot_size(self) -> tuple[int, int]:
+        """The least a panel gives it, at 10 pt (Panel scales it with the text size). With
+        token axes: every query label of every row of tiles at the smallest label size (up to
+        LABEL_EVERY_UP_TO tokens), the turned key labels, the axis title and the readout."""
+        queries, keys = self.tokens
+        n = len(self._tiles)
+        scale = max(1.0, theme_manager().font_pt / 10)  # measured at today's size, given at 10 pt
+        if not (queries and n and self.plot.getAxis("left").isVisible()):
+            if not (n and any(self.titles)):
+                return MIN_GRID
+            # Each title whole above its tile: tiles as wide as the widest title line, in a
+            # near-square grid, and the colour bar beside them.
+            fm = QtGui.QFontMetricsF(self._title_font())
+            widest = max(fm.horizontalAdvance(line) for t in self.titles for line in t.split("\n"))
+            side = widest * (1 + GAP_FRACTION) + 6
+            columns = math.ceil(math.sqrt(n))
+            rows = -(-n // columns)
+            w = columns * side + (110 if self.colorbar is not None else 20)
+            h = rows * (side + fm.height() * self.title_lines + 6) + 2 * fm.height()
+            return (max(MIN_GRID[0], math.ceil(w / scale)), max(MIN_GRID[1], math.ceil(h / scale)))
+        axis = self.plot.getAxis("left")
+        fm = QtGui.QFontMetricsF(axis.style.get("tickFont") or QtWidgets.QApplication.font())
+        line = self._smallest_label_px()
+        rows = min(len(queries), LABEL_EVERY_UP_TO)
+        longest = max(fm.horizontalAdvance(token_label(k)) for k in keys)  # turned, full size
+        tile_rows = -(-n // self.columns)
+        tile = rows * line  # a tile's height when each query row holds its label
+        per_row = tile * (1 + TITLE_FRACTION * self.title_lines + GAP_FRACTION)  # + title, gap
+        # + the outer gaps; the key labels, their offset, the axis title, the readout, margins
+        need = tile_rows * per_row + 2 * GAP_FRACTION * tile + longest + 5 * fm.height()
+        return MIN_GRID[0], max(MIN_GRID[1], math.ceil(need / scale))
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if hasattr(self, "plot"):  # pyqtgraph resizes once inside __init__
+            axis = self.plot.getAxis("bottom")
+            axis.max_extent = MAX_LABEL_SHARE * event.size().height()
+            axis.fit()
+
     def set_focus(self, tile: int | None) -> None:
         """Outline one tile (or none)."""
         self.focused = tile if tile is not None and 0 <= tile < len(self._tiles) else None
@@ -257,9 +353,24 @@ class TileGrid(pg.GraphicsLayoutWidget):
             scale = min(rect.width() / w, rect.height() / h)
             if scale > best_scale * 1.0001:
                 best, best_scale = columns, scale
+        keys = self.tokens[1]
+        if keys and n <= MAX_AXIS_TILES:
+            # With token axes: no more columns than leave each key its label's height
+            # (turned); the rows of tiles then grow the panel, which scrolls.
+            line = self._smallest_label_px()
+            while best > 1 and rect.width() / (best * (1 + GAP_FRACTION)) / len(keys) < line:
+                best -= 1
         return best
 
+    def _smallest_label_px(self) -> float:
+        """The height of the smallest token label the axes use, and a little air."""
+        font = self.plot.getAxis("left").style.get("tickFont") or QtWidgets.QApplication.font()
+        return QtGui.QFontMetricsF(font).height() * MIN_SCALE * 1.05
+
     def _compose(self) -> None:
+        if self.columns != getattr(self, "_composed_columns", None):
+            self._composed_columns = self.columns
+            self.columns_changed.emit(self.columns)
         n = len(self._tiles)
         h, w = self._canvas_size(self.columns)
         canvas = np.full((max(h, 1), max(w, 1)), MASKED, dtype=np.uint8)
@@ -278,6 +389,7 @@ class TileGrid(pg.GraphicsLayoutWidget):
         )
         self.set_focus(self.focused)
         self._place_titles()
+        self._place_axes()
 
     def _relayout(self) -> None:
         if not len(self._tiles):
@@ -322,6 +434,14 @@ class TileGrid(pg.GraphicsLayoutWidget):
             label.setVisible(True)
         for label in self._labels[len(self._tiles) :]:
             label.setVisible(False)
+        if show and px_y > 0:
+            # Titles taller than their band (large type) reach above the first row: make room
+            # there, or their first line is cut off at the top of the plot.
+            text_h = (metrics.height() * self.title_lines + 6) * px_y
+            top = -max(self._gap(), text_h - self._band())
+            (y_lo, y_hi) = self.plot.vb.viewRange()[1]
+            if abs(min(y_lo, y_hi) - top) > px_y:
+                self.plot.setYRange(top, max(y_lo, y_hi), padding=0)
 
     @staticmethod
     def _title_font() -> QtGui.QFont:

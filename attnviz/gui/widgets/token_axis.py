@@ -41,6 +41,7 @@ class TokenAxis(pg.AxisItem):
         self.title_text: str | None = None  # the axis title; a note is added when thinned
         self.shown: list[tuple[float, str]] = []  # (position, text as drawn)
         self.max_extent: float | None = None  # most pixels turned labels may take
+        self.cell_units = 1.0  # view units per token (a tile grid's cells are larger)
         self._fitting = False
         self._again = False
 
@@ -124,7 +125,7 @@ class TokenAxis(pg.AxisItem):
             self.textWidth = math.ceil(widest) + offset
             self._updateWidth()
         if self.title_text is not None:
-            every = round(self._slot_units() * self.step)
+            every = round(self._slot_units() / self.cell_units * self.step)
             note = "" if every <= 1 else f" (every {_ordinal(every)})"
             if self.labelText != self.title_text + note:
                 self.labelText = self.title_text + note

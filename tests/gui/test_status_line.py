@@ -1,0 +1,54 @@
+"""One status message at a time (issue 12, item 4): busy work never replaces or clears what the
+status bar is saying; the newest message replaces the last."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6 import QtCore
+
+from attnviz.gui.app import dispose
+from attnviz.gui.main_window import MainWindow
+
+
+def settle(ms: int = 50) -> None:
+    loop = QtCore.QEventLoop()
+    QtCore.QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.controller.wait()
+    settle()
+    yield win
+    win.controller.wait()
+    dispose(win)
+
+
+def test_a_refusal_outlives_the_computation_that_follows_it(window):
+    window.show_error("there are 4 heads; key 9 has none")
+    busy = []
+    window.controller.busy_changed.connect(
+        lambda b: busy.append(
+            (b, window.statusBar().currentMessage(), window.status_backend.text())
+        )
+    )
+    window.session.temperature = 0.5
+    window.controller.wait()
+    settle()
+    assert busy and busy[0][0] is True
+    assert all(message == "there are 4 heads; key 9 has none" for _, message, _ in busy)
+    assert busy[0][2].startswith("Computing… · ")  # said in the backend line instead
+    assert window.statusBar().currentMessage() == "there are 4 heads; key 9 has none"
+    assert window.status_backend.text().startswith("NumPy")  # done: the backend line alone
+
+
+def test_the_newest_message_replaces_the_last(window):
+    window.say("Saved scene a.json", 8000)
+    window.show_error("Could not compute: out of memory")
+    assert window.statusBar().currentMessage() == "Could not compute: out of memory"
