@@ -95,7 +95,12 @@ def _export_arguments(p: argparse.ArgumentParser) -> None:
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--panel", metavar="ID", help="the panel to export (see --list-panels)")
     what.add_argument("--all", metavar="DIR", help="export every panel into DIR")
+    what.add_argument("--deck", metavar="FILE.pdf",
+                      help="one PDF, a page per panel or lesson step")  # fmt: skip
     what.add_argument("--list-panels", action="store_true", help="list the panel ids and exit")
+    p.add_argument("--panels", metavar="A,B,…", help="the deck's panels, in order (default: all)")
+    p.add_argument("--lesson", type=int, metavar="N",
+                   help="with --deck: each step of lesson N (from 1)")  # fmt: skip
     p.add_argument("--out", metavar="FILE", help="output file for --panel (format from extension)")
     p.add_argument("--format", choices=FIGURE_FORMATS, help="figure format (default: from --out)")
     p.add_argument("--data", choices=("csv", "npz", "json"),
@@ -116,14 +121,23 @@ def _export_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--token", type=int, help="selected token, from 1")
     p.add_argument("--temperature", type=float, help="attention temperature T > 0")
     p.add_argument("--causal", action="store_true", help="apply the causal mask")
-    p.add_argument("--scale", type=float, default=2.0, help="raster scale 1-4 (default 2)")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="raster scale 1-4 (default 1: a 16:9 slide is 1920 x 1080 px)")  # fmt: skip
     p.add_argument("--dpi", type=float, help="raster resolution instead of --scale")
     p.add_argument("--style", choices=("slide", "screen"), default="slide")
     p.add_argument("--background", choices=("white", "transparent"), default="white")
     p.add_argument("--title", default="")
     p.add_argument("--caption", default="")
-    p.add_argument("--width", type=int, default=1600, help="figure width in px (default 1600)")
-    p.add_argument("--height", type=int, default=1000, help="figure height in px (default 1000)")
+    p.add_argument("--aspect", choices=("16:9", "4:3"), default="16:9",
+                   help="slide shape: 13.33 x 7.5 in or 10 x 7.5 in (default 16:9)")  # fmt: skip
+    p.add_argument("--theme", choices=("light", "dark"), default="light",
+                   help="slide colours (default light)")  # fmt: skip
+    p.add_argument("--font-size", type=int, default=16, dest="font_pt",
+                   help="slide text size in pt, at least 14 (default 16)")  # fmt: skip
+    p.add_argument("--width", type=int, default=1600,
+                   help="screen-style figure width in px (default 1600)")  # fmt: skip
+    p.add_argument("--height", type=int, default=1000,
+                   help="screen-style figure height in px (default 1000)")  # fmt: skip
 
 
 def _cmd_gui(args: argparse.Namespace) -> int:

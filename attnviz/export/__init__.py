@@ -5,10 +5,13 @@ and writes the numbers behind a panel (CSV, NPZ, JSON) itself. Every file is wri
 temporary file beside the target and renamed into place, so a failure leaves nothing partial.
 """
 
+from attnviz.export.captions import settings_caption
 from attnviz.export.formats import (
     DATA_FORMATS,
     FIGURE_FORMATS,
     FORMATS,
+    MIN_SLIDE_PT,
+    PAGES,
     ExportError,
     ExportFormat,
     FigureSpec,
@@ -20,10 +23,13 @@ __all__ = [
     "DATA_FORMATS",
     "FIGURE_FORMATS",
     "FORMATS",
+    "MIN_SLIDE_PT",
+    "PAGES",
     "ExportError",
     "ExportFormat",
     "FigureSpec",
     "format_for",
     "safe_write",
+    "settings_caption",
     "write_data",
 ]

@@ -11,6 +11,8 @@ __all__ = [
     "DATA_FORMATS",
     "FIGURE_FORMATS",
     "FORMATS",
+    "MIN_SLIDE_PT",
+    "PAGES",
     "ExportError",
     "ExportFormat",
     "FigureSpec",
@@ -74,17 +76,27 @@ def format_for(path: str | Path, name: str | None = None, kind: str | None = Non
     return fmt
 
 
+# Slide pages in layout pixels at 96 per inch: 13.33 x 7.5 in (16:9) and 10 x 7.5 in (4:3),
+# the sizes of PowerPoint's, Keynote's and Google Slides' default slides.
+PAGES = {"16:9": (1280, 720), "4:3": (960, 720)}
+SLIDE_RASTER = 1.5  # a 16:9 slide is 1920 x 1080 pixels at scale 1
+MIN_SLIDE_PT = 14  # the smallest text on a slide: 1/68 of a 13.33-inch page's width
+
+
 @dataclass(frozen=True)
 class FigureSpec:
     """How a figure should look.
 
-    ``scale`` multiplies the on-screen size for raster output (1–4); ``dpi``, when given,
-    sets it instead as dpi / 96. ``style="slide"`` hides the explanation and widget chrome,
-    uses the light theme with large text, and draws the optional title and caption.
+    ``style="slide"`` (the default) composes the panel's figure for a page of the given
+    ``aspect``: its plots and numbers, no controls, the settings as a caption line, text no
+    smaller than ``MIN_SLIDE_PT``, in the slide ``theme`` (light for print and projectors; dark
+    for dark slide templates). ``style="screen"`` renders a widget as it is, at
+    ``width`` x ``height``. ``scale`` multiplies the raster size (1–4; a 16:9 slide is 1920 x
+    1080 px at 1); ``dpi``, when given, sets it instead.
     """
 
     format: str = "png"
-    scale: float = 2.0
+    scale: float = 1.0
     dpi: float | None = None
     style: Literal["screen", "slide"] = "slide"
     background: Literal["white", "transparent"] = "white"
@@ -93,6 +105,8 @@ class FigureSpec:
     font_pt: int = 16
     width: int = 1600
     height: int = 1000
+    aspect: Literal["16:9", "4:3"] = "16:9"
+    theme: Literal["light", "dark"] = "light"
 
     def __post_init__(self) -> None:
         fmt = FORMATS.get(self.format)
@@ -112,10 +126,26 @@ class FigureSpec:
             )
         if not 6 <= self.font_pt <= 48:
             raise ExportError(f"font size must lie between 6 and 48 pt, got {self.font_pt}")
+        if self.style == "slide" and self.font_pt < MIN_SLIDE_PT:
+            raise ExportError(
+                f"slide text must be at least {MIN_SLIDE_PT} pt to be read from the back of "
+                f"the room, got {self.font_pt}"
+            )
+        if self.aspect not in PAGES:
+            raise ExportError(f"aspect must be one of {', '.join(PAGES)}, got {self.aspect!r}")
+        if self.theme not in ("light", "dark"):
+            raise ExportError(f"theme must be 'light' or 'dark', got {self.theme!r}")
         if not (200 <= self.width <= 8000 and 150 <= self.height <= 8000):
             raise ExportError(f"figure size {self.width}x{self.height} px is out of range")
 
     @property
+    def size(self) -> tuple[int, int]:
+        """The figure's layout size in pixels (96 per inch): the page, or width x height."""
+        return PAGES[self.aspect] if self.style == "slide" else (self.width, self.height)
+
+    @property
     def pixel_ratio(self) -> float:
         """Device pixels per layout pixel for raster output."""
-        return self.dpi / 96.0 if self.dpi is not None else float(self.scale)
+        if self.dpi is not None:
+            return self.dpi / 96.0
+        return float(self.scale) * (SLIDE_RASTER if self.style == "slide" else 1.0)

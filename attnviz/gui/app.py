@@ -120,8 +120,24 @@ def dispose(widget: object) -> None:
     Left to the interpreter's shutdown, the window's pyqtgraph views are torn down after Qt's
     and the process ends with a segmentation fault (PySide6 6.11, pyqtgraph 0.14).
     """
+    import contextlib
+    import warnings
+
+    import pyqtgraph as pg
+    from pyqtgraph.graphicsItems.GraphicsWidgetAnchor import GraphicsWidgetAnchor
     from PySide6 import QtCore, QtWidgets
 
+    # A legend follows its plot through geometryChanged; deleted in Qt's order the plot can
+    # go first, and the legend's handler then asks the deleted plot for its size.
+    views = widget.findChildren(pg.GraphicsView) if isinstance(widget, QtWidgets.QWidget) else []
+    for view in views:
+        for item in view.scene().items() if view.scene() is not None else ():
+            if isinstance(item, GraphicsWidgetAnchor):
+                for emitter in (item, item.parentItem()):
+                    with contextlib.suppress(RuntimeError, TypeError, SystemError), \
+                            warnings.catch_warnings():  # fmt: skip
+                        warnings.simplefilter("ignore", RuntimeWarning)  # "nothing connected"
+                        emitter.geometryChanged.disconnect()
     widget.deleteLater()  # type: ignore[attr-defined]
     QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete.value)
     QtWidgets.QApplication.processEvents()

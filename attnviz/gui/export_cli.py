@@ -25,8 +25,15 @@ def run_export(args: argparse.Namespace) -> int:
 
     from attnviz.gui.app import dispose, quiet_offscreen_messages
     from attnviz.gui.controller import Controller
-    from attnviz.gui.exporters import export_panel_data, export_panel_figure
+    from attnviz.gui.exporters import (
+        export_deck,
+        export_panel_data,
+        export_panel_figure,
+        lesson_slides,
+        panel_slides,
+    )
     from attnviz.gui.panels import all_panels
+    from attnviz.lessons.course import COURSE
     from attnviz.state.scene_file import apply_scene, load_scene
     from attnviz.state.session import Session
 
@@ -42,6 +49,20 @@ def run_export(args: argparse.Namespace) -> int:
         return _fail(f"no panel {args.panel!r}; choose one of: {', '.join(panels)}")
     if args.panel is not None and not args.out:
         return _fail("--panel needs --out FILE")
+    deck = getattr(args, "deck", None)
+    chosen = [p.strip() for p in (getattr(args, "panels", None) or "").split(",") if p.strip()]
+    lesson = getattr(args, "lesson", None)
+    if (chosen or lesson is not None) and deck is None:
+        return _fail("--panels and --lesson choose the pages of a --deck FILE.pdf")
+    if chosen and lesson is not None:
+        return _fail("a deck is either --panels or --lesson, not both")
+    unknown = [p for p in chosen if p not in panels]
+    if unknown:
+        return _fail(f"no panel {unknown[0]!r}; choose from: {', '.join(panels)}")
+    if lesson is not None and not 1 <= lesson <= len(COURSE):
+        return _fail(f"there are {len(COURSE)} lessons; --lesson {lesson} has none")
+    if deck is not None and Path(deck).suffix.lower() != ".pdf":
+        return _fail(f"a deck is one PDF: {deck!r} does not end in .pdf")
     try:
         session = Session()
         if getattr(args, "scene_file", None) is not None:
@@ -69,19 +90,35 @@ def run_export(args: argparse.Namespace) -> int:
         elif args.causal or (session.model is None and getattr(args, "scene_file", None) is None):
             # A model keeps its own mask (decoders: on), and a scene file its saved one.
             session.causal = args.causal
-        fmt = args.format
+        fmt = "pdf" if deck is not None else args.format
         if args.panel is not None and not args.data:
             fmt = format_for(args.out, fmt, kind="figure").name
         spec = FigureSpec(
             format=fmt or "png", scale=args.scale, dpi=args.dpi, style=args.style,
             background=args.background, title=args.title, caption=args.caption,
-            width=args.width, height=args.height,
+            width=args.width, height=args.height, aspect=getattr(args, "aspect", "16:9"),
+            theme=getattr(args, "theme", "light"), font_pt=getattr(args, "font_pt", 16),
         )  # fmt: skip
+        if deck is not None and spec.style != "slide":
+            raise ExportError("a deck is made of slides: leave out --style screen")
     except (ValueError, ExportError) as exc:
         return _fail(str(exc))
 
     controller = Controller(session)
     controller.compute_now()
+    if deck is not None:
+        if lesson is not None:
+            slides = lesson_slides(controller, lesson - 1, spec)
+        else:
+            slides = panel_slides(controller, [panels[p] for p in chosen or panels], spec)
+        try:
+            path = export_deck(slides, spec, deck)
+        except ExportError as exc:
+            return _fail(str(exc), 1)
+        finally:
+            controller.wait()
+        print(path)
+        return 0
     targets = [args.panel] if args.panel is not None else list(panels)
     if args.all is not None:
         folder = Path(args.all)

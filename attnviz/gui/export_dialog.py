@@ -26,7 +26,8 @@ class FigureDialog(QtWidgets.QDialog):
         self.scale_box = QtWidgets.QDoubleSpinBox()
         self.scale_box.setRange(1.0, 4.0)
         self.scale_box.setSingleStep(0.5)
-        self.scale_box.setValue(2.0)
+        self.scale_box.setValue(1.0)
+        self.scale_box.setToolTip("A 16:9 slide is 1920 × 1080 pixels at 1 ×")
         self.scale_box.setSuffix(" ×")
         self.dpi_box = QtWidgets.QSpinBox()
         self.dpi_box.setRange(0, 600)
@@ -35,6 +36,18 @@ class FigureDialog(QtWidgets.QDialog):
         self.style_box = QtWidgets.QComboBox()
         self.style_box.addItem("Slide: light, large text, no controls", "slide")
         self.style_box.addItem("As on screen", "screen")
+        self.aspect_box = QtWidgets.QComboBox()
+        self.aspect_box.setObjectName("aspect_box")
+        self.aspect_box.addItem("16:9 (13.33 × 7.5 in)", "16:9")
+        self.aspect_box.addItem("4:3 (10 × 7.5 in)", "4:3")
+        self.theme_box = QtWidgets.QComboBox()
+        self.theme_box.setObjectName("slide_theme_box")
+        self.theme_box.addItem("Light (print, projectors)", "light")
+        self.theme_box.addItem("Dark (dark slide templates)", "dark")
+        for box in (self.aspect_box, self.theme_box):  # slide choices
+            self.style_box.currentIndexChanged.connect(
+                lambda _=0, b=box: b.setEnabled(self.style_box.currentData() == "slide")
+            )
         self.background_box = QtWidgets.QComboBox()
         self.background_box.addItem("White", "white")
         self.background_box.addItem("Transparent", "transparent")
@@ -44,6 +57,8 @@ class FigureDialog(QtWidgets.QDialog):
         form.addRow("Scale (PNG)", self.scale_box)
         form.addRow("Resolution (PNG)", self.dpi_box)
         form.addRow("Style", self.style_box)
+        form.addRow("Slide shape", self.aspect_box)
+        form.addRow("Slide colours", self.theme_box)
         form.addRow("Background", self.background_box)
         form.addRow("Title", self.title_edit)
         form.addRow("Caption", self.caption_edit)
@@ -66,6 +81,8 @@ class FigureDialog(QtWidgets.QDialog):
             background=self.background_box.currentData(),
             title=self.title_edit.text().strip(),
             caption=self.caption_edit.text().strip(),
+            aspect=self.aspect_box.currentData(),
+            theme=self.theme_box.currentData(),
         )
 
     def ask_path(self) -> Path | None:

@@ -9,7 +9,8 @@ place), and ``LosslessImageRendering`` (without it Qt stores heatmaps as JPEG).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,28 +20,32 @@ from attnviz.export import ExportError, FigureSpec, format_for, safe_write, writ
 from attnviz.export.svg import bake_cosmetic_strokes
 from attnviz.gui.app import dispose
 from attnviz.gui.controller import Controller
+from attnviz.gui.figures import Page, compose_page
+from attnviz.gui.panels import all_panels
 from attnviz.gui.panels.base import Panel
 from attnviz.gui.theme import theme_manager
 
-__all__ = ["export_panel_data", "export_panel_figure", "export_widget_figure", "figure_frame"]
+__all__ = [
+    "export_deck",
+    "export_panel_data",
+    "export_panel_figure",
+    "export_widget_figure",
+    "figure_frame",
+    "lesson_slides",
+    "panel_slides",
+    "slide_theme",
+]
 
 Hint = QtGui.QPainter.RenderHint
-CONTROLS = (
-    QtWidgets.QAbstractButton,
-    QtWidgets.QAbstractSlider,
-    QtWidgets.QLineEdit,
-    QtWidgets.QComboBox,
-    QtWidgets.QAbstractSpinBox,
-)
 
 
 @contextmanager
-def _slide_theme(spec: FigureSpec) -> Iterator[None]:
-    """Light theme and large text while a slide figure is built; the user's theme after."""
+def slide_theme(spec: FigureSpec) -> Iterator[None]:
+    """The slide's theme and type size while its pages are built; the user's own after."""
     tm = theme_manager()
     before = (tm.theme.name, tm.colormap_name, tm.font_pt)
     if spec.style == "slide":
-        tm.apply(theme="light", font_pt=spec.font_pt)
+        tm.apply(theme=spec.theme, font_pt=spec.font_pt)
     try:
         yield
     finally:
@@ -51,8 +56,8 @@ def _slide_theme(spec: FigureSpec) -> Iterator[None]:
 def figure_frame(
     panel_cls: type[Panel], controller: Controller, spec: FigureSpec
 ) -> QtWidgets.QWidget:
-    """A fresh, unshown copy of a panel drawn from the controller's latest result, framed with
-    the optional title and caption; slide style hides the explanation and messages."""
+    """A fresh, unshown copy of a panel drawn from the controller's latest result, as it is on
+    screen ("screen" style), under the optional title and above the optional caption."""
     frame = QtWidgets.QWidget()
     frame.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen)
     frame.setObjectName("figure_frame")
@@ -67,12 +72,6 @@ def figure_frame(
         title.setFont(f)
         lay.addWidget(title)
     panel = panel_cls(controller)
-    if spec.style == "slide":
-        panel.set_explanation_visible(False)
-        panel.message.setVisible(False)
-        for w in panel.findChildren(QtWidgets.QWidget):
-            if isinstance(w, CONTROLS) and not isinstance(w.parent(), QtWidgets.QTabBar):
-                w.setVisible(False)  # no buttons, sliders or inputs on a slide
     lay.addWidget(panel, 1)
     if spec.caption:
         caption = QtWidgets.QLabel(spec.caption)
@@ -80,7 +79,7 @@ def figure_frame(
         caption.setWordWrap(True)
         lay.addWidget(caption)
     frame.panel = panel  # type: ignore[attr-defined]
-    frame.resize(spec.width, spec.height)
+    frame.resize(*spec.size)
     frame.show()  # lays out without appearing (WA_DontShowOnScreen)
     QtWidgets.QApplication.processEvents()
     if controller.latest is not None:
@@ -98,23 +97,39 @@ def figure_frame(
 def _paint(widget: QtWidgets.QWidget, device: QtGui.QPaintDevice, spec: FigureSpec) -> None:
     painter = QtGui.QPainter(device)
     try:
-        painter.setRenderHint(Hint.Antialiasing)
-        painter.setRenderHint(Hint.TextAntialiasing)
-        painter.setRenderHint(Hint.LosslessImageRendering)
-        flags = QtWidgets.QWidget.RenderFlag.DrawChildren
-        if spec.background == "white":
-            painter.fillRect(
-                QtCore.QRect(0, 0, widget.width(), widget.height()), QtGui.QColor("white")
-            )
-        # PySide6 6.12 needs the target offset spelled out (render(painter) raises TypeError).
-        widget.render(painter, QtCore.QPoint(), QtGui.QRegion(), flags)
+        _paint_with(painter, widget, spec)
     finally:
         painter.end()
 
 
-def _write_figure(widget: QtWidgets.QWidget, spec: FigureSpec, path: str | Path) -> Path:
-    w, h = widget.width(), widget.height()
+def _paint_with(painter: QtGui.QPainter, widget: QtWidgets.QWidget, spec: FigureSpec) -> None:
+    painter.setRenderHint(Hint.Antialiasing)
+    painter.setRenderHint(Hint.TextAntialiasing)
+    painter.setRenderHint(Hint.LosslessImageRendering)
+    flags = QtWidgets.QWidget.RenderFlag.DrawChildren
+    if spec.background == "white":
+        # A slide's own background (a dark slide stays dark); white for a screen figure.
+        colour = (
+            widget.palette().color(QtGui.QPalette.ColorRole.Window)
+            if spec.style == "slide"
+            else QtGui.QColor("white")
+        )
+        painter.fillRect(QtCore.QRect(0, 0, widget.width(), widget.height()), colour)
+    # PySide6 6.12 needs the target offset spelled out (render(painter) raises TypeError).
+    widget.render(painter, QtCore.QPoint(), QtGui.QRegion(), flags)
+
+
+def _write_figure(
+    pages: QtWidgets.QWidget | list[QtWidgets.QWidget], spec: FigureSpec, path: str | Path
+) -> Path:
+    """Write one page (PNG, SVG or PDF) or several (a PDF deck, one page each)."""
+    pages = pages if isinstance(pages, list) else [pages]
+    if not pages:
+        raise ExportError("nothing to export: no pages")
+    w, h = pages[0].width(), pages[0].height()
     fmt = spec.format
+    if len(pages) > 1 and fmt != "pdf":
+        raise ExportError(f"a deck of {len(pages)} pages needs PDF, not {fmt.upper()}")
 
     def write(tmp: Path) -> None:
         if fmt == "png":
@@ -128,7 +143,7 @@ def _write_figure(widget: QtWidgets.QWidget, spec: FigureSpec, path: str | Path)
                 dots_per_metre = round(spec.dpi / 0.0254)
                 img.setDotsPerMeterX(dots_per_metre)
                 img.setDotsPerMeterY(dots_per_metre)
-            _paint(widget, img, spec)
+            _paint(pages[0], img, spec)
             if not img.save(str(tmp), "PNG"):
                 raise OSError(f"Qt could not encode the PNG ({w}x{h} at {ratio}x)")
         elif fmt == "svg":
@@ -138,7 +153,7 @@ def _write_figure(widget: QtWidgets.QWidget, spec: FigureSpec, path: str | Path)
             gen.setViewBox(QtCore.QRect(0, 0, w, h))
             gen.setTitle(spec.title or "attnviz figure")
             gen.setDescription(spec.caption or "exported by attnviz")
-            _paint(widget, gen, spec)
+            _paint(pages[0], gen, spec)
             del gen  # flush the file before reading it back
             tmp.write_text(bake_cosmetic_strokes(tmp.read_text(encoding="utf-8")), encoding="utf-8")
         else:  # pdf
@@ -150,7 +165,14 @@ def _write_figure(widget: QtWidgets.QWidget, spec: FigureSpec, path: str | Path)
             writer.setPageMargins(QtCore.QMarginsF(0, 0, 0, 0))
             writer.setTitle(spec.title or "attnviz figure")
             writer.setCreator("attnviz")
-            _paint(widget, writer, spec)
+            painter = QtGui.QPainter(writer)
+            try:
+                for i, page in enumerate(pages):
+                    if i:
+                        writer.newPage()
+                    _paint_with(painter, page, spec)
+            finally:
+                painter.end()
 
     return safe_write(path, write)
 
@@ -158,11 +180,18 @@ def _write_figure(widget: QtWidgets.QWidget, spec: FigureSpec, path: str | Path)
 def export_panel_figure(
     panel_cls: type[Panel], controller: Controller, spec: FigureSpec, path: str | Path
 ) -> Path:
-    """Render panel ``panel_cls`` for the controller's latest result to ``path``."""
+    """Render panel ``panel_cls`` for the controller's latest result to ``path``: its slide
+    (composed, ``figures.compose_page``) or, in "screen" style, the panel as it is."""
     format_for(path, spec.format, kind="figure")
     if controller.latest is None:
         controller.compute_now()
-    with _slide_theme(spec):
+    with slide_theme(spec):
+        if spec.style == "slide":
+            page = compose_page(panel_cls, controller, spec)
+            try:
+                return _write_figure(page, spec, path)
+            finally:
+                page.release()
         frame = figure_frame(panel_cls, controller, spec)
         try:
             return _write_figure(frame, spec, path)
@@ -171,10 +200,57 @@ def export_panel_figure(
             dispose(frame)  # deleted now, not at some later event-loop pass
 
 
+def export_deck(slides: list[Callable[[], Page]], spec: FigureSpec, path: str | Path) -> Path:
+    """Write a multi-page PDF: each entry of ``slides`` makes one page when called (after it
+    has set the session for it: a lesson step, say)."""
+    format_for(path, "pdf", kind="figure")
+    if spec.format != "pdf":
+        raise ExportError("a deck is a PDF: use a .pdf file name")
+    pages: list[Page] = []
+    with slide_theme(spec):
+        try:
+            for make in slides:
+                pages.append(make())
+            return _write_figure(list(pages), spec, path)
+        finally:
+            for page in pages:
+                page.release()
+
+
+def panel_slides(
+    controller: Controller, panel_classes: list[type[Panel]], spec: FigureSpec
+) -> list[Callable[[], Page]]:
+    """A deck's pages: each panel's slide for the controller's latest result."""
+    return [lambda cls=cls: compose_page(cls, controller, spec) for cls in panel_classes]
+
+
+def lesson_slides(
+    controller: Controller, lesson: int, spec: FigureSpec
+) -> list[Callable[[], Page]]:
+    """A deck's pages: every step of lesson ``lesson`` (0-based), each with the session set as
+    the step says, its first panel and sub-tab, the step's title over it and its text as the
+    caption. Sets ``controller.session``: give it a session of its own."""
+    from attnviz.gui.lesson_dock import apply_step_settings
+    from attnviz.lessons.course import COURSE
+
+    chapter = COURSE[lesson]
+    panels = all_panels()
+
+    def slide(index: int) -> Page:
+        step = chapter.steps[index]
+        apply_step_settings(controller.session, step)
+        controller.compute_now()
+        title = f"{chapter.title} · {index + 1}/{len(chapter.steps)}: {step.title}"
+        return compose_page(panels[step.panels[0]], controller, spec, tab=step.tab,
+                            title=title, caption=step.text)  # fmt: skip
+
+    return [lambda i=i: slide(i) for i in range(len(chapter.steps))]
+
+
 def export_widget_figure(widget: QtWidgets.QWidget, spec: FigureSpec, path: str | Path) -> Path:
     """Render a widget as it is on screen (the whole window, say) to ``path``."""
     format_for(path, spec.format, kind="figure")
-    return _write_figure(widget, spec, path)
+    return _write_figure(widget, dataclasses.replace(spec, style="screen"), path)
 
 
 def export_panel_data(panel: Panel, path: str | Path, fmt: str | None = None) -> Path:

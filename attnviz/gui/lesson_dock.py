@@ -18,8 +18,9 @@ from attnviz.lessons.course import COURSE, Step
 
 if TYPE_CHECKING:
     from attnviz.gui.main_window import MainWindow
+    from attnviz.state.session import Session
 
-__all__ = ["LessonDock", "apply_step"]
+__all__ = ["LessonDock", "apply_step", "apply_step_settings"]
 
 # Fields set after the scene in this order: the head and token ranges follow the scene's tokens.
 _ORDER = ("scene", "text", "causal", "temperature", "window", "layer", "head", "selected_token")
@@ -27,7 +28,15 @@ _ORDER = ("scene", "text", "causal", "temperature", "window", "layer", "head", "
 
 def apply_step(window: MainWindow, step: Step) -> None:
     """Set the session for ``step`` and bring its panels forward (the first one on top)."""
-    s = window.session
+    apply_step_settings(window.session, step)
+    window.show_panels(step.panels)
+    for pid in step.panels:
+        window.panel(pid).ensure_drawn()
+    window.panel(step.panels[0]).show_tab(step.tab)
+
+
+def apply_step_settings(s: Session, step: Step) -> None:
+    """Set the session and the step's panels' own parameters as ``step`` says."""
     settings = step.full_settings()
     if s.model_path is not None or s.attention_path is not None or s.scene != settings["scene"]:
         s.scene = settings["scene"]  # lessons run on the toy model's scenes
@@ -38,10 +47,6 @@ def apply_step(window: MainWindow, step: Step) -> None:
         params = s.view_params[pid]
         for name, value in values.items():
             setattr(params, name, value)
-    window.show_panels(step.panels)
-    for pid in step.panels:
-        window.panel(pid).ensure_drawn()
-    window.panel(step.panels[0]).show_tab(step.tab)
 
 
 class LessonDock(QtWidgets.QDockWidget):

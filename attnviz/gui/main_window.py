@@ -15,7 +15,13 @@ from attnviz.export import ExportError, FigureSpec
 from attnviz.gui.binding import bind
 from attnviz.gui.controller import Controller
 from attnviz.gui.export_dialog import FigureDialog, ask_data_path
-from attnviz.gui.exporters import export_panel_data, export_panel_figure, export_widget_figure
+from attnviz.gui.exporters import (
+    export_deck,
+    export_panel_data,
+    export_panel_figure,
+    export_widget_figure,
+    lesson_slides,
+)
 from attnviz.gui.lesson_dock import LessonDock
 from attnviz.gui.panels import Panel, all_panels
 from attnviz.gui.presenter import PRESENTER_FONT_PT, thicken_lines
@@ -30,6 +36,7 @@ from attnviz.state.scene_file import (
     load_scene,
     save_scene,
 )
+from attnviz.state.session import Session
 
 __all__ = ["MainWindow"]
 
@@ -479,6 +486,10 @@ class MainWindow(QtWidgets.QMainWindow):
         data.triggered.connect(lambda: self.export_panel_data(self.current_panel()))
         win = file_menu.addAction("Export figure of the &whole window…")
         win.triggered.connect(self.export_window_figure)
+        slides = file_menu.addAction("Export &lesson as slides…")
+        slides.setObjectName("export_lesson_action")
+        slides.setStatusTip("Every step of the current lesson as a page of one PDF")
+        slides.triggered.connect(lambda: self.export_lesson_slides())
         file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit")
         quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
@@ -956,6 +967,28 @@ class MainWindow(QtWidgets.QMainWindow):
     def export_panel_data(self, panel: Panel) -> Path | None:
         path = ask_data_path(self, panel.panel_id)
         return None if path is None else self._save(lambda: export_panel_data(panel, path))
+
+    def export_lesson_slides(self, path: str | Path | None = None) -> Path | None:
+        """Every step of the lesson the lesson bar shows, one PDF page each, computed in a
+        session of its own (the lecturer's stays as it is)."""
+        from attnviz.lessons.course import COURSE
+
+        lesson = self.lesson_dock.lesson_index
+        if path is None:
+            name = f"lesson-{lesson + 1}.pdf"
+            chosen, _ = QtWidgets.QFileDialog.getSaveFileName(
+                self, "Export lesson as slides", name, "PDF document (*.pdf)"
+            )
+            if not chosen:
+                return None
+            path = chosen
+        controller = Controller(Session())
+        spec = FigureSpec(format="pdf", title=COURSE[lesson].title)
+        try:
+            return self._save(lambda: export_deck(lesson_slides(controller, lesson, spec),
+                                                  spec, path))  # fmt: skip
+        finally:
+            controller.wait()
 
     def export_window_figure(self) -> Path | None:
         dialog = FigureDialog("whole window", "attnviz_window", self)

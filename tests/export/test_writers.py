@@ -45,8 +45,11 @@ def test_figure_spec_refuses_nonsense(kw, match):
 
 
 def test_pixel_ratio_from_scale_or_dpi():
-    assert FigureSpec(scale=3).pixel_ratio == 3
+    assert FigureSpec(scale=3, style="screen").pixel_ratio == 3
+    assert FigureSpec(scale=1).pixel_ratio == 1.5  # a 1280 x 720 layout page: 1920 x 1080 px
     assert FigureSpec(dpi=192).pixel_ratio == 2
+    assert FigureSpec().size == (1280, 720) and FigureSpec(aspect="4:3").size == (960, 720)
+    assert FigureSpec(style="screen", width=900, height=600).size == (900, 600)
 
 
 def test_csv_has_token_labels_and_keeps_minus_infinity(tmp_path):

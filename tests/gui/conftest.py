@@ -24,6 +24,9 @@ def window(qtbot, settings):
     yield w
     w.controller.wait()
     theme_manager().apply(theme="light", colormap="viridis", font_pt=10)
+    from attnviz.gui.app import dispose
+
+    dispose(w)  # now, in Qt's order, not whenever the garbage collector gets to it
 
 
 @pytest.fixture

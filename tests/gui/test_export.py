@@ -33,7 +33,7 @@ def controller(qtbot):
 
 
 def test_png_has_the_scaled_size_and_the_colours_of_the_weights(controller, tmp_path):
-    spec = FigureSpec(format="png", scale=2, width=1000, height=700)
+    spec = FigureSpec(format="png", scale=2, width=1000, height=700, style="screen")
     frame = figure_frame(PANELS["score_heatmap"], controller, spec)
     heat = frame.panel.heatmap
     out = _write_figure(frame, spec, tmp_path / "h.png")
@@ -138,7 +138,7 @@ def test_cli_single_panel_with_options(tmp_path):
     r = run_cli("--panel", "softmax_temperature", "--temperature", "0.5", "--scale", "1",
                 "--text", "Attention is all you need", "--out", str(out))  # fmt: skip
     assert r.returncode == 0, r.stderr
-    assert QtGui.QImage(str(out)).width() == 1600
+    assert QtGui.QImage(str(out)).width() == 1920  # a 16:9 slide at scale 1
     r = run_cli("--panel", "score_heatmap", "--data", "csv", "--out", str(tmp_path / "w.csv"))
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "w.csv").read_text().startswith("weights,The,cat")

@@ -205,6 +205,21 @@ class AttentionPatternsPanel(Panel):
             f"{ind.checked}. Hand-built toy."
         )
 
+    def figure_parts(self) -> list[list]:
+        if self.tabs.currentIndex() == 0:
+            # The table's last column (what each pattern keeps, in words) stays on screen:
+            # the slide has the pictures for that.
+            self.costs.setColumnHidden(self.costs.model().columnCount() - 1, True)
+            return [[self.gallery], [self.costs], [self.gallery_caption.text()]]
+        return [[self.induction_summary.text()],
+                [self.layer1, self.layer2, self.layer2_random], [self.scores]]  # fmt: skip
+
+    def figure_caption(self) -> str:
+        p = self.params
+        if self.tabs.currentIndex() == 0:
+            return f"n = {p.n} tokens · window and block w = {p.w} · random keys seeded (seed 0)"
+        return f"a repeated block of {p.period} random tokens · a two-layer toy model"
+
     def export_data(self) -> dict[str, Any]:
         d = self.data()
         if d is None:

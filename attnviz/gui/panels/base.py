@@ -7,6 +7,7 @@ maths: what it shows comes from the compute core through the pipeline.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -14,6 +15,7 @@ from typing import Any, ClassVar
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from attnviz.export.captions import settings_caption
 from attnviz.gui.binding import bind
 from attnviz.gui.controller import Controller
 from attnviz.gui.theme import style_plots, theme_manager
@@ -164,6 +166,9 @@ class Panel(QtWidgets.QWidget):
         for timer in self.findChildren(QtCore.QTimer):
             timer.stop()
         _cut(self._unlinks)
+        # No more results either (a slide keeps the result it was composed from).
+        with contextlib.suppress(RuntimeError, TypeError):
+            self.controller.result_ready.disconnect(self._on_result)
 
     def set_explanation_visible(self, visible: bool) -> None:
         self.explanation.setVisible(visible)
@@ -242,6 +247,26 @@ class Panel(QtWidgets.QWidget):
         recomputed.
         """
         return {}
+
+    # -- the figure it composes for a slide (attnviz.gui.figures) ---------------------------
+    def figure_parts(self) -> list[list[FigurePart]]:
+        """What this panel's slide shows, as rows of parts laid side by side: its own widgets
+        (plots, tables; drawn already, moved onto the page) and texts (numbers in words); a
+        part may come as ``(part, stretch)`` to take more of its row than the others.
+        Never a control: what the controls hold goes into ``figure_caption``. The default:
+        every plot of the current view in one row."""
+        views = [v for v in self.content.findChildren(pg.GraphicsView) if v.isVisibleTo(self)]
+        return [views] if views else []
+
+    def figure_caption(self) -> str:
+        """The settings behind the figure, in words (the caption line under it)."""
+        return settings_caption(self.result.request) if self.result is not None else ""
+
+    def figure_title(self) -> str:
+        return self.title
+
+
+FigurePart = QtWidgets.QWidget | str | tuple[QtWidgets.QWidget | str, int]
 
 
 class _Content(QtWidgets.QWidget):

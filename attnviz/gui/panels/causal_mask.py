@@ -90,6 +90,14 @@ class CausalMaskPanel(Panel):
     def _pick_row(self, row: int) -> None:
         self.try_set(lambda: setattr(self.session, "selected_token", row))
 
+    def figure_parts(self) -> list[list]:
+        if self.file_note.isVisibleTo(self):
+            return [[self.file_note.text()]]
+        # The two weights side by side, each with room for every word on both axes and its
+        # whole title at slide size (three in a row cut their titles and colour bars; two by
+        # two thinned the rows): the scores' −∞ are the Q/K/V slide's mask step.
+        return [[self.unmasked, self.masked]]
+
     def export_data(self) -> dict:
         if self.result is None:
             return {}

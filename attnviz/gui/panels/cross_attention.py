@@ -226,6 +226,16 @@ class CrossAttentionPanel(Panel):
             label = self._labels[k]
             label.setPos(side - gap if side == 0 else side + gap, label.pos().y())
 
+    def figure_parts(self) -> list[list]:
+        return [[(self.graphics, 2), (self.heatmap, 3)], [self.summary.text()]]
+
+    def figure_caption(self) -> str:
+        p = self.params
+        return (
+            f"source “{p.encoder_text}” → target “{p.decoder_text}” · a toy encoder–decoder "
+            "with hand-built weights"
+        )
+
     def export_data(self) -> dict:
         d = self.data()
         if d is None:

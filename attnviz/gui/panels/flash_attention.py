@@ -589,6 +589,23 @@ class FlashAttentionPanel(Panel):
             + "</small>"
         )
 
+    def figure_parts(self) -> list[list]:
+        if self.pages.currentIndex() == 0:
+            # The diagram gets the page's width (its boxes hold every array whole); the
+            # assumptions stay on screen.
+            return [[self.curve_plot, self.readout.text()], [self.diagram]]
+        return [[self.grid, self.state_table.text()], [self.step_text.text()]]
+
+    def figure_caption(self) -> str:
+        p = self.params
+        if self.pages.currentIndex() == 0:
+            return f"one head · N = {p.n:,} tokens · head dimension {p.head_dim} · {p.dtype}"
+        mask = "causal" if p.causal else "no mask"
+        return (
+            f"{p.tile_n} tokens in tiles of {p.block_q} queries × {p.block_k} keys · {mask} · "
+            f"random numbers, seed {p.seed}"
+        )
+
     def export_data(self) -> dict[str, Any]:
         data = self._data()
         if data is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
+from attnviz.export.captions import settings_caption
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.widgets.heatmap import format_value
 from attnviz.gui.widgets.labels import token_label
@@ -151,6 +152,15 @@ class HeadGridPanel(Panel):
             f"Layer {r.layer + 1}: {h} heads over {len(r.tokens)} tokens (T = "
             f"{r.temperature:g}, {mask}). Focused: head {r.head + 1}, {r.head_names[r.head]}."
         )
+
+    def figure_parts(self) -> list[list]:
+        return [[self.grid], [self.table]]
+
+    def figure_caption(self) -> str:
+        if self.result is None:
+            return ""
+        r = self.result.request
+        return settings_caption(r, [f"focused: head {r.head + 1}"], head=False)
 
     def export_data(self) -> dict:
         if self.result is None:

@@ -354,6 +354,20 @@ class KVCachePanel(Panel):
                 text += " Every token of the text is in; press Reset to start again."
         self.decode_text.setText(text)
 
+    def figure_parts(self) -> list[list]:
+        parts: list[list] = [[(self.sharing, 5), (self.results.text(), 4)]]
+        if self.params.decode_tokens > 0:
+            parts += [[self.decode_text.text()], [self.cache_map]]
+        return parts
+
+    def figure_caption(self) -> str:
+        p = self.params
+        preset = self.preset_box.currentText()
+        return (
+            f"{preset}: {p.layers} layers, {p.q_heads} query heads, {p.kv_heads} KV heads of "
+            f"{p.head_dim} dimensions · {p.seq_len:,} tokens, batch {p.batch}, {p.dtype}"
+        )
+
     def export_data(self) -> dict[str, Any]:
         if self.result is None or isinstance(self.result.views.get(self.panel_id), ViewError):
             return {}

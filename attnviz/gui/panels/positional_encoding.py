@@ -250,6 +250,23 @@ class PositionalEncodingPanel(Panel):
             f"<b>{data.perm_max_diff_pos:.3f}</b>: order now changes what attention sees."
         )
 
+    def figure_parts(self) -> list[list]:
+        page = self.pages.currentIndex()
+        if page == 0:
+            return [[self.sinusoid]]
+        if page == 1:
+            return [[self.rotation, self.scores],
+                    [self.rotation_key.text()], [self.rope_check.text()]]  # fmt: skip
+        return [[self.perm_original, self.perm_shuffled, self.perm_positions],
+                [self.summary.text()]]  # fmt: skip
+
+    def figure_caption(self) -> str:
+        p = self.params
+        return (
+            f"{p.n_positions} positions · d_model = {p.d_model} · base {p.base:g} · "
+            f"{self.pages.tabText(self.pages.currentIndex())}"
+        )
+
     def export_data(self) -> dict[str, Any]:
         data = None if self.result is None else self.result.views.get(self.panel_id)
         if not isinstance(data, PositionalData):

@@ -7,6 +7,7 @@ import math
 from PySide6 import QtCore, QtWidgets
 from superqt.utils import signals_blocked
 
+from attnviz.export.captions import settings_caption
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.widgets.matrix_table import MatrixTable
 from attnviz.state.pipeline import Result
@@ -192,6 +193,19 @@ class QKVStepsPanel(Panel):
         self.tables["K"].set_matrix(result.k[h], toks, dk)
         self.tables["V"].set_matrix(result.v[h], toks, dv)
         self._draw_step(result)
+
+    def figure_parts(self) -> list[list]:
+        if self.no_qkv.isVisibleTo(self):
+            return [[self.no_qkv.text()]]
+        return [[self.formula.text()], [self.step_table]]
+
+    def figure_caption(self) -> str:
+        if self.result is None:
+            return ""
+        _, label, _ = STEPS[self.step]
+        return settings_caption(
+            self.result.request, [f"step {label} of {len(STEPS)}", "hand-built numbers"]
+        )
 
     def export_data(self) -> dict:
         if self.result is None:

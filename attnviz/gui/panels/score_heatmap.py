@@ -41,6 +41,9 @@ class ScoreHeatmapPanel(Panel):
         self.heatmap.set_highlight_row(r.selected_token)
         self.inspector.setText(self.row_summary(result))
 
+    def figure_parts(self) -> list[list]:
+        return [[self.heatmap], [self.inspector.text()]]
+
     def export_data(self) -> dict:
         if self.result is None:
             return {}

@@ -9,6 +9,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 from superqt.utils import signals_blocked
 
+from attnviz.export.captions import settings_caption
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import Heatmap
@@ -149,6 +150,16 @@ class SoftmaxTemperaturePanel(Panel):
 
     def _show_logits(self, *_: object) -> None:
         self.logits_edit.setText(", ".join(f"{v:g}" for v in self.session.logits))
+
+    def figure_parts(self) -> list[list]:
+        return [[self.readout.text()], [(self.graphics, 2), (self.attention, 3)]]
+
+    def figure_caption(self) -> str:
+        if self.result is None:
+            return ""
+        r = self.result.request
+        logits = ", ".join(f"{x:g}" for x in r.logits)
+        return settings_caption(r, [f"logits {logits}", f"T = {r.temperature:g}"])
 
     def export_data(self) -> dict:
         if self.result is None:

@@ -165,6 +165,9 @@ class TokenAttentionPanel(Panel):
         j = int(np.argmax(row))
         return r.tokens[r.selected_token], r.tokens[j], float(row[j])
 
+    def figure_parts(self) -> list[list]:
+        return [[self.summary.text()], [self.graphics]]
+
     def export_data(self) -> dict:
         if self.result is None:
             return {}

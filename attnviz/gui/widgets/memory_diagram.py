@@ -14,6 +14,8 @@ from attnviz.gui.theme import theme_manager
 
 __all__ = ["Chip", "MemoryDiagram", "MemoryRow"]
 
+HBM_SHARE = 0.64  # of the width: main memory holds six arrays, on-chip memory four
+
 
 @dataclass(frozen=True)
 class Chip:
@@ -40,7 +42,6 @@ class MemoryDiagram(QtWidgets.QWidget):
         self.rows: tuple[MemoryRow, ...] = ()
         self.hbm_caption = "HBM (GPU main memory)"
         self.sram_caption = "SRAM (on-chip)"
-        self.setMinimumSize(320, 180)
         self.setSizePolicy(
             QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding
         )
@@ -53,6 +54,41 @@ class MemoryDiagram(QtWidgets.QWidget):
     def sizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(520, 260)
 
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(320, self.heightForWidth(max(self.width(), 320)))
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        """Tall enough at ``width`` for the captions and, per row, its title (and traffic line)
+        and every chip, wrapped as ``paintEvent`` wraps them."""
+        fm = QtGui.QFontMetrics(self.font())
+        line = fm.height()
+        margin, gap = 6, 34
+        hbm_w = int((width - 3 * margin) * HBM_SHARE)
+        sram_w = width - (margin + hbm_w + gap) - margin
+        need = 2 * line + 6 + margin
+        for row in self.rows or (MemoryRow("", (), (), ""),):
+            title_w = fm.horizontalAdvance(row.title) + 12
+            beside = title_w + fm.horizontalAdvance(f"· {row.traffic}") <= hbm_w - 10
+            head = line if beside or not row.traffic else 2 * line
+            lines = max(
+                self._chip_rows(fm, row.hbm, hbm_w - 8), self._chip_rows(fm, row.sram, sram_w - 8)
+            )
+            need += head + 16 + lines * (2 * line + 10) + margin
+        return need
+
+    @staticmethod
+    def _chip_rows(fm: QtGui.QFontMetrics, chips: tuple[Chip, ...], width: float) -> int:
+        rows, x = 1, 0.0
+        for chip in chips:
+            cw = max(fm.horizontalAdvance(chip.label), fm.horizontalAdvance(chip.size)) + 14
+            if x + cw > width and x > 0:
+                rows, x = rows + 1, 0.0
+            x += cw + 4
+        return rows
+
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:
         t = theme_manager().theme
         p = QtGui.QPainter(self)
@@ -63,7 +99,7 @@ class MemoryDiagram(QtWidgets.QWidget):
         line = fm.height()
         w, h = self.width(), self.height()
         margin = 6
-        hbm_w = int((w - 3 * margin) * 0.58)
+        hbm_w = int((w - 3 * margin) * HBM_SHARE)
         gap = 34
         sram_x = margin + hbm_w + gap
         sram_w = w - sram_x - margin
@@ -91,17 +127,20 @@ class MemoryDiagram(QtWidgets.QWidget):
             title_w = fm.horizontalAdvance(row.title) + 12  # bold is a little wider
             p.drawText(QtCore.QRect(margin + 6, y + 2, hbm_w, line), 0, row.title)
             p.setFont(self.font())
-            if row.traffic:  # what crosses to the other memory, beside the title
-                p.drawText(
-                    QtCore.QRectF(margin + 6 + title_w, y + 2, hbm_w - title_w - 10, line),
-                    int(QtCore.Qt.AlignmentFlag.AlignLeft), f"· {row.traffic}",
-                )  # fmt: skip
+            head = line  # the title's line, and the traffic's when it needs one of its own
+            if row.traffic:  # what crosses to the other memory: beside the title, or below it
+                traffic = f"· {row.traffic}"
+                beside = title_w + fm.horizontalAdvance(traffic) <= hbm_w - 10
+                x0, y0 = (margin + 6 + title_w, y + 2) if beside else (margin + 6, y + 2 + line)
+                p.drawText(QtCore.QRectF(x0, y0, hbm_w - (x0 - margin) - 4, line),
+                           int(QtCore.Qt.AlignmentFlag.AlignLeft), traffic)  # fmt: skip
+                head = line if beside else 2 * line
             for x, bw, chips in ((margin, hbm_w, row.hbm), (sram_x, sram_w, row.sram)):
                 p.setPen(QtGui.QPen(fg, 1.2))
                 p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
                 p.drawRoundedRect(QtCore.QRectF(x, y, bw, box_h), 6, 6)
-                self._chips(p, chips, QtCore.QRectF(x + 4, y + line + 6, bw - 8,
-                                                    box_h - line - 10), costly, plain)  # fmt: skip
+                self._chips(p, chips, QtCore.QRectF(x + 4, y + head + 6, bw - 8,
+                                                    box_h - head - 10), costly, plain)  # fmt: skip
             # The traffic between the two memories: a double arrow and what crosses it.
             mid_y = y + box_h / 2
             p.setPen(QtGui.QPen(fg, 1.5))

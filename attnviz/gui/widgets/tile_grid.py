@@ -441,7 +441,11 @@ class TileGrid(pg.GraphicsLayoutWidget):
             top = -max(self._gap(), text_h - self._band())
             (y_lo, y_hi) = self.plot.vb.viewRange()[1]
             if abs(min(y_lo, y_hi) - top) > px_y:
-                self.plot.setYRange(top, max(y_lo, y_hi), padding=0)
+                # Both ranges: with the aspect locked, a new y range alone moves the x range
+                # and cut the first tile's title off on the left.
+                gap = self._gap()
+                h, w = self._canvas_size(self.columns)
+                self.plot.setRange(xRange=(-gap, w + gap), yRange=(top, h + gap), padding=0)
 
     @staticmethod
     def _title_font() -> QtGui.QFont:

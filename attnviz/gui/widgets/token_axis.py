@@ -42,6 +42,7 @@ class TokenAxis(pg.AxisItem):
         self.shown: list[tuple[float, str]] = []  # (position, text as drawn)
         self.max_extent: float | None = None  # most pixels turned labels may take
         self.cell_units = 1.0  # view units per token (a tile grid's cells are larger)
+        self.min_pt: float | None = None  # a floor for shrunk labels (slides: 14 pt)
         self._fitting = False
         self._again = False
 
@@ -97,8 +98,11 @@ class TokenAxis(pg.AxisItem):
         self.rotated = self.orientation == "bottom" and widest + GAP > slot > 0
         across = fm.height() if (self.rotated or self.orientation == "left") else widest + GAP
         self.step = 1
+        least = MIN_SCALE
+        if self.min_pt is not None and base.pointSizeF() > 0:
+            least = max(least, min(1.0, self.min_pt / base.pointSizeF()))
         if slot > 0 and across > slot:
-            if slot / across >= MIN_SCALE:
+            if slot / across >= least:
                 # A smaller font (down to MIN_SCALE) labels every token: worth it.
                 font.setPointSizeF(max(1.0, base.pointSizeF() * slot / across))
                 fm = QtGui.QFontMetricsF(font)
