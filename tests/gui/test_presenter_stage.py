@@ -26,6 +26,7 @@ def window(qtbot, tmp_path):
     qtbot.waitExposed(win)
     settle()
     yield win
+    win.set_presenter(False)  # the text size is the application's: give the next test 10 pt
     win.controller.wait()
     dispose(win)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 from superqt.utils import signals_blocked
 
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
@@ -50,6 +50,7 @@ class HeadSharing(pg.GraphicsLayoutWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        self.min_plot_size = (200, 300)  # at 10 pt; grows with its longest title
         self.plots: dict[str, pg.PlotItem] = {}
         self.lines: dict[str, pg.PlotDataItem] = {}
         self.q_dots: dict[str, pg.ScatterPlotItem] = {}
@@ -91,12 +92,18 @@ class HeadSharing(pg.GraphicsLayoutWidget):
             )
             plot = self.plots[lay.name]
             mark = "  ◀ your setting" if lay.chosen else ""
-            plot.setTitle(
+            title = (
                 f"<b>{lay.name}</b> · {lay.kv_heads} KV head{'s' if lay.kv_heads > 1 else ''}"
-                f" · {lay.human}{mark}",
-                color=tm.plot_foreground,
-                size="9pt",
+                f" · {lay.human}{mark}"
             )
+            # The typography's title size (style_plots keeps it there); the plot as wide as
+            # its longest title needs, at 10 pt (Panel scales it with the text size).
+            plot.setTitle(title, color=tm.plot_foreground)
+            font = QtGui.QFont(QtWidgets.QApplication.font())
+            font.setPointSize(12)
+            plain = title.replace("<b>", "").replace("</b>", "")
+            need = QtGui.QFontMetricsF(font).horizontalAdvance(plain) + 70
+            self.min_plot_size = (max(self.min_plot_size[0], round(need)), 300)
             plot.setXRange(-0.8, hq - 0.2, padding=0)
             for ax in ("left",):
                 plot.getAxis(ax).setPen(pg.mkPen(tm.plot_foreground))
@@ -188,9 +195,8 @@ class KVCachePanel(Panel):
         scroll.setWidget(calc_box)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(360)
-        scroll.setMaximumWidth(480)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.calc_scroll, self.calc_box = scroll, calc_box  # as wide as its form needs
         row.addWidget(scroll, 3)
 
         # -- head sharing --------------------------------------------------------------------
@@ -236,6 +242,14 @@ class KVCachePanel(Panel):
 
         self.listen(self.params.events, self._show_params)
         self._show_params()
+
+    def _fit_useful_size(self) -> None:
+        """The calculator as wide as its labels and boxes at the current text size (not a
+        fixed 480 px: its values were cut in presenter type; it scrolls if still too narrow)."""
+        super()._fit_useful_size()
+        if hasattr(self, "calc_scroll"):
+            bar = self.calc_scroll.verticalScrollBar().sizeHint().width()
+            self.calc_scroll.setMinimumWidth(self.calc_box.sizeHint().width() + bar + 4)
 
     # -- input ---------------------------------------------------------------------------------
     def _bind_spin(self, spin: QtWidgets.QSpinBox, field: str) -> None:
@@ -304,7 +318,7 @@ class KVCachePanel(Panel):
             )
         return (
             f"<b>KV cache for {p.seq_len:,} tokens × batch {p.batch}, {p.dtype}</b>"
-            "<table cellspacing=0 cellpadding=3>"
+            "<table cellspacing=0 cellpadding=5>"
             "<tr><th align=left>layout</th><th nowrap>KV heads</th><th>size</th><th>bytes</th>"
             "<th>vs MHA</th></tr>" + "".join(rows) + "</table>"
             f"<small>2 × {p.layers} layers × KV heads × {p.head_dim} × {p.seq_len:,} tokens "

@@ -13,6 +13,7 @@ from attnviz.export.captions import settings_caption
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import Heatmap
+from attnviz.gui.widgets.token_axis import TokenAxis
 from attnviz.state.pipeline import Result
 from attnviz.state.session import FILE_TEMPERATURE
 
@@ -68,7 +69,9 @@ class SoftmaxTemperaturePanel(Panel):
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setMinimumHeight(120)
-        self.bars_plot = self.graphics.addPlot(row=0, col=0, title="softmax(logits / T)")
+        self.bars_plot = self.graphics.addPlot(
+            row=0, col=0, title="softmax(logits / T)", axisItems={"bottom": TokenAxis("bottom")}
+        )  # every logit under its bars, turned when they do not fit side by side
         self.bars_plot.setMenuEnabled(False)
         self.bars_plot.setMouseEnabled(False, False)
         self.bars_plot.hideButtons()
@@ -189,7 +192,7 @@ class SoftmaxTemperaturePanel(Panel):
         self.legend.clear()
         self.legend.addItem(self.bars_t1, "T = 1 (reference)")
         self.legend.addItem(self.bars_t, f"T = {r.temperature:g} (chosen)")
-        self.bars_plot.getAxis("bottom").setTicks([[(i, f"{v:g}") for i, v in enumerate(r.logits)]])
+        self.bars_plot.getAxis("bottom").set_labels([(i, f"{v:g}") for i, v in enumerate(r.logits)])
         self.bars_plot.setLabel("bottom", "logit")
         top = int(np.argmax(result.logit_argmax))
         ties = int((result.logit_argmax > 0).sum())

@@ -9,8 +9,10 @@ from superqt.utils import signals_blocked
 
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
-from attnviz.gui.widgets.heatmap import token_ticks
+from attnviz.gui.widgets.heatmap import MAX_TICKS, token_ticks
 from attnviz.gui.widgets.labels import token_label, token_label_html
+from attnviz.gui.widgets.tile_grid import LABEL_EVERY_UP_TO
+from attnviz.gui.widgets.token_axis import TokenAxis
 from attnviz.state.pipeline import Result
 
 
@@ -105,7 +107,9 @@ class TokenAttentionPanel(Panel):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setMinimumHeight(200)
         self.links = self.graphics.addPlot(row=0, col=0, title="links of the selected word")
-        self.bars_plot = self.graphics.addPlot(row=0, col=1, title="its weights")
+        self.bars_plot = self.graphics.addPlot(
+            row=0, col=1, title="its weights", axisItems={"left": TokenAxis("left")}
+        )  # every word beside its bar: never one dropped for touching its neighbour
         for p in (self.links, self.bars_plot):
             p.hideButtons()
             p.setMenuEnabled(False)
@@ -202,15 +206,20 @@ class TokenAttentionPanel(Panel):
         self._draw_links(result, row)
         self.bars.setOpts(x0=np.zeros(n), y=np.arange(n), width=row, height=0.7,
                           brush=pg.mkBrush(tm.theme.highlight), pen=pg.mkPen(None))  # fmt: skip
-        ax = self.bars_plot.getAxis("left")
-        fit = self._labels_that_fit()
-        ax.setTicks([[(i, t) for _, t in token_ticks(r.tokens, fit)[0] for i in [_ - 0.5]]])
         self.bars_plot.setYRange(-0.5, n - 0.5, padding=0.02)
+        ticks = token_ticks(r.tokens, MAX_TICKS)[0]
+        self.bars_plot.getAxis("left").set_labels([(at - 0.5, t) for at, t in ticks])
+        # Room for every word (up to 40) in both columns at the least label size; the panel
+        # scrolls rather than thin them. At 10 pt: Panel scales it with the text size.
+        self.graphics.min_plot_size = (360, min(n, LABEL_EVERY_UP_TO) * 15 + 90)
 
     def _labels_that_fit(self) -> int:
-        """Token labels a column can hold without overlapping: one per 16 px, 4 to 48."""
+        """Token labels a column can hold without overlapping at the labels' type size."""
         height = self.links.vb.sceneBoundingRect().height() or self.graphics.height()
-        return max(4, min(48, int(height // 16)))
+        font = QtGui.QFont(QtWidgets.QApplication.font())
+        font.setPointSize(theme_manager().typography.label)
+        line = QtGui.QFontMetricsF(font).height()
+        return max(4, min(LABEL_EVERY_UP_TO, int(height // line)))
 
     def _label(self, k: int) -> pg.TextItem:
         """The k-th token label, created once and reused (items are never removed)."""

@@ -34,6 +34,9 @@ class TokenAxis(pg.AxisItem):
 
     def __init__(self, orientation: str, **kwargs: object) -> None:
         super().__init__(orientation, **kwargs)
+        # No tick marks: each word sits beside its row or column, and a tick struck through
+        # the end of the word ("cat-" read "cat" crossed out from the back row).
+        self.setStyle(tickLength=0)
         self.labels: list[tuple[float, str]] = []
         self.rotated = False  # bottom labels turned to read upwards
         self.step = 1  # every label (1) or every k-th
