@@ -96,8 +96,24 @@ def test_every_page_is_legible_whole_and_captioned(deck, index, panel_id):
             assert counts[word] >= want, (word, counts[word], want)
 
 
-def test_no_control_reaches_a_slide(controller):
+def views_of(cls, controller) -> list[str | None]:
+    """None (the panel as it opens) and each of its sub-tabs' titles."""
     from PySide6 import QtWidgets
+
+    from attnviz.gui.app import dispose
+
+    panel = cls(controller)
+    titles = [t.tabText(i) for t in panel.findChildren(QtWidgets.QTabWidget)
+              for i in range(t.count())]  # fmt: skip
+    panel.detach()
+    dispose(panel)
+    return [None, *titles]
+
+
+def test_no_control_reaches_a_slide_and_every_part_is_whole(controller):
+    from PySide6 import QtWidgets
+
+    from attnviz.gui.widgets.token_axis import TokenAxis
 
     controls = (
         QtWidgets.QAbstractButton, QtWidgets.QAbstractSlider, QtWidgets.QLineEdit,
@@ -105,14 +121,21 @@ def test_no_control_reaches_a_slide(controller):
     )  # fmt: skip
     spec = FigureSpec(format="pdf")
     with slide_theme(spec):
-        for cls in PANELS.values():
-            page = compose_page(cls, controller, spec)
+        for cls, tab in [(c, t) for c in PANELS.values() for t in views_of(c, controller)]:
+            page = compose_page(cls, controller, spec, tab=tab)
             try:
                 shown = [w for w in page.findChildren(QtWidgets.QWidget)
                          if isinstance(w, controls) and w.isVisible()
                          and not isinstance(w.parentWidget(), QtWidgets.QTableView)]  # fmt: skip
                 assert not shown, (cls.panel_id, shown[:3])
                 assert page.caption_label.geometry().bottom() <= page.height()
+                for label in page.findChildren(QtWidgets.QLabel):  # one-line texts whole
+                    if label.isVisible() and not label.wordWrap() and label.text():
+                        doc = QtGui.QTextDocument()
+                        doc.setDefaultFont(label.font())
+                        doc.setHtml(label.text())
+                        need = doc.idealWidth() - 2 * doc.documentMargin()
+                        assert need <= label.width() + 1, (cls.panel_id, tab, label.text())
                 # Every part whole on the page: nothing pushed past its edges.
                 whole = QtCore.QRect(0, 0, page.width(), page.height())
                 for part in page.findChildren(QtWidgets.QWidget):
@@ -126,6 +149,12 @@ def test_no_control_reaches_a_slide(controller):
                     inner = view.ci.geometry()
                     assert inner.right() <= view.viewport().width() + 1, (cls.panel_id, view)
                     assert inner.bottom() <= view.viewport().height() + 1, (cls.panel_id, view)
+                for view in page.findChildren(pg.GraphicsView):
+                    for item in view.scene().items():
+                        # Every word of a sentence up to 40 tokens, none thinned.
+                        words = isinstance(item, TokenAxis) and len(item.labels) <= 40
+                        if words and item.isVisible():
+                            assert item.step == 1, (cls.panel_id, tab, item.orientation)
             finally:
                 page.release()
 
@@ -239,3 +268,33 @@ def test_the_app_exports_the_current_lesson_as_slides_and_keeps_its_own_session(
     assert len(reader.pages) == len(COURSE[4].steps)
     assert window.session.temperature == 0.7 and window.session.scene == before[0]
     assert "Saved" in window.statusBar().currentMessage()
+
+
+def test_a_small_qkv_slide_shows_x_q_k_v_whole(qtbot):
+    """The four-token scene fits X, Q, K and V above the step's table; every title whole."""
+    from PySide6 import QtWidgets
+
+    from attnviz.state.session import Session
+
+    session = Session()
+    session.scene = "qkv4"
+    c = Controller(session)
+    c.compute_now()
+    spec = FigureSpec(format="pdf")
+    with slide_theme(spec):
+        page = compose_page(PANELS["qkv_steps"], c, spec)
+        try:
+            tables = [t for t in page.findChildren(QtWidgets.QTableView) if t.isVisible()]
+            assert len(tables) == 5
+            for t in tables:  # every row and column shown, no scroll bar
+                assert t.height() >= t.verticalHeader().length() + t.horizontalHeader().height()
+                assert not t.horizontalScrollBar().isVisible()
+            for label in page.findChildren(QtWidgets.QLabel):
+                if label.isVisible() and not label.wordWrap() and label.text():
+                    doc = QtGui.QTextDocument()
+                    doc.setDefaultFont(label.font())
+                    doc.setHtml(label.text())
+                    assert doc.idealWidth() - 2 * doc.documentMargin() <= label.width() + 1
+        finally:
+            page.release()
+            c.wait()

@@ -211,8 +211,9 @@ class AttentionPatternsPanel(Panel):
             # the slide has the pictures for that.
             self.costs.setColumnHidden(self.costs.model().columnCount() - 1, True)
             return [[self.gallery], [self.costs], [self.gallery_caption.text()]]
-        return [[self.induction_summary.text()],
-                [self.layer1, self.layer2, self.layer2_random], [self.scores]]  # fmt: skip
+        # The two trained layers, each wide and tall enough for every word; the random
+        # control and the score table stay on screen (the summary above gives the numbers).
+        return [[self.induction_summary.text()], [self.layer1, self.layer2]]
 
     def figure_caption(self) -> str:
         p = self.params

@@ -594,7 +594,7 @@ class FlashAttentionPanel(Panel):
             # The diagram gets the page's width (its boxes hold every array whole); the
             # assumptions stay on screen.
             return [[self.curve_plot, self.readout.text()], [self.diagram]]
-        return [[self.grid, self.state_table.text()], [self.step_text.text()]]
+        return [[(self.grid, 3), (self.state_table.text(), 2)], [self.step_text.text()]]
 
     def figure_caption(self) -> str:
         p = self.params

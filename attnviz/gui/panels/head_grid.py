@@ -154,7 +154,9 @@ class HeadGridPanel(Panel):
         )
 
     def figure_parts(self) -> list[list]:
-        return [[self.grid], [self.table]]
+        # The grid alone gets the page's height: with the statistics table below it, its rows
+        # were too low for every word (the table is in the app and in "Export data").
+        return [[self.grid]]
 
     def figure_caption(self) -> str:
         if self.result is None:

@@ -313,7 +313,8 @@ class KVCachePanel(Panel):
             ratio = "1×" if lay.bytes == mha else f"1/{mha // lay.bytes:,}"
             rows.append(
                 f"<tr{style}><td>{lay.name}</td><td align=right>{lay.kv_heads}</td>"
-                f"<td align=right nowrap>{lay.human}</td><td align=right>{lay.bytes:,}</td>"
+                f"<td align=right>{lay.human.replace(' ', '&nbsp;')}</td>"  # "2.0 GiB" whole
+                f"<td align=right>{lay.bytes:,}</td>"
                 f"<td align=right nowrap>{ratio}</td></tr>"
             )
         return (

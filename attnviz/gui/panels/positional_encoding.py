@@ -257,8 +257,9 @@ class PositionalEncodingPanel(Panel):
         if page == 1:
             return [[self.rotation, self.scores],
                     [self.rotation_key.text()], [self.rope_check.text()]]  # fmt: skip
-        return [[self.perm_original, self.perm_shuffled, self.perm_positions],
-                [self.summary.text()]]  # fmt: skip
+        # Plain attention before and after the shuffle, each with every word; the effect
+        # of positions is the summary's numbers (a third map in a row cut titles and words).
+        return [[self.perm_original, self.perm_shuffled], [self.summary.text()]]
 
     def figure_caption(self) -> str:
         p = self.params

@@ -42,7 +42,9 @@ class QKVStepsPanel(Panel):
         # the full height of its half; the steps below get the rest.
         top = QtWidgets.QHBoxLayout()
         self.input_tabs = QtWidgets.QTabWidget()
-        self.tables["X"] = MatrixTable("X — one row per token (editable)", editable=True)
+        # "(editable)" in its tooltip, not its title: the title also heads the slide's table.
+        self.tables["X"] = MatrixTable("X — one row per token", editable=True)
+        self.tables["X"].setToolTip("Double-click a cell to edit it; every later step follows")
         self.input_tabs.addTab(self.tables["X"], "X")
         for name in ("Wq", "Wk", "Wv"):
             t = MatrixTable(f"{name} of the selected head (editable)", editable=True)
@@ -158,7 +160,7 @@ class QKVStepsPanel(Panel):
             for name in ("Q", "K", "V"):
                 self.tables[name].set_title(f"{name} of head {r.head + 1}, from the model")
         else:
-            self.tables["X"].set_title("X — one row per token (editable)")
+            self.tables["X"].set_title("X — one row per token")
             self.illustrative.setText(ILLUSTRATIVE)
             for name in ("Q", "K", "V"):
                 self.tables[name].set_title(f"{name} = X·W{name.lower()}")
@@ -197,7 +199,13 @@ class QKVStepsPanel(Panel):
     def figure_parts(self) -> list[list]:
         if self.no_qkv.isVisibleTo(self):
             return [[self.no_qkv.text()]]
-        return [[self.formula.text()], [self.step_table]]
+        parts: list[list] = [[self.formula.text()]]
+        if self.result is not None:
+            r = self.result.request
+            n, d_model, d_k = r.x.shape[0], r.x.shape[1], r.wq.shape[2]
+            if n <= 6 and d_model + 3 * d_k <= 16:  # small enough: the inputs fit too
+                parts.append([self.tables[m] for m in ("X", "Q", "K", "V")])
+        return [*parts, [self.step_table]]
 
     def figure_caption(self) -> str:
         if self.result is None:
