@@ -10,6 +10,8 @@ caption below, at the slide's size (13.33 x 7.5 in for 16:9) and type no smaller
 
 from __future__ import annotations
 
+import re
+
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -51,8 +53,10 @@ def settle(ms: int = 20) -> None:
 
 
 def _text(text: str, pt: float, bold: bool = False) -> QtWidgets.QLabel:
-    # Nothing on a slide is small print: <small> would take a line below MIN_SLIDE_PT.
+    # Nothing on a slide is small print: <small> would take a line, and a subscript its
+    # letters, below MIN_SLIDE_PT ("W<sub>shuffled</sub>" was 9.75 pt); W_shuffled instead.
     text = text.replace("<small>", "").replace("</small>", "")
+    text = re.sub(r"<sub>(.*?)</sub>", r"_\1", text)
     label = QtWidgets.QLabel(text)
     label.setWordWrap(True)
     label.setTextFormat(QtCore.Qt.TextFormat.AutoText)

@@ -223,21 +223,26 @@ def test_a_dark_slide_is_dark_and_the_users_theme_comes_back(controller, tmp_pat
     assert theme_manager().theme.name == "light"
 
 
-def test_a_lesson_deck_has_a_page_per_step_with_the_steps_words(tmp_path):
-    out = tmp_path / "lesson3.pdf"
+@pytest.mark.parametrize("number", range(1, len(COURSE) + 1))
+def test_a_lesson_deck_has_a_page_per_step_with_the_steps_words(tmp_path, number):
+    out = tmp_path / f"lesson{number}.pdf"
     proc = subprocess.run(
-        [sys.executable, "-m", "attnviz", "export", "--deck", str(out), "--lesson", "3"],
+        [sys.executable, "-m", "attnviz", "export", "--deck", str(out), "--lesson", str(number)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
-    lesson = COURSE[2]
+    lesson = COURSE[number - 1]
     reader = pypdf.PdfReader(str(out))
     assert len(reader.pages) == len(lesson.steps)
     for page, step in zip(reader.pages, lesson.steps, strict=True):
-        text = " ".join(" ".join(t for t, _ in text_runs(page)).split())
+        runs = text_runs(page)
+        small = [(t, round(size, 1)) for t, size in runs if size < MIN_SLIDE_PT - 0.2]
+        assert not small, (step.title, small[:4])
+        text = " ".join(" ".join(t for t, _ in runs).split())
         text = unicodedata.normalize("NFKC", text)  # the PDF's "ﬀ" ligatures, as letters
-        assert step.title in text
-        assert " ".join(step.text.split()[:6]) in text  # the step's text as its caption
+        nfkc = lambda words: unicodedata.normalize("NFKC", words)  # noqa: E731
+        assert nfkc(step.title) in text
+        assert nfkc(" ".join(step.text.split()[:6])) in text  # the step's text as its caption
 
 
 @pytest.mark.parametrize(
