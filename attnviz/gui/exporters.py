@@ -242,7 +242,7 @@ def lesson_slides(
         controller.compute_now()
         title = f"{chapter.title} · {index + 1}/{len(chapter.steps)}: {step.title}"
         return compose_page(panels[step.panels[0]], controller, spec, tab=step.tab,
-                            title=title, caption=step.text)  # fmt: skip
+                            title=title, caption=step.slide_text)  # fmt: skip
 
     return [lambda i=i: slide(i) for i in range(len(chapter.steps))]
 

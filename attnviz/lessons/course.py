@@ -13,6 +13,7 @@ sparse patterns); the words are our own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -24,6 +25,10 @@ __all__ = ["COURSE", "STEP_DEFAULTS", "Lesson", "Step", "get_lesson", "outline"]
 STEP_DEFAULTS: Mapping[str, Any] = MappingProxyType(
     {"scene": "cat", "temperature": 1.0, "causal": False, "window": None}
 )
+
+
+# A sentence that asks for a control: left out of slides (Step.slide_text).
+_INSTRUCTION = re.compile(r"(Use|Press|Click|Drag|Type|Pick|Select|Toggle|Hover)\b")
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,13 @@ class Step:
     # view parameters to set, per panel id: {"kv_cache": {"kv_heads": 8}}.
     tab: str | None = None
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def slide_text(self) -> str:
+        """The text without its sentences that tell the reader to work a control ("Use Back and
+        Next…", "Press 1–4…"): a slide has none to work."""
+        sentences = re.split(r"(?<=[.!?])\s+", self.text.strip())
+        return " ".join(s for s in sentences if not _INSTRUCTION.match(s))
 
     def full_settings(self) -> dict[str, Any]:
         """The defaults overlaid with this step's own settings; ``scene`` comes first."""

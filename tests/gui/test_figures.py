@@ -242,7 +242,9 @@ def test_a_lesson_deck_has_a_page_per_step_with_the_steps_words(tmp_path, number
         text = unicodedata.normalize("NFKC", text)  # the PDF's "ﬀ" ligatures, as letters
         nfkc = lambda words: unicodedata.normalize("NFKC", words)  # noqa: E731
         assert nfkc(step.title) in text
-        assert nfkc(" ".join(step.text.split()[:6])) in text  # the step's text as its caption
+        assert nfkc(" ".join(step.slide_text.split()[:6])) in text  # the step's words
+        for control in ("Use Back and Next", "Press 1", "Space to play"):  # no prompts
+            assert control not in text
 
 
 @pytest.mark.parametrize(
