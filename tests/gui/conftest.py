@@ -73,3 +73,10 @@ def make_panel(qtbot, request):
             panel.timer.stop()
         panel.controller.wait()
     theme_manager().apply(theme="light")
+    from shiboken6 import isValid
+
+    from attnviz.gui.app import dispose
+
+    for panel in made:  # now, in Qt's order, not during a later test's garbage collection
+        if isValid(panel):  # (a test may have closed and deleted it already)
+            dispose(panel)

@@ -138,7 +138,7 @@ class PositionalEncodingPanel(Panel):
         # Short titles: three heatmaps share the dock's width, and a title sets a minimum.
         self.perm_original = Heatmap(title="W, no positions")
         self.perm_shuffled = Heatmap(title="W, shuffled")
-        self.perm_positions = Heatmap(title="positions: W_s − PWPᵀ", levels=None, diverging=True)
+        self.perm_positions = Heatmap(title="positions: Wₛ − PWPᵀ", levels=None, diverging=True)
         for col, h in enumerate((self.perm_original, self.perm_shuffled, self.perm_positions)):
             h.setMinimumSize(150, 120)
             perm.addWidget(h, 0, col)

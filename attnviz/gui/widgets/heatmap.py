@@ -115,7 +115,9 @@ class Heatmap(pg.GraphicsLayoutWidget):
         title = self.plot.titleLabel.text or ""
         font = QtGui.QFont(QtWidgets.QApplication.font())
         font.setPointSizeF(12)  # the title at the 10 pt base (Typography.title)
-        room = QtGui.QFontMetricsF(font).horizontalAdvance(title) + 130  # axis and colour bar
+        # + the row labels' axis and the colour bar with its numbers ("−0.25" on a diverging
+        # bar: at 130 px its numbers were cut off at the frame).
+        room = QtGui.QFontMetricsF(font).horizontalAdvance(title) + 160
         return max(280, round(room)), 300
 
     def __init__(
