@@ -19,6 +19,7 @@ from attnviz.export.captions import settings_caption
 from attnviz.gui.binding import bind
 from attnviz.gui.controller import Controller
 from attnviz.gui.theme import style_plots, theme_manager
+from attnviz.gui.widgets.flow import FlowRow
 from attnviz.lessons import panel_text
 from attnviz.state.pipeline import Result
 
@@ -93,6 +94,9 @@ class Panel(QtWidgets.QWidget):
         self.message.setStyleSheet("color: #c0392b;")
         self.message.setVisible(False)
         outer.addWidget(self.message)
+        # Paragraphs wrap at the visible width even when the plots make the content wider
+        # than the dock (it then scrolls sideways, and the text read as cut off at the edge).
+        self.scroll.viewport().installEventFilter(self)
         controller.result_ready.connect(self._on_result)
         # The explanation speaks of what is shown: the toy scenes or a trained model.
         self.listen(self.session.events.model_path, self._explain)
@@ -108,6 +112,13 @@ class Panel(QtWidgets.QWidget):
         s = self.session
         trained = s.model_path is not None or s.attention_path is not None
         self.explanation.setText(panel_text(self.panel_id, "model" if trained else "toy"))
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if event.type() == QtCore.QEvent.Type.Resize and watched is self.scroll.viewport():
+            room = max(120, self.scroll.viewport().width() - 12)  # the content's margins
+            for label in (self.explanation, self.message):
+                label.setMaximumWidth(room)
+        return super().eventFilter(watched, event)
 
     def _style_plots(self) -> None:
         style_plots(self)
@@ -283,11 +294,11 @@ class _Content(QtWidgets.QWidget):
         # _ContentLayout); at the width it has, a paragraph takes several, which the plots
         # below it then lost. Add each one's wrapped height.
         extra = 0
-        for label in self.findChildren(QtWidgets.QLabel):
-            if label.wordWrap() and label.isVisibleTo(self) and label.width() > 0:
-                extra += max(
-                    0, label.heightForWidth(label.width()) - label.minimumSizeHint().height()
-                )
+        wrapping = [w for w in self.findChildren(QtWidgets.QLabel) if w.wordWrap()]
+        wrapping += self.findChildren(FlowRow)  # rows of controls that wrap, likewise
+        for w in wrapping:
+            if w.isVisibleTo(self) and w.width() > 0:
+                extra += max(0, w.heightForWidth(w.width()) - w.minimumSizeHint().height())
         return QtCore.QSize(hint.width(), hint.height() + extra).expandedTo(self.useful)
 
 

@@ -14,6 +14,7 @@ from superqt.utils import signals_blocked
 
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
+from attnviz.gui.widgets.flow import FlowRow
 from attnviz.gui.widgets.heatmap import Heatmap, format_value
 from attnviz.gui.widgets.memory_diagram import Chip, MemoryDiagram, MemoryRow
 from attnviz.state.measure import Cancelled, Measurement, human_bytes, measure_attention
@@ -231,20 +232,18 @@ class FlashAttentionPanel(Panel):
         page = QtWidgets.QWidget()
         lay = QtWidgets.QVBoxLayout(page)
         lay.setContentsMargins(0, 4, 0, 0)
-        controls = QtWidgets.QHBoxLayout()
+        controls = FlowRow()  # wraps in presenter type instead of pushing the buttons off
         for field, label, hi, tip in (
             ("tile_n", "tokens", 32, "Length of the example"),
             ("block_q", "Q tile", 32, "Query rows per tile"),
             ("block_k", "K tile", 32, "Keys per tile"),
             ("seed", "seed", 99_999, "Seed of the example's Q, K, V"),
         ):
-            controls.addWidget(QtWidgets.QLabel(label))
-            controls.addWidget(self._spin(field, 0, hi, tip))
+            controls.add(label, self._spin(field, 0, hi, tip))
         self.causal_box = QtWidgets.QCheckBox("causal")
         self.causal_box.setObjectName("tile_causal")
         self.causal_box.toggled.connect(lambda on: self.set_value("causal", on))
-        controls.addWidget(self.causal_box)
-        controls.addStretch(1)
+        controls.add(None, self.causal_box)
         self.back_button = QtWidgets.QPushButton("◀ Back")
         self.back_button.setObjectName("tile_back")
         self.back_button.clicked.connect(lambda: self.set_tile_step(self.tile_step - 1))
@@ -256,8 +255,8 @@ class FlashAttentionPanel(Panel):
         self.play_button.setCheckable(True)
         self.play_button.toggled.connect(self._toggle_play)
         for b in (self.back_button, self.step_button, self.play_button):
-            controls.addWidget(b)
-        lay.addLayout(controls)
+            controls.add(None, b)
+        lay.addWidget(controls)
 
         row = QtWidgets.QHBoxLayout()
         self.grid = Heatmap(title="the weights flash never stores; tiles outlined")

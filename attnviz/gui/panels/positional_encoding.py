@@ -12,6 +12,7 @@ from superqt.utils import signals_blocked
 
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
+from attnviz.gui.widgets.flow import FlowRow
 from attnviz.gui.widgets.heatmap import Heatmap, format_value
 from attnviz.state.pipeline import Result
 from attnviz.state.views import ViewError
@@ -55,7 +56,7 @@ class PositionalEncodingPanel(Panel):
     def __init__(self, controller, parent=None) -> None:
         super().__init__(controller, parent)
         self.params: PositionalParams = self.session.view_params[self.panel_id]
-        controls = QtWidgets.QHBoxLayout()
+        controls = FlowRow()  # wraps at projector sizes instead of widening the panel
         self.inputs: dict[str, QtWidgets.QAbstractSpinBox] = {}
         for field, label, lo, hi, step, tip in (
             ("n_positions", "Positions", 0, 512, 1, "Positions shown (rows of the matrix)"),
@@ -71,8 +72,7 @@ class PositionalEncodingPanel(Panel):
             spin.setToolTip(tip)
             spin.valueChanged.connect(lambda v, f=field: self.set_value(f, v))
             self.inputs[field] = spin
-            controls.addWidget(QtWidgets.QLabel(label))
-            controls.addWidget(spin)
+            controls.add(label, spin)
         self.base_box = QtWidgets.QDoubleSpinBox()
         self.base_box.setObjectName("base_input")
         self.base_box.setRange(0.0, 1e7)
@@ -82,10 +82,8 @@ class PositionalEncodingPanel(Panel):
         self.base_box.setToolTip("Base of the frequencies: theta_i = base^(-2i/d)")
         self.base_box.valueChanged.connect(lambda v: self.set_value("base", v))
         self.inputs["base"] = self.base_box
-        controls.addWidget(QtWidgets.QLabel("Base"))
-        controls.addWidget(self.base_box)
-        controls.addStretch(1)
-        self.body.addLayout(controls)
+        controls.add("Base", self.base_box)
+        self.body.addWidget(controls)
 
         # Three pages: the right dock is narrow and short, six plots at once would be slivers.
         self.pages = QtWidgets.QTabWidget()
