@@ -127,7 +127,8 @@ class ThemeManager(QtCore.QObject):
             self.font_pt = max(6, min(int(font_pt), 40))
         app = QtWidgets.QApplication.instance()
         if isinstance(app, QtWidgets.QApplication):
-            app.setStyle("Fusion")
+            if not isinstance(app.style(), _LegibleStyle):
+                app.setStyle(_LegibleStyle("Fusion"))
             app.setPalette(self.palette())
             font = app.font()
             font.setPointSize(self.font_pt)
@@ -162,6 +163,35 @@ class ThemeManager(QtCore.QObject):
         ):
             p.setColor(r, QtGui.QColor(c))
         return p
+
+
+class _LegibleStyle(QtWidgets.QProxyStyle):
+    """Fusion, with the frame of a check box or radio button drawn halfway between the text and
+    the window colour: Fusion draws it a shade darker than the window, which on the dark theme
+    left an unchecked box invisible."""
+
+    def drawPrimitive(self, element, option, painter, widget=None) -> None:  # type: ignore[no-untyped-def]
+        super().drawPrimitive(element, option, painter, widget)
+        PE = QtWidgets.QStyle.PrimitiveElement
+        if element not in (PE.PE_IndicatorCheckBox, PE.PE_IndicatorRadioButton):
+            return
+        t = theme_manager().theme
+        text, window = QtGui.QColor(t.text), QtGui.QColor(t.window)
+        frame = QtGui.QColor(
+            (text.red() + window.red()) // 2,
+            (text.green() + window.green()) // 2,
+            (text.blue() + window.blue()) // 2,
+        )
+        painter.save()
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        painter.setPen(QtGui.QPen(frame, 1.2))
+        painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+        rect = QtCore.QRectF(option.rect).adjusted(0.6, 0.6, -0.6, -0.6)
+        if element == PE.PE_IndicatorRadioButton:
+            painter.drawEllipse(rect)
+        else:
+            painter.drawRoundedRect(rect, 2, 2)
+        painter.restore()
 
 
 def _is_foreground(colour: object) -> bool:

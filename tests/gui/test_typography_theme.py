@@ -60,3 +60,29 @@ def test_one_font_size_sets_every_plot_text(window):
             wrong.append((pid, what, got))
     assert not wrong, f"{len(wrong)} plot texts not at the typography's size: {wrong[:5]}"
     window.set_font_size(10)
+
+
+def test_an_unchecked_box_is_visible_on_the_dark_theme(qtbot):
+    """Issue 12 review: Fusion drew the box a shade darker than the dark window: invisible."""
+    from PySide6 import QtGui, QtWidgets
+
+    from attnviz.gui.theme import theme_manager
+
+    theme_manager().apply(theme="dark")
+    try:
+        box = QtWidgets.QCheckBox("causal")
+        qtbot.addWidget(box)
+        box.resize(box.sizeHint())
+        img = box.grab().toImage()
+        window = QtGui.QColor(theme_manager().theme.window).lightness()
+        opt = QtWidgets.QStyleOptionButton()
+        box.initStyleOption(opt)
+        rect = box.style().subElementRect(
+            QtWidgets.QStyle.SubElement.SE_CheckBoxIndicator, opt, box
+        )
+        ring = [img.pixelColor(x, y).lightness()  # the box's top and bottom edges
+                for y in (rect.top(), rect.bottom())
+                for x in range(rect.left() + 2, rect.right() - 1)]  # fmt: skip
+        assert max(abs(v - window) for v in ring) > 50
+    finally:
+        theme_manager().apply(theme="light")
