@@ -223,6 +223,11 @@ class MainWindow(QtWidgets.QMainWindow):
         for box in (self.model_box, self.scene_box, self.head_box):
             box.currentIndexChanged.connect(lambda _, b=box: _fit_current_text(b))
             _fit_current_text(box)
+        # The session sets the boxes with their signals blocked (a lesson step's scene, a
+        # model's heads): fit them then too ("Q/K/V by hand: 4 tokens, 3 fe" was cut).
+        for event in (s.events.scene, s.events.model_path, s.events.n_heads, s.events.head):
+            event.connect(lambda *_: [_fit_current_text(b) for b in
+                                      (self.model_box, self.scene_box, self.head_box)])  # fmt: skip
 
         tb.addSeparator()
         self.causal_box = QtWidgets.QCheckBox("Causal mask")

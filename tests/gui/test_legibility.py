@@ -160,3 +160,12 @@ def test_no_text_is_smaller_than_the_stated_size(window):
     for where, panel in every_view(win):
         small += [(where, *s) for s in small_texts(panel, least)]
     assert not small, f"{len(small)} texts below {least} pt: {small[:8]}"
+
+
+def test_a_scene_set_by_a_lesson_fits_its_box(window):
+    """The lesson sets the scene with the box's signals blocked: it was cut mid-word."""
+    win, _ = window
+    win.start_lesson(1, 0)  # the four-token Q/K/V scene
+    settle()
+    assert win.session.scene == "qkv4"
+    assert not [c for c in clipped_texts(win) if c[0] == "QComboBox"]
