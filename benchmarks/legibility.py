@@ -21,9 +21,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 
 def wait(ms: int = 40) -> None:
-    loop = QtCore.QEventLoop()
-    QtCore.QTimer.singleShot(ms, loop.quit)
-    loop.exec()
+    from attnviz.gui.app import settle
+
+    settle(ms)
 
 
 def drawn(axis) -> int:

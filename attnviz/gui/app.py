@@ -114,6 +114,16 @@ def run_app(qt_args: list[str], check: bool = False, scene: str | None = None) -
     return code
 
 
+def settle(ms: int = 30) -> None:
+    """Run the event loop for ``ms`` milliseconds: layouts, resizes, deferred deletes and
+    timers happen (offscreen, processEvents() alone does not run them all)."""
+    from PySide6 import QtCore
+
+    loop = QtCore.QEventLoop()
+    QtCore.QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
 def dispose(widget: object) -> None:
     """Delete a top-level widget while the QApplication still exists.
 

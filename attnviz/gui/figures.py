@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from attnviz.export import MIN_SLIDE_PT, FigureSpec
-from attnviz.gui.app import dispose
+from attnviz.gui.app import dispose, settle
 from attnviz.gui.controller import Controller
 from attnviz.gui.panels.base import Panel
 from attnviz.gui.theme import style_plots, theme_manager
@@ -43,13 +43,6 @@ class Page(QtWidgets.QWidget):
         """Delete the page and the panel copy that drew it."""
         dispose(self._holder)
         dispose(self)
-
-
-def settle(ms: int = 20) -> None:
-    """Let layouts, resizes and the axes' label fitting run (offscreen needs the event loop)."""
-    loop = QtCore.QEventLoop()
-    QtCore.QTimer.singleShot(ms, loop.quit)
-    loop.exec()
 
 
 def _text(text: str, pt: float, bold: bool = False) -> QtWidgets.QLabel:

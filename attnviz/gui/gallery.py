@@ -60,12 +60,10 @@ def _settle(window: object, ms: int = 30) -> None:
     deletes and draws. (processEvents() alone is not enough: Qt drops the dock tab bars of
     intermediate tab groups in a deferred delete, and without it they are painted over the
     panels — something the running app never shows.)"""
-    from PySide6 import QtCore
+    from attnviz.gui.app import settle
 
     window.controller.wait()  # type: ignore[attr-defined]
-    loop = QtCore.QEventLoop()
-    QtCore.QTimer.singleShot(ms, loop.quit)
-    loop.exec()
+    settle(ms)
 
 
 def _shots(

@@ -30,6 +30,56 @@ def window(qtbot, settings):
 
 
 @pytest.fixture
+def controller(qtbot):
+    """A controller of a fresh session, its first result computed."""
+    c = Controller()
+    c.compute_now()
+    yield c
+    c.wait()
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """Main windows with settings files of their own: ``make(size, presenter, theme)`` shows
+    one (``size=None``: the size it chooses itself; ``"maximized"``), waits for its first
+    result and lets it settle. Afterwards: presenter mode off, the light theme back (both are
+    the application's, not the window's), the worker drained, each window disposed."""
+    from shiboken6 import isValid
+
+    from attnviz.gui.app import dispose, settle
+    from attnviz.gui.main_window import MainWindow
+
+    made = []
+
+    def make(size=(1280, 720), presenter=False, theme=None):
+        path = str(tmp_path / f"window{len(made)}.ini")
+        win = MainWindow(settings=QtCore.QSettings(path, QtCore.QSettings.Format.IniFormat))
+        qtbot.addWidget(win)
+        if size == "maximized":
+            win.showMaximized()
+        else:
+            if size is not None:
+                win.resize(*size)
+            win.show()
+        qtbot.waitExposed(win)
+        if theme is not None:
+            win.set_theme(theme)
+        win.set_presenter(presenter)
+        win.controller.wait()
+        settle()
+        made.append(win)
+        return win
+
+    yield make
+    for win in made:
+        if isValid(win):
+            win.set_presenter(False)  # give the next test 10 pt
+            win.controller.wait()
+            dispose(win)  # now, not during the next test's event loop
+    theme_manager().apply(theme="light")
+
+
+@pytest.fixture
 def wait_result(qtbot):
     """Block until the controller delivers the result of the latest change."""
 

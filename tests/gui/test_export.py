@@ -10,7 +10,6 @@ import pytest
 from PySide6 import QtCore, QtGui
 
 from attnviz.export import FigureSpec
-from attnviz.gui.controller import Controller
 from attnviz.gui.exporters import (
     _write_figure,
     export_panel_data,
@@ -22,14 +21,6 @@ from attnviz.gui.theme import theme_manager
 
 PANELS = all_panels()
 TOKENS = ("The", "cat", "sat", "on", "the", "mat", "because", "it", "was", "tired")
-
-
-@pytest.fixture
-def controller(qtbot):
-    c = Controller()
-    c.compute_now()
-    yield c
-    c.wait()
 
 
 def test_png_has_the_scaled_size_and_the_colours_of_the_weights(controller, tmp_path):

@@ -30,14 +30,6 @@ SENTENCE_ON_AXES = {"score_heatmap": 2, "causal_mask": 4, "head_grid": 2,
                     "softmax_temperature": 2, "token_attention": 3}  # fmt: skip
 
 
-@pytest.fixture
-def controller(qtbot):
-    c = Controller()
-    c.compute_now()
-    yield c
-    c.wait()
-
-
 def text_runs(page) -> list[tuple[str, float]]:
     """(text, size in points on the page) of every run of text the page draws."""
     runs: list[tuple[str, float]] = []

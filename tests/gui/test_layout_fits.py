@@ -7,38 +7,19 @@ import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from attnviz.gui.main_window import MainWindow
+from attnviz.gui.app import settle
 
 SIZES = [(1280, 720), (1366, 768)]
 MIN_PLOT = (200, 150)  # px: smaller than this, a plot's labels and numbers are unreadable
-
-
-def settle(ms: int = 30) -> None:
-    loop = QtCore.QEventLoop()
-    QtCore.QTimer.singleShot(ms, loop.quit)
-    loop.exec()
 
 
 @pytest.fixture(
     params=[(s, p) for s in SIZES for p in (False, True)],
     ids=lambda v: f"{v[0][0]}x{v[0][1]}-{'presenter' if v[1] else 'normal'}",
 )
-def sized_window(request, qtbot, tmp_path):
-    (w, h), presenter = request.param
-    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
-    win = MainWindow(settings=settings)
-    qtbot.addWidget(win)
-    win.resize(w, h)
-    win.show()
-    qtbot.waitExposed(win)
-    win.set_presenter(presenter)
-    settle()
-    yield win, (w, h)
-    win.set_presenter(False)
-    win.controller.wait()
-    from attnviz.gui.app import dispose
-
-    dispose(win)  # now, not during the next test's event loop
+def sized_window(request, make_window):
+    size, presenter = request.param
+    return make_window(size, presenter), size
 
 
 def test_the_window_fits_the_screen(sized_window):
@@ -104,16 +85,11 @@ def test_every_toolbar_control_is_on_screen_not_behind_the_overflow(sized_window
     assert win.scene_box.isVisible()
 
 
-def test_leaving_full_screen_gives_back_a_maximised_window(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
-    win = MainWindow(settings=settings)
-    qtbot.addWidget(win)
-    win.showMaximized()
-    qtbot.waitExposed(win)
+def test_leaving_full_screen_gives_back_a_maximised_window(make_window):
+    win = make_window("maximized")
     win.set_full_screen(True)
     win.set_full_screen(False)
     assert win.isMaximized() and not win.isFullScreen()
-    win.controller.wait()
 
 
 def test_dock_tabs_keep_their_whole_titles(sized_window):

@@ -9,7 +9,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from attnviz.gui.app import dispose
+from attnviz.gui.app import settle
 from attnviz.gui.main_window import MainWindow
 from attnviz.gui.theme import theme_manager
 
@@ -23,31 +23,12 @@ CASES = [
 MIN_PT = {False: 9.0, True: 14.0}  # the smallest text anywhere, normal and presenter
 
 
-def settle(ms: int = 30) -> None:
-    loop = QtCore.QEventLoop()
-    QtCore.QTimer.singleShot(ms, loop.quit)
-    loop.exec()
-
-
 @pytest.fixture(
     params=CASES, ids=lambda c: f"{c[0][0]}x{c[0][1]}-{'presenter' if c[1] else 'normal'}-{c[2]}"
 )
-def window(request, qtbot, tmp_path):
-    (w, h), presenter, theme = request.param
-    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
-    win = MainWindow(settings=settings)
-    qtbot.addWidget(win)
-    win.resize(w, h)
-    win.show()
-    qtbot.waitExposed(win)
-    win.set_theme(theme)
-    win.set_presenter(presenter)
-    settle()
-    yield win, presenter
-    win.set_presenter(False)
-    win.set_theme("light")
-    win.controller.wait()
-    dispose(win)
+def window(request, make_window):
+    size, presenter, theme = request.param
+    return make_window(size, presenter, theme), presenter
 
 
 def shown(w: QtWidgets.QWidget) -> bool:

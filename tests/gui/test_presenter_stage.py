@@ -6,29 +6,13 @@ from __future__ import annotations
 import pytest
 from PySide6 import QtCore
 
-from attnviz.gui.app import dispose
+from attnviz.gui.app import dispose, settle
 from attnviz.gui.main_window import MainWindow
 
 
-def settle(ms: int = 30) -> None:
-    loop = QtCore.QEventLoop()
-    QtCore.QTimer.singleShot(ms, loop.quit)
-    loop.exec()
-
-
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
-    win = MainWindow(settings=settings)
-    qtbot.addWidget(win)
-    win.resize(1280, 720)
-    win.show()
-    qtbot.waitExposed(win)
-    settle()
-    yield win
-    win.set_presenter(False)  # the text size is the application's: give the next test 10 pt
-    win.controller.wait()
-    dispose(win)
+def window(make_window):
+    return make_window((1280, 720))
 
 
 def in_view(dock) -> bool:

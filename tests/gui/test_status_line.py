@@ -4,30 +4,13 @@ status bar is saying; the newest message replaces the last."""
 from __future__ import annotations
 
 import pytest
-from PySide6 import QtCore
 
-from attnviz.gui.app import dispose
-from attnviz.gui.main_window import MainWindow
-
-
-def settle(ms: int = 50) -> None:
-    loop = QtCore.QEventLoop()
-    QtCore.QTimer.singleShot(ms, loop.quit)
-    loop.exec()
+from attnviz.gui.app import settle
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
-    win = MainWindow(settings=settings)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    win.controller.wait()
-    settle()
-    yield win
-    win.controller.wait()
-    dispose(win)
+def window(make_window):
+    return make_window(size=None)
 
 
 def test_a_refusal_outlives_the_computation_that_follows_it(window):
@@ -39,6 +22,7 @@ def test_a_refusal_outlives_the_computation_that_follows_it(window):
         )
     )
     window.session.temperature = 0.5
+    settle(100)  # past the controller's throttle: the computation starts and ends
     window.controller.wait()
     settle()
     assert busy and busy[0][0] is True

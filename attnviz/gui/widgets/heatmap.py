@@ -22,7 +22,6 @@ __all__ = ["Heatmap", "format_value", "token_ticks"]
 MASKED = 255
 MAX_LABELS = 48  # beyond this many tokens, label every k-th so the axis stays readable
 MAX_TICKS = 256  # labels offered to a token axis at most (it thins further to what fits)
-MAX_LABEL_SHARE = 0.3  # turned key labels take at most this share of the heatmap's height
 MAX_CELLS = 512  # cells per axis drawn at most; larger matrices are pooled first
 # Masked (-inf) cells: a dark grey that no colour map here uses (the diverging map is light
 # in the middle, so a light grey would read as "zero").
@@ -222,9 +221,7 @@ class Heatmap(pg.GraphicsLayoutWidget):
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
         if hasattr(self, "plot"):  # pyqtgraph resizes once inside __init__
-            axis = self.plot.getAxis("bottom")
-            axis.max_extent = MAX_LABEL_SHARE * event.size().height()
-            axis.fit()
+            self.plot.getAxis("bottom").fit_to_view(event.size().height())
 
     def _set_ticks(self) -> None:
         """Every token at its cell (the axes fit them: flat, turned, smaller, or thinned and

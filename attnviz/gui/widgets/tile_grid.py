@@ -20,7 +20,6 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import (
     MASKED,
-    MAX_LABEL_SHARE,
     MAX_TICKS,
     format_value,
     quantise,
@@ -272,9 +271,7 @@ class TileGrid(pg.GraphicsLayoutWidget):
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
         if hasattr(self, "plot"):  # pyqtgraph resizes once inside __init__
-            axis = self.plot.getAxis("bottom")
-            axis.max_extent = MAX_LABEL_SHARE * event.size().height()
-            axis.fit()
+            self.plot.getAxis("bottom").fit_to_view(event.size().height())
 
     def set_focus(self, tile: int | None) -> None:
         """Outline one tile (or none)."""

@@ -17,9 +17,10 @@ import math
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-__all__ = ["MIN_SCALE", "TokenAxis"]
+__all__ = ["MAX_LABEL_SHARE", "MIN_SCALE", "TokenAxis"]
 
 MIN_SCALE = 0.7  # the smallest token label, relative to the tick font
+MAX_LABEL_SHARE = 0.3  # turned key labels take at most this share of their view's height
 GAP = 4  # pixels between a label and its neighbour or the axis line
 Align = QtCore.Qt.AlignmentFlag
 
@@ -69,6 +70,12 @@ class TokenAxis(pg.AxisItem):
     def _base_font(self) -> QtGui.QFont:
         font = self.style.get("tickFont")
         return QtGui.QFont(font) if font is not None else QtGui.QFont(self.font())
+
+    def fit_to_view(self, view_height: float) -> None:
+        """Turned labels take at most MAX_LABEL_SHARE of the height of the view they are in
+        (called by the widget that shows the plot, on its resize)."""
+        self.max_extent = MAX_LABEL_SHARE * view_height
+        self.fit()
 
     def fit(self) -> None:
         """Choose flat or turned labels, the font size and the step for the current length."""
