@@ -81,6 +81,7 @@ def _shots(
         _settle(w)
         for panel in w._built.values():  # type: ignore[attr-defined]
             panel.ensure_drawn()
+        _settle(w)  # what the drawing changed (least sizes, layouts) before the picture
         path = out / f"{n:03d}-{name}.png"
         pixels = w.grab()  # type: ignore[attr-defined]
         if not pixels.save(str(path)):

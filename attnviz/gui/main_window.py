@@ -102,6 +102,34 @@ def _fit_current_text(box: QtWidgets.QComboBox) -> None:
     box.setMinimumWidth(max(int(floor), need))
 
 
+class _BackendLine(QtWidgets.QLabel):
+    """The status bar's backend line: what computed, and "Computing…" in front while busy.
+
+    Always as wide as the busy line, so the words never move or get cut when the prefix
+    comes and goes (it was cut at the label's old width until the status bar laid out)."""
+
+    BUSY = "Computing… · "
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.line, self.busy = "", False
+        self.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+
+    def show_line(self, line: str | None = None, busy: bool | None = None) -> None:
+        self.line = self.line if line is None else line
+        self.busy = self.busy if busy is None else busy
+        self.setText((self.BUSY if self.busy else "") + self.line)
+        self.updateGeometry()
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        hint = super().minimumSizeHint()
+        need = self.fontMetrics().horizontalAdvance(self.BUSY + self.line) + 2 * self.margin() + 12
+        return QtCore.QSize(max(hint.width(), need), hint.height())
+
+    def sizeHint(self) -> QtCore.QSize:
+        return self.minimumSizeHint().expandedTo(super().sizeHint())
+
+
 class MainWindow(QtWidgets.QMainWindow):
     """attnviz's main window."""
 
@@ -118,6 +146,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings = settings or QtCore.QSettings("attnviz", "attnviz")
         self._built: dict[str, Panel] = {}
         self._explanations = True
+        self._lesson_open = False  # the lesson bar shown by the user or a lesson (not a tab)
+        self._side_by_side: list[QtWidgets.QDockWidget] = []  # staged panels, not tabbed
+        self._squeeze_check = QtCore.QTimer(self, singleShot=True, interval=0)
+        self._squeeze_check.timeout.connect(self._tab_if_squeezed)
         self.panels = _LazyPanels(self)
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         self.setDockNestingEnabled(True)
@@ -135,7 +167,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_menus()
         self._build_lecture_keys()
         self._default_state = self.saveState(SETTINGS_VERSION)
-        self.status_backend = QtWidgets.QLabel()
+        self.status_backend = _BackendLine()
         self.status_backend.setObjectName("status_backend")
         self.statusBar().addPermanentWidget(self.status_backend)
         self.controller.result_ready.connect(self._on_result)
@@ -143,8 +175,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.busy_changed.connect(self._on_busy)
         choice = backend_status()
         self.backend_text = f"{choice.name} — {choice.reason}"
-        self._backend_line = choice.label
-        self.status_backend.setText(choice.label)
+        self.status_backend.show_line(choice.label)
         self.status_backend.setToolTip(f"Computing on {self.backend_text}")
         self._restore_settings()
         self.controller.compute_now()
@@ -445,6 +476,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 )
             )
             self._built[panel_id] = panel
+            # Not from inside the layout pass that changed the range: re-docking there crashed.
+            panel.scroll.horizontalScrollBar().rangeChanged.connect(self._squeeze_check.start)
             self.docks[panel_id].setWidget(panel)
             if self.controller.latest is not None:
                 panel._on_result(self.controller.latest)
@@ -693,7 +726,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
         # The lecturer's own layout, never presenter mode's stage.
-        state = self._state_before if self._presenter else self.saveState(SETTINGS_VERSION)
+        state = self._state_before if self.staging else self.saveState(SETTINGS_VERSION)
         self.settings.setValue("window_state", state)
         self.settings.setValue("panels", ",".join(self.docks))
         self.settings.sync()
@@ -723,6 +756,7 @@ class MainWindow(QtWidgets.QMainWindow):
         ]  # fmt: skip
         self.escape_key = key("Escape", self.leave_presentation, "Leave full screen")
         self.lesson_dock.visibilityChanged.connect(self._update_lecture_keys)
+        self.lesson_dock.visibilityChanged.connect(self._lesson_opened_or_closed)
         self._update_lecture_keys()
 
     def _update_lecture_keys(self, *_: object) -> None:
@@ -748,9 +782,50 @@ class MainWindow(QtWidgets.QMainWindow):
         self.show_panels(["qkv_steps"])
         self.panel("qkv_steps").play.toggle()
 
+    # -- the stage: presenter mode and lessons ------------------------------------------------
+    @property
+    def staging(self) -> bool:
+        """Presenter mode or a lesson: the panels talked about take the whole window."""
+        return self._presenter or self._lesson_open
+
+    def _begin_stage(self) -> None:
+        """Keep the lecturer's own layout and paragraphs' visibility for the stage's end."""
+        # Without the lesson bar that begins it (it is shown before it says so): its place
+        # would come back with the layout, beside the panel it had halved.
+        bar = self.lesson_dock
+        opened = not bar.isHidden()
+        with signals_blocked(bar):
+            if opened:
+                bar.hide()
+            self._state_before = self.saveState(SETTINGS_VERSION)
+            if opened:
+                bar.show()
+        # The lecturer or the lesson does the explaining: the panels' paragraphs took half the
+        # screen and pushed the plot a step talks about below the fold.
+        self._explanations_before = self._explanations
+        self.explain_action.setChecked(False)
+
+    def _end_stage(self) -> None:
+        self.explain_action.setChecked(self._explanations_before)
+        self.restoreState(self._state_before, SETTINGS_VERSION)
+
+    def _lesson_opened_or_closed(self, *_: object) -> None:
+        is_open = not self.lesson_dock.isHidden()
+        if is_open == self._lesson_open:
+            return  # a tab change or the window's own visibility, not the lesson's
+        was_staging = self.staging
+        self._lesson_open = is_open
+        if is_open and not was_staging:
+            self._begin_stage()  # the step's panels are staged as it is applied
+        elif not is_open and not self.staging:
+            self._end_stage()
+        elif not is_open:  # presenter mode goes on: the panel in front keeps the stage
+            self._stage([self.current_panel().panel_id])
+
     def show_panels(self, panel_ids: Sequence[str]) -> None:
-        """Bring panels forward, the first on top; in presenter mode they take the stage."""
-        if self._presenter:
+        """Bring panels forward, the first on top; in presenter mode and in a lesson they
+        take the stage."""
+        if self.staging:
             self._stage(panel_ids)
             return
         for pid in reversed(panel_ids):
@@ -759,25 +834,40 @@ class MainWindow(QtWidgets.QMainWindow):
             dock.raise_()
 
     def _stage(self, panel_ids: Sequence[str]) -> None:
-        """Presenter mode's stage: only these panels, filling the window (side by side when
-        there are two or more), with the lesson bar, when open, as a strip below them.
+        """The stage: only these panels, filling the window (side by side when each gets its
+        useful width, else as tabs), with the lesson bar, when open, as a strip below them.
 
-        The other docks are hidden, not closed: leaving presenter mode restores the layout
-        the lecturer had (``set_presenter``)."""
+        The other docks are hidden, not closed: leaving presenter mode and closing the lesson
+        restore the layout the lecturer had (``_end_stage``)."""
         Area = QtCore.Qt.DockWidgetArea
         staged = [self.docks[pid] for pid in panel_ids]
+        for dock in staged:  # drawn first: their least sizes follow what they show
+            self.panel(dock.objectName()).ensure_drawn()
         for dock in self.docks.values():
             if dock not in staged:
                 dock.hide()
         first = staged[0]
         self.addDockWidget(Area.LeftDockWidgetArea, first)  # out of its tab group
         first.show()
+        # Side by side when each gets its useful width; otherwise tabs, the first in front
+        # (two panels of a lesson step at 1280 x 720 in presenter type each scrolled both ways).
+        share = self.width() // len(staged)
+        side_by_side = all(
+            self.panel(d.objectName()).content.minimumSizeHint().width() <= share for d in staged
+        )
         for before, dock in itertools.pairwise(staged):
-            self.splitDockWidget(before, dock, QtCore.Qt.Orientation.Horizontal)
+            if side_by_side:
+                self.splitDockWidget(before, dock, QtCore.Qt.Orientation.Horizontal)
+            else:
+                self.tabifyDockWidget(first, dock)
             dock.show()
-        if len(staged) > 1:
-            share = self.width() // len(staged)
+        if len(staged) > 1 and side_by_side:
             self.resizeDocks(staged, [share] * len(staged), QtCore.Qt.Orientation.Horizontal)
+        # A panel's least width may grow once it is laid out at its share (its plots' axes
+        # take their tick labels' widths): tabs then, never a panel scrolled sideways.
+        self._side_by_side = staged if len(staged) > 1 and side_by_side else []
+        self._squeeze_check.start()
+        first.raise_()
         if self.lesson_dock.isVisible():
             self.addDockWidget(Area.BottomDockWidgetArea, self.lesson_dock)
             self._fit_lesson_strip(first)
@@ -786,9 +876,24 @@ class MainWindow(QtWidgets.QMainWindow):
         for dock in staged:
             self.panel(dock.objectName()).ensure_drawn()
 
+    def _tab_if_squeezed(self, *_: object) -> None:
+        """Staged side by side and one scrolls sideways: tabs, the first in front."""
+        staged = self._side_by_side
+        if not staged or not self.staging or any(d.isHidden() for d in staged):
+            return
+        panels = [self.panel(d.objectName()) for d in staged]
+        if all(p.scroll.horizontalScrollBar().maximum() == 0 for p in panels):
+            return
+        self._side_by_side = []
+        for dock in staged[1:]:
+            self.tabifyDockWidget(staged[0], dock)
+        staged[0].raise_()
+        if self.lesson_dock.isVisible():
+            self._fit_lesson_strip(staged[0])
+
     def _fit_lesson_strip(self, above: QtWidgets.QDockWidget) -> None:
         """The lesson bar as tall as its whole step, the staged panel taking the rest."""
-        if not (self._presenter and self.lesson_dock.isVisible() and above.isVisible()):
+        if not (self.staging and self.lesson_dock.isVisible() and above.isVisible()):
             return
         strip = self.lesson_dock.strip_height(self.width())
         free = self.height() - self.menuBar().height() - self.statusBar().height()
@@ -812,25 +917,23 @@ class MainWindow(QtWidgets.QMainWindow):
         """Projector settings: large text and thick lines; the user's own size comes back."""
         if on == self._presenter:
             return
+        was_staging = self.staging
         self._presenter = on
         if on:
-            self._state_before = self.saveState(SETTINGS_VERSION)
+            if not was_staging:
+                self._begin_stage()
             self._font_before = theme_manager().font_pt
-            # The lecturer does the explaining: the panels' paragraphs would take half the
-            # screen at projector size. The user's own choice comes back afterwards.
-            self._explanations_before = self._explanations
-            self.explain_action.setChecked(False)
             theme_manager().apply(font_pt=max(PRESENTER_FONT_PT, self._font_before))
             self.controller.result_ready.connect(self._thicken_later)
         else:
             theme_manager().apply(font_pt=getattr(self, "_font_before", 10))
-            self.explain_action.setChecked(getattr(self, "_explanations_before", True))
             self.controller.result_ready.disconnect(self._thicken_later)
-            self.restoreState(self._state_before, SETTINGS_VERSION)
-        if on:
+            if not self.staging:
+                self._end_stage()
+        if self.staging:
             # After the new text size has reached the panels' size hints.
-            QtCore.QTimer.singleShot(0, self, lambda: self._presenter and self._stage(
-                self.lesson_dock.step.panels if self.lesson_dock.isVisible()
+            QtCore.QTimer.singleShot(0, self, lambda: self.staging and self._stage(
+                self.lesson_dock.step.panels if self._lesson_open
                 else [self.current_panel().panel_id]))  # fmt: skip
         self._thicken_later()
         with signals_blocked(self.presenter_action):
@@ -1016,11 +1119,10 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         # A few words on screen (the whole CuPy install hint, in presenter type, filled the
         # status bar); the backend's reason in the tooltip.
-        self._backend_line = (
+        self.status_backend.show_line(
             f"{model}{result.backend_label or result.backend} · "
             f"{len(result.request.tokens)} tokens · {result.seconds * 1000:.0f} ms"
         )
-        self.status_backend.setText(self._backend_line)
         self.status_backend.setToolTip(f"Computing on {result.backend}")
         if getattr(self, "_loading", None) is not None:
             self.say(f"Loaded {result.request.model_summary}", 6000)
@@ -1038,7 +1140,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_busy(self, busy: bool) -> None:
         # Beside the backend, not in the message line: "Computing…" used to replace the
         # message it followed (a refusal, "Loaded …") and clear it when done.
-        self.status_backend.setText(("Computing… · " if busy else "") + self._backend_line)
+        self.status_backend.show_line(busy=busy)
 
     def say(self, message: str, timeout_ms: int = 0) -> None:
         """The one message line of the status bar: the newest message replaces the last."""

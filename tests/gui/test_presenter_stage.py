@@ -28,6 +28,13 @@ def visible_panels(win: MainWindow) -> list[str]:
     return [pid for pid, d in win.docks.items() if in_view(d)]
 
 
+def staged_panels(win: MainWindow) -> set[str]:
+    """The panels in front and those tabbed behind them (two that do not fit side by side)."""
+    front = [win.docks[pid] for pid in visible_panels(win)]
+    behind = {t.objectName() for d in front for t in win.tabifiedDockWidgets(d) if not t.isHidden()}
+    return {d.objectName() for d in front} | behind
+
+
 def test_the_panel_in_front_takes_the_whole_window_and_comes_back(window):
     window.show_panels(["head_grid"])
     settle()
@@ -58,7 +65,11 @@ def test_a_lesson_step_in_presenter_mode_stages_its_panel_above_the_whole_lesson
     window.lesson_dock.advance()
     window.lesson_dock.advance()
     settle(60)
-    assert visible_panels(window) == list(window.lesson_dock.step.panels)
+    step = window.lesson_dock.step
+    assert len(step.panels) == 2
+    # side by side when each gets its useful width, else tabs with the first in front
+    assert step.panels[0] in visible_panels(window)
+    assert staged_panels(window) == set(step.panels)
 
 
 def test_closing_in_presenter_mode_remembers_the_lecturers_layout_not_the_stage(window):
@@ -100,3 +111,24 @@ def test_head_grid_tiles_carry_every_token_and_the_frame_sits_on_its_tile(window
     assert frame.contains(QtCore.QRectF(x, y, w, h))
     gap = grid._gap()
     assert frame.width() <= w + 2 * gap and frame.height() <= h + grid._band() + 2 * gap
+
+
+def test_a_lesson_stages_its_panels_and_closing_it_gives_back_the_layout(window):
+    """Issue 12, item 5: at 1280 x 720 a step's panel sat in a quarter of the window beside the
+    lesson bar, its paragraph above the plot the step talks about."""
+    window.show_panels(["head_grid"])
+    settle()
+    before = layout(window)
+    assert window.explain_action.isChecked()
+    window.start_lesson(2, 0)
+    settle(60)
+    step = window.lesson_dock.step
+    assert staged_panels(window) == set(step.panels)
+    staged = window.docks[step.panels[0]]
+    assert staged.width() >= 0.97 * window.width()
+    assert not window.panel(step.panels[0]).explanation.isVisible()  # the step explains
+    window.lesson_dock.close()
+    settle(60)
+    assert layout(window) == before
+    assert window.explain_action.isChecked()
+    assert window.panel("head_grid").explanation.isVisible()

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
+from attnviz.gui.widgets.flow import FlowRow
 from attnviz.gui.widgets.heatmap import Heatmap
+from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.gui.widgets.tile_grid import SummaryTable, TileGrid
 from attnviz.lessons.induction import MAX_PERIOD, MIN_PERIOD
 from attnviz.state.pipeline import Result
@@ -21,7 +23,10 @@ from attnviz.state.views.attention_patterns import (
     PatternsData,
 )
 
-COST_COLUMNS = ("growth", "pairs by formula", "pairs in the mask", "density", "scores")
+# Short headers: the four columns of numbers stay whole beside or below the patterns; the
+# last, in words, may scroll.
+COST_COLUMNS = ("growth", "by formula", "in the mask", "density", "scores")
+NUMBER_COLUMNS = 4
 SCORE_COLUMNS = ("previous-token score", "induction score")
 SCORE_HEADERS = ("prev. token", "induction")  # short: the table sits beside three heatmaps
 
@@ -59,31 +64,34 @@ class AttentionPatternsPanel(Panel):
     def _build_gallery(self) -> QtWidgets.QWidget:
         page = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(page)
-        controls = QtWidgets.QHBoxLayout()
+        controls = FlowRow()  # wraps in a narrow dock instead of widening the panel
         self.n_box = _spin("n_box", 0, 1_000_000, "Sequence length n, from 4 to 4,096 tokens")
         self.w_box = _spin("w_box", 0, 1_000_000, "Window on each side, and the block size")
         for label, box, field in (("n (tokens):", self.n_box, "n"),
                                   ("w (window, block):", self.w_box, "w")):  # fmt: skip
-            controls.addWidget(QtWidgets.QLabel(label))
-            controls.addWidget(box)
+            controls.add(label, box)
             self.bind(self.params, field, box.valueChanged, box.setValue, box)
         fixed = QtWidgets.QLabel(
             f"fixed: {GLOBAL_TOKENS} global token, {RANDOM_KEYS} random keys per query "
             f"(seed {SEED}), dilation {DILATION}"
         )
         fixed.setWordWrap(True)
-        controls.addWidget(fixed, 1)
-        layout.addLayout(controls)
+        layout.addWidget(controls)
+        layout.addWidget(fixed)
         self.gallery = TileGrid(min_tile_px=64, title_lines=2)
         self.gallery.setMinimumHeight(150)
         self.gallery.describe = self._describe_pattern
         self.costs = SummaryTable()
         self.costs.setObjectName("pattern_costs")
-        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        splitter.addWidget(self.gallery)
-        splitter.addWidget(self.costs)
-        splitter.setSizes([1, 1])  # half each: the table's formulas need the room
-        layout.addWidget(splitter, 1)
+        self.costs.fit_width(NUMBER_COLUMNS)  # every number on screen, never scrolled off
+        self.costs.setToolTip(
+            "pairs scored: by the pattern's formula (an upper bound for BigBird, whose random "
+            "keys may fall inside the window) and counted in the mask"
+        )
+        # The cost table beside the patterns when both fit, else below them.
+        row = ReflowGrid([[[self.gallery, self.costs]], [[self.gallery], [self.costs]]])
+        layout.addLayout(row, 1)
+        self.reflow(row)
         self.gallery_caption = QtWidgets.QLabel()
         self.gallery_caption.setObjectName("gallery_caption")
         self.gallery_caption.setWordWrap(True)
@@ -99,20 +107,19 @@ class AttentionPatternsPanel(Panel):
         )
         controls.addWidget(QtWidgets.QLabel("repeated block (tokens):"))
         controls.addWidget(self.period_box)
+        controls.addStretch(1)
         self.bind(self.params, "period", self.period_box.valueChanged, self.period_box.setValue,
                   self.period_box)  # fmt: skip
         self.induction_summary = QtWidgets.QLabel()
         self.induction_summary.setObjectName("induction_summary")
         self.induction_summary.setWordWrap(True)
-        controls.addWidget(self.induction_summary, 1)
         layout.addLayout(controls)
-        row = QtWidgets.QHBoxLayout()
+        layout.addWidget(self.induction_summary)  # below, at the page's width, not squeezed
         self.layer1 = Heatmap(title="L1 previous token")
         self.layer2 = Heatmap(title="L2 induction")
         self.layer2_random = Heatmap(title="L2 random")
         for h in (self.layer1, self.layer2, self.layer2_random):
             h.setMinimumSize(120, 140)
-            row.addWidget(h, 1)
         # One colour bar and one axis title for the three: they share the 0..1 scale and axes.
         for h in (self.layer1, self.layer2):
             h.removeItem(h.colorbar)
@@ -120,12 +127,18 @@ class AttentionPatternsPanel(Panel):
             h.plot.getAxis("left").showLabel(False)
         self.scores = SummaryTable()
         self.scores.setObjectName("induction_scores")
+        self.scores.fit_width()
         self.scores.setToolTip(
             "previous-token score: mean weight on the token just before; induction score: mean "
             "weight, in the second copy, on the token after the earlier occurrence"
         )
-        row.addWidget(self.scores)
+        self.scores.setSizePolicy(QtWidgets.QSizePolicy.Policy.Maximum,
+                                  QtWidgets.QSizePolicy.Policy.Expanding)  # fmt: skip
+        a, b, c, t = self.layer1, self.layer2, self.layer2_random, self.scores
+        # The three layers and their scores in a row; two rows, or one column, when narrow.
+        row = ReflowGrid([[[a, b, c, t]], [[a, b], [c, t]], [[a], [b], [c], [t]]])
         layout.addLayout(row, 1)
+        self.reflow(row)
         return page
 
     # -- input -----------------------------------------------------------------------------
@@ -197,7 +210,6 @@ class AttentionPatternsPanel(Panel):
         pairs = zip(ind.previous_scores, ind.induction_scores, strict=True)
         cells = [[f"{p:.3f}", f"{s:.3f}"] for p, s in pairs]
         self.scores.set_table(ind.head_labels, SCORE_HEADERS, cells)
-        self.scores.fit_width()
         self.induction_summary.setText(
             f"{ind.period} random words, then the same words again. In the second copy the "
             f"induction head looks {ind.period - 1} tokens back, at the word that followed the "

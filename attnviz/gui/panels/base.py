@@ -8,6 +8,7 @@ maths: what it shows comes from the compute core through the pipeline.
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -20,6 +21,7 @@ from attnviz.gui.binding import bind
 from attnviz.gui.controller import Controller
 from attnviz.gui.theme import style_plots, theme_manager
 from attnviz.gui.widgets.flow import FlowRow
+from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.lessons import panel_text
 from attnviz.state.pipeline import Result
 
@@ -97,12 +99,16 @@ class Panel(QtWidgets.QWidget):
         # Paragraphs wrap at the visible width even when the plots make the content wider
         # than the dock (it then scrolls sideways, and the text read as cut off at the edge).
         self.scroll.viewport().installEventFilter(self)
+        # A plot's layout grows after it is first painted (an axis widens to its tick labels):
+        # its view's least size is fitted again then (see eventFilter).
+        self._refit = QtCore.QTimer(self, singleShot=True, interval=0)
+        self._refit.timeout.connect(self._fit_useful_size)
+        self._reflows: list[tuple[ReflowGrid, Callable[[QtCore.QSize], int] | None]] = []
         controller.result_ready.connect(self._on_result)
         # The explanation speaks of what is shown: the toy scenes or a trained model.
         self.listen(self.session.events.model_path, self._explain)
         self.listen(self.session.events.attention_path, self._explain)
         self._explain()
-        theme_manager().changed.connect(self._fit_useful_size)
         theme_manager().restyled.connect(self._style_plots)
         self._fit_useful_size()
         self.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
@@ -118,10 +124,17 @@ class Panel(QtWidgets.QWidget):
             room = max(120, self.scroll.viewport().width() - 12)  # the content's margins
             for label in (self.explanation, self.message):
                 label.setMaximumWidth(room)
+            self._reflow()
+        elif event.type() == QtCore.QEvent.Type.LayoutRequest and isinstance(
+            watched, QtWidgets.QGraphicsWidget
+        ):
+            self._refit.start()  # after the plot's layout has taken its new least size
         return super().eventFilter(watched, event)
 
     def _style_plots(self) -> None:
         style_plots(self)
+        # after the plots took the new type size: their layouts' least sizes follow it
+        self._fit_useful_size()
 
     def _fit_useful_size(self) -> None:
         """The content's minimum: ``min_useful`` and, for every plot, MIN_PLOT, both grown with
@@ -133,12 +146,56 @@ class Panel(QtWidgets.QWidget):
         for view in self.content.findChildren(pg.GraphicsView):
             # A plot may ask for more (a heatmap: room for turned labels and its image).
             pw, ph = (round(v * scale) for v in getattr(view, "min_plot_size", MIN_PLOT))
+            # and never less than its plot layout needs, titles and axes at the current size
+            # (a longer title in presenter mode drew the plot wider than its view, cut off).
+            if view.centralWidget is not None:
+                if not getattr(view, "_watched", False):
+                    view.centralWidget.installEventFilter(self)
+                    view._watched = True
+                need = view.centralWidget.effectiveSizeHint(QtCore.Qt.SizeHint.MinimumSize)
+                frame = 2 * view.frameWidth()
+                pw = max(pw, math.ceil(need.width()) + frame)
+                ph = max(ph, math.ceil(need.height()) + frame)
             own = getattr(view, "_own_min", None)
             if own is None:  # what the panel itself asked for, kept as a floor
                 own = view._own_min = (view.minimumWidth(), view.minimumHeight())
             want = (max(own[0], pw), max(own[1], ph))
             if (view.minimumWidth(), view.minimumHeight()) != want:
                 view.setMinimumSize(*want)
+        self._reflow()  # the least widths changed with the type size
+
+    def reflow(
+        self, grid: ReflowGrid, first: Callable[[QtCore.QSize], int] | None = None
+    ) -> ReflowGrid:
+        """Rearrange ``grid`` to the panel's visible width whenever it or the type size
+        changes: scrolled down, never sideways. ``first(viewport size)`` may rule out its
+        widest arrangements (a row of four only in a wide, short dock)."""
+        self._reflows.append((grid, first))
+        self._reflow()
+        return grid
+
+    def _reflow(self) -> None:
+        if not getattr(self, "_reflows", None):
+            return
+        room = self.scroll.viewport().size()
+        for grid, first in self._reflows:
+            grid.fit(self._room_for(grid, room.width()), first(room) if first else 0)
+
+    def _room_for(self, grid: ReflowGrid, width: int) -> int:
+        """The width ``grid`` has when the content is ``width`` wide: less the content's
+        margins, tab frames and its page's margins around it. (A page behind a tab counts
+        too: a tab widget is as wide as its widest page.)"""
+        host = grid.parentWidget()
+        if host is None or not (host is self.content or self.content.isAncestorOf(host)):
+            return width - 12
+        pad = 0
+        if host.layout() is not None and host.layout() is not grid:
+            m = host.layout().contentsMargins()
+            pad = m.left() + m.right()
+        shown = host
+        while shown is not self.content and not shown.isVisible():
+            shown = shown.parentWidget()  # a hidden page: measure the stack that holds it
+        return width - (self.content.width() - shown.width()) - pad
 
     def _context_menu(self, pos: QtCore.QPoint) -> None:
         menu = QtWidgets.QMenu(self)
@@ -300,6 +357,16 @@ class _Content(QtWidgets.QWidget):
             if w.isVisibleTo(self) and w.width() > 0:
                 extra += max(0, w.heightForWidth(w.width()) - w.minimumSizeHint().height())
         return QtCore.QSize(hint.width(), hint.height() + extra).expandedTo(self.useful)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # A panel built while hidden is resized twice before it is first shown (the dock's
+        # size, then its grown minimum); Qt delivers one pending resize event with the first
+        # size, and the layout kept it: four heatmaps were laid out over each other, cut off
+        # at the first size. Lay out at the size the content has.
+        layout = self.layout()
+        if layout is not None and layout.geometry() != self.rect():
+            layout.setGeometry(self.rect())
 
 
 class _ContentLayout(QtWidgets.QVBoxLayout):

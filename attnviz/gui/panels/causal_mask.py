@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtWidgets
 
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.widgets.heatmap import Heatmap
+from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.state.pipeline import Result
 from attnviz.state.session import FILE_CAUSAL
 
@@ -26,50 +27,26 @@ class CausalMaskPanel(Panel):
         self.listen(self.session.events.model_path, self._show_forced)
         self.listen(self.session.events.attention_path, self._show_forced)
         self._show_forced()
-        self.grid = grid = QtWidgets.QGridLayout()
         self.unmasked = Heatmap(title="without mask: weights")
         self.masked = Heatmap(title="with causal mask: weights")
         self.scores = Heatmap(title="scores before softmax (dark grey: −∞)",
                               levels=None, diverging=True)  # fmt: skip
         self.difference = Heatmap(title="difference: masked − unmasked",
                                   levels=None, diverging=True)  # fmt: skip
-        self.maps = (self.unmasked, self.masked, self.scores, self.difference)
+        self.maps = a, b, c, d = (self.unmasked, self.masked, self.scores, self.difference)
         for h in self.maps:
             h.setMinimumSize(160, 120)
             h.row_clicked.connect(self._pick_row)
-        self._columns = 0
-        self._arrange(4)
+        # A row of four only in a wide, short dock; else two by two, or one column when two
+        # do not fit at their least widths (squeezed, they were cut off).
+        grid = ReflowGrid([[[a, b, c, d]], [[a, b], [c, d]], [[a], [b], [c], [d]]])
         self.body.addLayout(grid, 1)
+        self.grid = self.reflow(grid, lambda room: 0 if room.width() > 2.4 * room.height() else 1)
         self.file_note = QtWidgets.QLabel()
         self.file_note.setObjectName("file_note")
         self.file_note.setWordWrap(True)
         self.file_note.setVisible(False)
         self.body.addWidget(self.file_note, 1)
-
-    def _arrange(self, columns: int) -> None:
-        """One row of four in a wide, short dock; two by two when the panel is squarer."""
-        if columns == self._columns:
-            return
-        self._columns = columns
-        for i, h in enumerate(self.maps):
-            self.grid.addWidget(h, i // columns, i % columns)
-
-    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._choose_columns()
-
-    def _fit_useful_size(self) -> None:
-        super()._fit_useful_size()  # the heatmaps' minimum widths may have changed
-        if hasattr(self, "maps"):
-            self._choose_columns()
-
-    def _choose_columns(self) -> None:
-        # Four in a row only when four fit at their minimum width (which grows with the text
-        # size); squeezed into a row they were cut off on the right.
-        size = self.size()
-        four = sum(h.minimumWidth() for h in self.maps) + 3 * max(0, self.grid.spacing()) + 24
-        wide = size.width() > 2.4 * size.height() and size.width() >= four
-        self._arrange(4 if wide else 2)
 
     def _show_forced(self, *_: object) -> None:
         """A decoder was trained with the mask: it stays on, and the toggle says why."""

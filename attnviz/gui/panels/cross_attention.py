@@ -11,6 +11,7 @@ from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import Heatmap
 from attnviz.gui.widgets.labels import token_label, token_label_html
+from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.lessons.cross_toy import MAX_WORDS
 from attnviz.state.pipeline import Result
 from attnviz.state.views import ViewError
@@ -19,6 +20,7 @@ from attnviz.state.views.cross_attention import CrossData
 DECODER_HEADER = "decoder\n(queries)"
 ENCODER_HEADER = "encoder\n(keys, values)"
 LABEL_GAP_PX = 8  # between a word and the end of its line
+MIN_LINES_PX = 60.0  # between the two columns of words, for the lines
 
 
 @register_panel
@@ -48,7 +50,6 @@ class CrossAttentionPanel(Panel):
         self.body.addLayout(form)
         self._sync_texts()
 
-        row = QtWidgets.QHBoxLayout()
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setMinimumSize(200, 150)
         self.links = self.graphics.addPlot(row=0, col=0)
@@ -76,9 +77,10 @@ class CrossAttentionPanel(Panel):
         )
         self.heatmap.setMinimumSize(180, 150)
         self.heatmap.row_clicked.connect(self._pick)
-        row.addWidget(self.graphics, 1)
-        row.addWidget(self.heatmap, 1)
+        # The lines beside the alignment, or above it when both do not fit.
+        row = ReflowGrid([[[self.graphics, self.heatmap]], [[self.graphics], [self.heatmap]]])
         self.body.addLayout(row, 1)
+        self.reflow(row)
         self.summary = QtWidgets.QLabel()
         self.summary.setObjectName("cross_summary")
         self.summary.setWordWrap(True)
@@ -199,6 +201,9 @@ class CrossAttentionPanel(Panel):
                            for part in text.split("\n")))
                   for x, _, text, _, _, f in items]  # fmt: skip
         self._text_px = (max(w for x, w in widths if x == 0), max(w for x, w in widths if x == 1))
+        # The plot's least width: both columns of words whole and room for the lines between
+        # (the panel fits its view around it; in presenter mode the headings were cut).
+        self.links.setMinimumWidth(sum(self._margins_px()) + MIN_LINES_PX)
         accent = QtGui.QColor(t.accent)
         y0 = float(ys_dec[d.selected])
         for j, line in enumerate(self._lines):
@@ -215,11 +220,15 @@ class CrossAttentionPanel(Panel):
         self.links.setYRange(-0.9, span, padding=0.02)
         self._fit_x()
 
+    def _margins_px(self) -> tuple[float, float]:
+        """Pixels left and right of the lines: the widest word of each column."""
+        return tuple(px + 12 + LABEL_GAP_PX for px in self._text_px)  # TextItem pads too
+
     def _fit_x(self) -> None:
         """Horizontal range that leaves room for the widest word on each side, in pixels."""
         width = self.links.vb.width()
-        left, right = (px + 12 + LABEL_GAP_PX for px in self._text_px)  # TextItem pads too
-        per_unit = max(60.0, width - left - right)  # pixels for the lines between the columns
+        left, right = self._margins_px()
+        per_unit = max(MIN_LINES_PX, width - left - right)  # pixels for the lines between
         self.links.setXRange(-left / per_unit, 1 + right / per_unit, padding=0)
         gap = LABEL_GAP_PX / per_unit
         for k, side in self._sides.items():

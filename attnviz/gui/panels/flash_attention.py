@@ -17,6 +17,7 @@ from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.flow import FlowRow
 from attnviz.gui.widgets.heatmap import Heatmap, format_value
 from attnviz.gui.widgets.memory_diagram import Chip, MemoryDiagram, MemoryRow
+from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.state.measure import Cancelled, Measurement, human_bytes, measure_attention
 from attnviz.state.pipeline import Result
 from attnviz.state.views import ViewError
@@ -134,15 +135,12 @@ class FlashAttentionPanel(Panel):
     def _build_memory_page(self) -> QtWidgets.QWidget:
         self.spins: dict[str, QtWidgets.QSpinBox] = {}
         page = QtWidgets.QWidget()
-        lay = QtWidgets.QHBoxLayout(page)
-        lay.setContentsMargins(0, 4, 0, 0)
-
-        left = QtWidgets.QVBoxLayout()
-        controls = QtWidgets.QHBoxLayout()
-        controls.addWidget(QtWidgets.QLabel("N"))
-        controls.addWidget(self._spin("n", 0, 1 << 20, "Sequence length for the accounting"))
-        controls.addWidget(QtWidgets.QLabel("head dim"))
-        controls.addWidget(self._spin("head_dim", 0, 1024, "Width of one head, d"))
+        left_w, mid_w = QtWidgets.QWidget(), QtWidgets.QWidget()
+        left = QtWidgets.QVBoxLayout(left_w)
+        left.setContentsMargins(0, 0, 0, 0)
+        controls = FlowRow()  # wraps in a narrow dock instead of widening the panel
+        controls.add("N", self._spin("n", 0, 1 << 20, "Sequence length for the accounting"))
+        controls.add("head dim", self._spin("head_dim", 0, 1024, "Width of one head, d"))
         self.dtype_box = QtWidgets.QComboBox()
         self.dtype_box.setObjectName("flash_dtype")
         for name, nbytes in DTYPES.items():
@@ -150,9 +148,8 @@ class FlashAttentionPanel(Panel):
         self.dtype_box.currentIndexChanged.connect(
             lambda i: self.set_value("dtype", self.dtype_box.itemData(i))
         )
-        controls.addWidget(self.dtype_box)
-        controls.addStretch(1)
-        left.addLayout(controls)
+        controls.add(None, self.dtype_box)
+        left.addWidget(controls)
         self.curve_plot = pg.PlotWidget(title="memory of one head's attention (log–log)")
         self.curve_plot.setObjectName("memory_curves")
         self.curve_plot.setMenuEnabled(False)
@@ -174,9 +171,9 @@ class FlashAttentionPanel(Panel):
         self.readout.setWordWrap(True)
         self.readout.setTextFormat(QtCore.Qt.TextFormat.RichText)
         left.addWidget(self.readout)
-        lay.addLayout(left, 5)
 
-        mid = QtWidgets.QVBoxLayout()
+        mid = QtWidgets.QVBoxLayout(mid_w)
+        mid.setContentsMargins(0, 0, 0, 0)
         self.diagram = MemoryDiagram()
         self.diagram.setObjectName("memory_diagram")
         mid.addWidget(self.diagram, 1)
@@ -184,8 +181,6 @@ class FlashAttentionPanel(Panel):
         self.assumptions.setObjectName("assumptions")
         self.assumptions.setWordWrap(True)
         self.assumptions.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        mid.addWidget(self.assumptions)
-        lay.addLayout(mid, 5)
 
         right = QtWidgets.QGroupBox("Measure it here")
         right.setObjectName("measure_box")
@@ -223,9 +218,20 @@ class FlashAttentionPanel(Panel):
         )
         self.measure_text.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop)
         rl.addWidget(self.measure_text, 1)
-        right.setMinimumWidth(230)
-        right.setMaximumWidth(340)
-        lay.addWidget(right, 3)
+        # No fixed width: an explicit minimum replaced its buttons' own, and in presenter
+        # type "Measure" was cut. It takes no more than it asks for; the others share the rest.
+        right.setSizePolicy(QtWidgets.QSizePolicy.Policy.Maximum,
+                            QtWidgets.QSizePolicy.Policy.Preferred)  # fmt: skip
+        # The curves, the diagram and the measurement side by side; the curves above the
+        # other two when the three do not fit (presenter type at 1280 px).
+        grid = ReflowGrid([[[left_w, mid_w, right]], [[left_w], [mid_w, right]]])
+        page_layout = QtWidgets.QVBoxLayout(page)
+        page_layout.setContentsMargins(0, 4, 0, 0)
+        page_layout.addLayout(grid, 1)
+        # Below the three, the page's width: beside the diagram its wrapped lines took the
+        # diagram's height (a grid row does not count a paragraph's wrapped height).
+        page_layout.addWidget(self.assumptions)
+        self.memory_grid = self.reflow(grid)
         return page
 
     def _build_tiling_page(self) -> QtWidgets.QWidget:
@@ -258,7 +264,6 @@ class FlashAttentionPanel(Panel):
             controls.add(None, b)
         lay.addWidget(controls)
 
-        row = QtWidgets.QHBoxLayout()
         self.grid = Heatmap(title="the weights flash never stores; tiles outlined")
         self.grid.setObjectName("tile_grid")
         self.grid.setMinimumSize(220, 180)
@@ -271,8 +276,9 @@ class FlashAttentionPanel(Panel):
         self.tile_box.setZValue(11)
         for item in (self.tile_lines, self.done_tiles, self.tile_box):
             plot.addItem(item)
-        row.addWidget(self.grid, 2)
-        right = QtWidgets.QVBoxLayout()
+        right_w = QtWidgets.QWidget()
+        right = QtWidgets.QVBoxLayout(right_w)
+        right.setContentsMargins(0, 0, 0, 0)
         self.step_text = QtWidgets.QLabel()
         self.step_text.setObjectName("tile_step_text")
         self.step_text.setWordWrap(True)
@@ -291,8 +297,10 @@ class FlashAttentionPanel(Panel):
         self.exact_text.setTextFormat(QtCore.Qt.TextFormat.RichText)
         right.addWidget(self.exact_text)
         right.addStretch(1)
-        row.addLayout(right, 3)
+        # The step's text and table beside the tiles, or below them when both do not fit.
+        row = ReflowGrid([[[self.grid, right_w]], [[self.grid], [right_w]]])
         lay.addLayout(row, 1)
+        self.reflow(row)
         return page
 
     # -- parameters ----------------------------------------------------------------------------

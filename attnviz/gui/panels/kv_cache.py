@@ -13,6 +13,7 @@ from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import Heatmap, format_value
 from attnviz.gui.widgets.labels import token_label_html
+from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.state.pipeline import Result
 from attnviz.state.views import ViewError
 from attnviz.state.views.kv_cache import DTYPES, PRESETS, KVCacheData, KVCacheParams, Layout
@@ -120,9 +121,6 @@ class KVCachePanel(Panel):
     def __init__(self, controller, parent=None) -> None:
         super().__init__(controller, parent)
         self.params: KVCacheParams = self.session.view_params[self.panel_id]
-        row = QtWidgets.QHBoxLayout()
-        self.body.addLayout(row, 1)
-
         # -- calculator ----------------------------------------------------------------------
         calc = QtWidgets.QVBoxLayout()
         form = QtWidgets.QFormLayout()
@@ -188,24 +186,18 @@ class KVCachePanel(Panel):
         calc.addWidget(self.results)
         calc.addStretch(1)
         calc_box = QtWidgets.QWidget()
-        calc_box.setLayout(calc)
-        # Scrolls rather than forcing the bottom dock taller than a lecture screen allows.
-        scroll = QtWidgets.QScrollArea()
-        scroll.setObjectName("calculator")
-        scroll.setWidget(calc_box)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.calc_scroll, self.calc_box = scroll, calc_box  # as wide as its form needs
-        row.addWidget(scroll, 3)
+        calc_box.setObjectName("calculator")
+        calc_box.setLayout(calc)  # its least size is its form's: the panel scrolls, not it
+        self.calc_box = calc_box
 
         # -- head sharing --------------------------------------------------------------------
         self.sharing = HeadSharing()
         self.sharing.setMinimumSize(200, 150)
-        row.addWidget(self.sharing, 3)
 
         # -- toy decode ----------------------------------------------------------------------
-        dec = QtWidgets.QVBoxLayout()
+        dec_box = QtWidgets.QWidget()
+        dec = QtWidgets.QVBoxLayout(dec_box)
+        dec.setContentsMargins(0, 0, 0, 0)
         buttons = QtWidgets.QHBoxLayout()
         self.next_button = QtWidgets.QPushButton("Next token ▶")
         self.next_button.setObjectName("decode_next")
@@ -238,18 +230,15 @@ class KVCachePanel(Panel):
         self.cache_stack.addWidget(self.cache_empty)
         self.cache_stack.addWidget(self.cache_map)
         dec.addWidget(self.cache_stack, 1)
-        row.addLayout(dec, 4)
+
+        # Calculator, head sharing and decoder side by side; in rows when they do not fit.
+        parts = calc_box, self.sharing, dec_box
+        row = ReflowGrid([[parts], [parts[:2], parts[2:]], [[p] for p in parts]])
+        self.body.addLayout(row, 1)
+        self.reflow(row)
 
         self.listen(self.params.events, self._show_params)
         self._show_params()
-
-    def _fit_useful_size(self) -> None:
-        """The calculator as wide as its labels and boxes at the current text size (not a
-        fixed 480 px: its values were cut in presenter type; it scrolls if still too narrow)."""
-        super()._fit_useful_size()
-        if hasattr(self, "calc_scroll"):
-            bar = self.calc_scroll.verticalScrollBar().sizeHint().width()
-            self.calc_scroll.setMinimumWidth(self.calc_box.sizeHint().width() + bar + 4)
 
     # -- input ---------------------------------------------------------------------------------
     def _bind_spin(self, spin: QtWidgets.QSpinBox, field: str) -> None:

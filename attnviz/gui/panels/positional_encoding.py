@@ -14,6 +14,7 @@ from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.flow import FlowRow
 from attnviz.gui.widgets.heatmap import Heatmap, format_value
+from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.state.pipeline import Result
 from attnviz.state.views import ViewError
 from attnviz.state.views.positional_encoding import SHIFT_CHECK, PositionalData, PositionalParams
@@ -51,7 +52,7 @@ class PositionalEncodingPanel(Panel):
     order = 90
     title = "Positional encoding"
     default_area = Area.RightDockWidgetArea
-    min_useful = (680, 360)  # three plots side by side on the shuffle test
+    min_useful = (360, 360)  # the shuffle test's three plots reflow into rows when narrow
 
     def __init__(self, controller, parent=None) -> None:
         super().__init__(controller, parent)
@@ -97,14 +98,13 @@ class PositionalEncodingPanel(Panel):
         self.pages.addTab(self.sinusoid, "Sinusoidal")
 
         rope = QtWidgets.QWidget()
-        grid = QtWidgets.QGridLayout(rope)
-        grid.setContentsMargins(0, 4, 0, 0)
+        page = QtWidgets.QVBoxLayout(rope)
+        page.setContentsMargins(0, 4, 0, 0)
         self.rotation = _plot(ROTATION_TITLE)
         self.rotation.setAspectLocked(True)
         self.rotation.setLabel("bottom", "feature i")
         self.rotation.setLabel("left", "feature i + d/2")
         self.rotation_items: list[pg.PlotDataItem] = []
-        grid.addWidget(self.rotation, 0, 0)
         self.scores = _plot("score against offset m − n")
         self.scores.setLabel("bottom", "offset m − n")
         self.scores.setLabel("left", "q·k / √d")
@@ -112,41 +112,42 @@ class PositionalEncodingPanel(Panel):
         self.curve_shift = self.scores.plot()
         self.curve_plain = self.scores.plot()
         self.curve_pair = self.scores.plot()
-        grid.addWidget(self.scores, 0, 1)
+        # Side by side, or the scores below the circle when both do not fit.
+        plots = ReflowGrid([[[self.rotation, self.scores]], [[self.rotation], [self.scores]]])
+        page.addLayout(plots, 1)
         # The keys of both plots and the check, as text under them: legends inside plots this
         # small would cover the curves.
         self.rotation_key = QtWidgets.QLabel()
         self.rotation_key.setObjectName("rotation_key")
         self.rotation_key.setWordWrap(True)
         self.rotation_key.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        grid.addWidget(self.rotation_key, 1, 0, 1, 2)
+        page.addWidget(self.rotation_key)
         self.rope_check = QtWidgets.QLabel()
         self.rope_check.setObjectName("rope_check")
         self.rope_check.setWordWrap(True)
         self.rope_check.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        grid.addWidget(self.rope_check, 2, 0, 1, 2)
-        grid.setColumnStretch(0, 2)
-        grid.setColumnStretch(1, 3)
-        grid.setRowStretch(0, 1)
+        page.addWidget(self.rope_check)
         self.pages.addTab(rope, "RoPE")
+        self.reflow(plots)
 
         order = QtWidgets.QWidget()
-        perm = QtWidgets.QGridLayout(order)
+        perm = QtWidgets.QVBoxLayout(order)
         perm.setContentsMargins(0, 4, 0, 0)
-        # Short titles: three heatmaps share the dock's width, and a title sets a minimum.
         self.perm_original = Heatmap(title="W, no positions")
         self.perm_shuffled = Heatmap(title="W, shuffled")
         self.perm_positions = Heatmap(title="positions: Wₛ − PWPᵀ", levels=None, diverging=True)
-        for col, h in enumerate((self.perm_original, self.perm_shuffled, self.perm_positions)):
+        o, sh, ps = self.perm_original, self.perm_shuffled, self.perm_positions
+        for h in (o, sh, ps):
             h.setMinimumSize(150, 120)
-            perm.addWidget(h, 0, col)
+        maps = ReflowGrid([[[o, sh, ps]], [[o, sh], [ps]], [[o], [sh], [ps]]])
+        perm.addLayout(maps, 1)
         self.summary = QtWidgets.QLabel()
         self.summary.setObjectName("positional_summary")
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        perm.addWidget(self.summary, 1, 0, 1, 3)
-        perm.setRowStretch(0, 1)
+        perm.addWidget(self.summary)
         self.pages.addTab(order, "Shuffle test")
+        self.reflow(maps)
         self.body.addWidget(self.pages, 1)
         self.listen(self.params.events, self._show_params)
         self._show_params()

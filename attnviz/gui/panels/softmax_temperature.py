@@ -13,6 +13,7 @@ from attnviz.export.captions import settings_caption
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import Heatmap
+from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.gui.widgets.token_axis import TokenAxis
 from attnviz.state.pipeline import Result
 from attnviz.state.session import FILE_TEMPERATURE
@@ -83,10 +84,10 @@ class SoftmaxTemperaturePanel(Panel):
         self.bars_plot.addItem(self.bars_t1)
         self.bars_plot.addItem(self.bars_t)
         self.attention = Heatmap(title="the selected head's attention at this T")
-        plots = QtWidgets.QHBoxLayout()
-        plots.addWidget(self.graphics, 3)
-        plots.addWidget(self.attention, 2)
+        # Side by side, or the head's attention below the bars when both do not fit.
+        plots = ReflowGrid([[[self.graphics, self.attention]], [[self.graphics], [self.attention]]])
         self.body.addLayout(plots, 1)
+        self.reflow(plots)
         self.note = QtWidgets.QLabel(
             "<i>Attention temperature rescales the scores inside every attention softmax; "
             "sampling temperature rescales the model's output logits when it picks a word.</i>"

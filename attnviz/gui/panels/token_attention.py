@@ -211,7 +211,8 @@ class TokenAttentionPanel(Panel):
         self.bars_plot.getAxis("left").set_labels([(at - 0.5, t) for at, t in ticks])
         # Room for every word (up to 40) in both columns at the least label size; the panel
         # scrolls rather than thin them. At 10 pt: Panel scales it with the text size.
-        self.graphics.min_plot_size = (360, min(n, LABEL_EVERY_UP_TO) * 15 + 90)
+        # (18 px a row at 10 pt: a label's line; at 15 the words touched.)
+        self.graphics.min_plot_size = (360, min(n, LABEL_EVERY_UP_TO) * 18 + 90)
 
     def _labels_that_fit(self) -> int:
         """Token labels a column can hold without overlapping at the labels' type size."""
@@ -262,7 +263,9 @@ class TokenAttentionPanel(Panel):
         for line in self._line_items[len(order) :]:
             line.setVisible(False)
         self.links.setXRange(-0.45, 1.45, padding=0)
-        self.links.setYRange(-0.5, n - 0.5, padding=0.02)
+        # A quarter row more at each end: the first and last words are centred on their rows
+        # and their text is taller than half a row (the last one was cut at the bottom).
+        self.links.setYRange(-0.75, n - 0.25, padding=0)
 
 
 if __name__ == "__main__":

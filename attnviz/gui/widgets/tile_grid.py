@@ -554,6 +554,7 @@ class SummaryTable(QtWidgets.QTableView):
         self.model_.set_table(rows, cols, cells)
         if selected is not None:
             self.select_row(selected)
+        self.updateGeometry()  # its least width follows its cells (minimumSizeHint)
 
     def fit_rows(self, max_rows: int = 6) -> None:
         """Ask for the height of the header and up to ``max_rows`` rows (scroll for the rest)."""
@@ -565,15 +566,32 @@ class SummaryTable(QtWidgets.QTableView):
         self.setMinimumHeight(self.horizontalHeader().height() + rows * row_h + frame + bar)
 
     def fit_width(self, columns: int | None = None) -> None:
-        """Ask for the width of the row labels and the first ``columns`` columns (default all)."""
-        self.resizeColumnsToContents()
-        total = self.model_.columnCount()
-        n = total if columns is None else min(columns, total)
+        """Ask for the width of the row labels and the first ``columns`` columns (default all).
+
+        Measured whenever the layout asks (minimumSizeHint), at the type size of the moment:
+        a width fixed when the table was filled, before presenter mode or while its tab was
+        hidden, left the induction scores off screen beside their row labels."""
+        self._whole_columns = columns if columns is not None else -1
+        self.updateGeometry()
+
+    def columns_kept_whole(self) -> int:
+        """How many leading columns the table keeps on screen (0: no promise)."""
+        n = self.model_.columnCount()
+        want = getattr(self, "_whole_columns", 0)
+        return n if want < 0 else min(want, n)
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        hint = super().minimumSizeHint()
+        n = self.columns_kept_whole()
+        if not n:
+            return hint
         header = self.verticalHeader()
         label_w = header.sizeHint().width() if header.isVisible() else 0
-        cols_w = sum(self.horizontalHeader().sectionSize(i) for i in range(n))
+        top = self.horizontalHeader()
+        cols_w = sum(max(self.sizeHintForColumn(j), top.sectionSizeHint(j)) for j in range(n))
         bar = self.verticalScrollBar().sizeHint().width()
-        self.setMinimumWidth(label_w + cols_w + 2 * self.frameWidth() + bar)
+        return QtCore.QSize(max(hint.width(), label_w + cols_w + 2 * self.frameWidth() + bar),
+                            hint.height())  # fmt: skip
 
     def selected_row(self) -> int | None:
         rows = self.selectionModel().selectedRows()
