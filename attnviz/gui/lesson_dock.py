@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 from superqt.utils import signals_blocked
 
 from attnviz.gui.theme import theme_manager
+from attnviz.gui.widgets.flow import FlowRow, hold_wrapped_heights
 from attnviz.lessons.course import COURSE, Step
 
 if TYPE_CHECKING:
@@ -62,11 +63,18 @@ class LessonDock(QtWidgets.QDockWidget):
         self.step_index = 0
         body = QtWidgets.QWidget()
         lay = QtWidgets.QVBoxLayout(body)
-        row = QtWidgets.QHBoxLayout()
+        row = FlowRow()  # one line below the stage; wrapped in the sidebar beside it
         self.lesson_box = QtWidgets.QComboBox()
         self.lesson_box.setObjectName("lesson_picker")
+        # As wide as its entries now: "Lesson 12" in the sidebar, not the longest title.
+        self.lesson_box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
         for i, lesson in enumerate(COURSE, 1):
             self.lesson_box.addItem(f"{i}. {lesson.title}", lesson.lesson_id)
+        self.sidebar = False
+        self.lesson_name = QtWidgets.QLabel()  # the lesson's title, in the sidebar
+        self.lesson_name.setObjectName("lesson_name")
+        self.lesson_name.setWordWrap(True)
+        self.lesson_name.setVisible(False)
         self.lesson_box.currentIndexChanged.connect(lambda i: self.go(i, 0))
         self.back = QtWidgets.QPushButton("◀ Back")
         self.back.setObjectName("lesson_back")
@@ -84,13 +92,13 @@ class LessonDock(QtWidgets.QDockWidget):
             self.quiz.clicked.connect(lambda: on_quiz(COURSE[self.lesson_index].lesson_id))
         else:
             self.quiz.hide()
-        for w in (self.lesson_box, self.back, self.next, self.counter):
-            row.addWidget(w)
-        row.addStretch(1)
-        row.addWidget(self.quiz)
-        lay.addLayout(row)
+        for w in (self.lesson_box, self.back, self.next, self.counter, self.quiz):
+            row.add(None, w)
+        lay.addWidget(row)
+        lay.addWidget(self.lesson_name)
         self.title = QtWidgets.QLabel()
         self.title.setObjectName("lesson_title")
+        self.title.setWordWrap(True)  # in the sidebar a long title would widen it
         self._style_title()
         theme_manager().changed.connect(self._style_title)
         self.text = QtWidgets.QLabel()
@@ -103,6 +111,21 @@ class LessonDock(QtWidgets.QDockWidget):
         lay.addStretch(1)
         self.setWidget(body)
         self._show()
+
+    def set_sidebar(self, on: bool) -> None:
+        """Beside the stage (a wide screen) or below it: beside, the lesson picker says only
+        "Lesson n" and the lesson's title wraps under the buttons."""
+        if on == self.sidebar:
+            return
+        self.sidebar = on
+        with signals_blocked(self.lesson_box):
+            for i, lesson in enumerate(COURSE, 1):
+                self.lesson_box.setItemText(i - 1, f"Lesson {i}" if on else f"{i}. {lesson.title}")
+        self.lesson_name.setVisible(on)
+        # QComboBox keeps its cached minimumSizeHint when its entries change; a style change
+        # clears it (as MainWindow._remeasure_combo_boxes does after a font change).
+        self.lesson_box.setStyle(None)
+        self.lesson_box.updateGeometry()
 
     def strip_height(self, width: int) -> int:
         """The height that shows the whole step (title bar, controls, title, text) at ``width``."""
@@ -118,6 +141,14 @@ class LessonDock(QtWidgets.QDockWidget):
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() * 1.25)
         self.title.setFont(font)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._hold_text()
+
+    def _hold_text(self) -> None:
+        # The step's text whole at the bar's width: a dock measures a paragraph as one line.
+        hold_wrapped_heights(self.widget())
 
     @property
     def step(self) -> Step:
@@ -152,9 +183,11 @@ class LessonDock(QtWidgets.QDockWidget):
         with signals_blocked(self.lesson_box):
             self.lesson_box.setCurrentIndex(self.lesson_index)
         self.counter.setText(f"step {self.step_index + 1} of {len(lesson.steps)}")
+        self.lesson_name.setText(f"<b>{lesson.title}</b>")
         self.title.setText(self.step.title)
         self.text.setText(self.step.text)
         first = self.lesson_index == 0 and self.step_index == 0
         last = self.lesson_index == len(COURSE) - 1 and self.step_index == len(lesson.steps) - 1
         self.back.setEnabled(not first)
         self.next.setEnabled(not last)
+        self._hold_text()

@@ -41,6 +41,9 @@ from attnviz.state.session import Session
 __all__ = ["MainWindow"]
 
 SETTINGS_VERSION = 1
+# The lesson bar beside the stage, as a share of the window's width: at 1280 px the sparse
+# patterns' formulas need the rest (a quarter left them 19 px short).
+SIDEBAR_SHARE = 0.22
 MAX_RECENT = 8
 SCENE_FILTER = f"attnviz scenes (*{SCENE_SUFFIX});;All files (*)"
 TOY_LABEL = "Toy model (illustrative)"
@@ -148,8 +151,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._explanations = True
         self._lesson_open = False  # the lesson bar shown by the user or a lesson (not a tab)
         self._side_by_side: list[QtWidgets.QDockWidget] = []  # staged panels, not tabbed
-        self._squeeze_check = QtCore.QTimer(self, singleShot=True, interval=0)
-        self._squeeze_check.timeout.connect(self._tab_if_squeezed)
+        self._stage_check = QtCore.QTimer(self, singleShot=True, interval=0)
+        self._stage_check.timeout.connect(self._settle_stage)
+        self._stage_first: QtWidgets.QDockWidget | None = None
         self.panels = _LazyPanels(self)
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         self.setDockNestingEnabled(True)
@@ -420,6 +424,7 @@ class MainWindow(QtWidgets.QMainWindow):
             # A model's tokens carry [CLS]/Ġ markers: show the text it reads, not the tokens.
             s = self.session
             self.text_edit.setText(s.text if s.model is not None else " ".join(s.tokens))
+            self.text_edit.setCursorPosition(0)  # its start in view, not "e mat because…"
 
     def _apply_text(self) -> None:
         try:
@@ -477,7 +482,7 @@ class MainWindow(QtWidgets.QMainWindow):
             )
             self._built[panel_id] = panel
             # Not from inside the layout pass that changed the range: re-docking there crashed.
-            panel.scroll.horizontalScrollBar().rangeChanged.connect(self._squeeze_check.start)
+            panel.scroll.horizontalScrollBar().rangeChanged.connect(self._stage_check.start)
             self.docks[panel_id].setWidget(panel)
             if self.controller.latest is not None:
                 panel._on_result(self.controller.latest)
@@ -807,6 +812,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _end_stage(self) -> None:
         self.explain_action.setChecked(self._explanations_before)
+        self.lesson_dock.set_sidebar(False)
         self.restoreState(self._state_before, SETTINGS_VERSION)
 
     def _lesson_opened_or_closed(self, *_: object) -> None:
@@ -849,9 +855,14 @@ class MainWindow(QtWidgets.QMainWindow):
         first = staged[0]
         self.addDockWidget(Area.LeftDockWidgetArea, first)  # out of its tab group
         first.show()
+        # On a wide screen the lesson goes beside the stage, not below it: below, at 1280 x
+        # 720 in presenter type, it left the step's plot 330 px, below the fold.
+        sidebar = self.lesson_dock.isVisible() and self.width() >= 1.5 * self.height()
+        self.lesson_dock.set_sidebar(sidebar)  # before its width is measured
+        room = self.width() - (self._sidebar_width() if sidebar else 0)
         # Side by side when each gets its useful width; otherwise tabs, the first in front
         # (two panels of a lesson step at 1280 x 720 in presenter type each scrolled both ways).
-        share = self.width() // len(staged)
+        share = room // len(staged)
         side_by_side = all(
             self.panel(d.objectName()).content.minimumSizeHint().width() <= share for d in staged
         )
@@ -866,34 +877,47 @@ class MainWindow(QtWidgets.QMainWindow):
         # A panel's least width may grow once it is laid out at its share (its plots' axes
         # take their tick labels' widths): tabs then, never a panel scrolled sideways.
         self._side_by_side = staged if len(staged) > 1 and side_by_side else []
-        self._squeeze_check.start()
+        self._stage_first = first
+        self._stage_check.start()
         first.raise_()
         if self.lesson_dock.isVisible():
-            self.addDockWidget(Area.BottomDockWidgetArea, self.lesson_dock)
-            self._fit_lesson_strip(first)
-            # Again once the step's text has been laid out at the new width and type size.
-            QtCore.QTimer.singleShot(0, self, lambda: self._fit_lesson_strip(first))
+            area = Area.RightDockWidgetArea if sidebar else Area.BottomDockWidgetArea
+            self.addDockWidget(area, self.lesson_dock)
+            self._fit_lesson_strip(first)  # and again once laid out (_settle_stage)
         for dock in staged:
             self.panel(dock.objectName()).ensure_drawn()
 
-    def _tab_if_squeezed(self, *_: object) -> None:
-        """Staged side by side and one scrolls sideways: tabs, the first in front."""
+    def _settle_stage(self, *_: object) -> None:
+        """Once the stage is laid out: staged side by side and one scrolls sideways, tabs
+        instead, the first in front; the lesson bar at its size again (the first fit ran
+        before the dock had moved to its new area)."""
+        first = self._stage_first
+        if first is None or not self.staging or first.isHidden():
+            return
         staged = self._side_by_side
-        if not staged or not self.staging or any(d.isHidden() for d in staged):
-            return
         panels = [self.panel(d.objectName()) for d in staged]
-        if all(p.scroll.horizontalScrollBar().maximum() == 0 for p in panels):
-            return
-        self._side_by_side = []
-        for dock in staged[1:]:
-            self.tabifyDockWidget(staged[0], dock)
-        staged[0].raise_()
+        if staged and any(p.scroll.horizontalScrollBar().maximum() > 0 for p in panels):
+            self._side_by_side = []
+            for dock in staged[1:]:
+                self.tabifyDockWidget(first, dock)
+            first.raise_()
         if self.lesson_dock.isVisible():
-            self._fit_lesson_strip(staged[0])
+            self._fit_lesson_strip(first)
+
+    def _sidebar_width(self) -> int:
+        """SIDEBAR_SHARE of the window, or what the lesson's buttons need if that is more."""
+        need = self.lesson_dock.widget().minimumSizeHint().width() + 8
+        return max(need, round(SIDEBAR_SHARE * self.width()))
 
     def _fit_lesson_strip(self, above: QtWidgets.QDockWidget) -> None:
-        """The lesson bar as tall as its whole step, the staged panel taking the rest."""
+        """The lesson bar as tall as its whole step (below the stage) or a share of the
+        width (beside it), the staged panel taking the rest."""
         if not (self.staging and self.lesson_dock.isVisible() and above.isVisible()):
+            return
+        if self.lesson_dock.sidebar:
+            side = self._sidebar_width()
+            self.resizeDocks([above, self.lesson_dock], [self.width() - side, side],
+                             QtCore.Qt.Orientation.Horizontal)  # fmt: skip
             return
         strip = self.lesson_dock.strip_height(self.width())
         free = self.height() - self.menuBar().height() - self.statusBar().height()

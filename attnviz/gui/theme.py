@@ -7,6 +7,7 @@ for signed numbers such as scores and the entries of Q, K and V.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pyqtgraph as pg
@@ -19,6 +20,7 @@ __all__ = [
     "Theme",
     "ThemeManager",
     "Typography",
+    "fit_title_row",
     "style_plots",
     "theme_manager",
 ]
@@ -227,7 +229,8 @@ def style_plots(root: QtWidgets.QWidget) -> int:
         scene = view.scene()
         if scene is None:
             continue
-        titles = {id(i.titleLabel) for i in scene.items() if isinstance(i, pg.PlotItem)}
+        plots = [i for i in scene.items() if isinstance(i, pg.PlotItem)]
+        titles = {id(p.titleLabel) for p in plots}
         for item in scene.items():
             if isinstance(item, pg.AxisItem):
                 item.setPen(fg)
@@ -254,7 +257,21 @@ def style_plots(root: QtWidgets.QWidget) -> int:
                     item.setFont(font)
                 if _is_foreground(item.color):
                     item.setColor(fg)
+        for plot in plots:
+            fit_title_row(plot)
     return len(views)
+
+
+def fit_title_row(plot: pg.PlotItem) -> None:
+    """Make a plot's title row as tall as its title. pyqtgraph fixes it at 30 px: a title in
+    presenter type, or on two lines, was cut at the top of its view."""
+    label = plot.titleLabel
+    if not label.text or label.maximumHeight() == 0:
+        return  # no title: pyqtgraph keeps the row at 0
+    need = math.ceil(label.item.boundingRect().height())
+    if label.maximumHeight() != need:
+        label.setMaximumHeight(need)
+        plot.layout.setRowFixedHeight(0, need)
 
 
 _manager: ThemeManager | None = None

@@ -199,9 +199,9 @@ COURSE: tuple[Lesson, ...] = (
            "kv_cache", params={"kv_cache": {"q_heads": 32, "kv_heads": 32}}, scene="cat",
            causal=True),
         _s("Share heads to shrink the cache",
-           """Multi-query attention gives all query heads one shared key/value head; grouped-
-           query attention shares each key/value head among a group. The cache shrinks by the
-           group size with little loss in quality.""",
+           """Multi-query attention gives all query heads one shared key/value head;
+           grouped-query attention shares each key/value head among a group. The cache shrinks
+           by the group size with little loss in quality.""",
            "kv_cache", params={"kv_cache": {"q_heads": 32, "kv_heads": 8}}, scene="cat",
            causal=True),
     )),

@@ -12,6 +12,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from attnviz.gui.app import settle
 from attnviz.gui.main_window import MainWindow
 from attnviz.gui.theme import theme_manager
+from attnviz.gui.widgets.token_axis import MIN_SCALE
 
 # (size, presenter, theme): each size, mode and theme twice
 CASES = [
@@ -102,7 +103,7 @@ def small_texts(root: QtWidgets.QWidget, least: float) -> list[tuple[str, str, f
                 continue
             if isinstance(item, pg.AxisItem) and item.style.get("showValues", True):
                 font = getattr(item, "label_font", None) or item.style.get("tickFont")
-                if font is not None and 0 < font.pointSizeF() < least * 0.7:
+                if font is not None and 0 < font.pointSizeF() < least * MIN_SCALE:
                     out.append(("axis", item.orientation, font.pointSizeF()))
             elif isinstance(item, pg.TextItem):
                 pt = item.textItem.font().pointSizeF()

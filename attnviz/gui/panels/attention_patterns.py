@@ -26,7 +26,7 @@ from attnviz.state.views.attention_patterns import (
 # Short headers: the four columns of numbers stay whole beside or below the patterns; the
 # last, in words, may scroll.
 COST_COLUMNS = ("growth", "by formula", "in the mask", "density", "scores")
-NUMBER_COLUMNS = 4
+NUMBER_COLUMNS = 2  # growth and the formula with its count; the tiles show densities
 SCORE_COLUMNS = ("previous-token score", "induction score")
 SCORE_HEADERS = ("prev. token", "induction")  # short: the table sits beside three heatmaps
 
@@ -83,7 +83,7 @@ class AttentionPatternsPanel(Panel):
         self.gallery.describe = self._describe_pattern
         self.costs = SummaryTable()
         self.costs.setObjectName("pattern_costs")
-        self.costs.fit_width(NUMBER_COLUMNS)  # every number on screen, never scrolled off
+        self.costs.fit_width(NUMBER_COLUMNS)  # the formulas and their counts, never scrolled off
         self.costs.setToolTip(
             "pairs scored: by the pattern's formula (an upper bound for BigBird, whose random "
             "keys may fall inside the window) and counted in the mask"

@@ -20,7 +20,7 @@ from attnviz.export.captions import settings_caption
 from attnviz.gui.binding import bind
 from attnviz.gui.controller import Controller
 from attnviz.gui.theme import style_plots, theme_manager
-from attnviz.gui.widgets.flow import FlowRow
+from attnviz.gui.widgets.flow import hold_wrapped_heights
 from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.lessons import panel_text
 from attnviz.state.pipeline import Result
@@ -51,7 +51,7 @@ class Panel(QtWidgets.QWidget):
     order: ClassVar[int] = 1000  # position in the View menu and among tabbed docks
     # The smallest size at which the panel is legible, at 10 pt (scaled with the text size).
     # A dock smaller than this scrolls the panel instead of squeezing its plots.
-    min_useful: ClassVar[tuple[int, int]] = (420, 300)
+    min_useful: ClassVar[tuple[int, int]] = (360, 300)
 
     def __init__(self, controller: Controller, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,6 +99,7 @@ class Panel(QtWidgets.QWidget):
         # Paragraphs wrap at the visible width even when the plots make the content wider
         # than the dock (it then scrolls sideways, and the text read as cut off at the edge).
         self.scroll.viewport().installEventFilter(self)
+        self.content.installEventFilter(self)
         # A plot's layout grows after it is first painted (an axis widens to its tick labels):
         # its view's least size is fitted again then (see eventFilter).
         self._refit = QtCore.QTimer(self, singleShot=True, interval=0)
@@ -125,10 +126,12 @@ class Panel(QtWidgets.QWidget):
             for label in (self.explanation, self.message):
                 label.setMaximumWidth(room)
             self._reflow()
-        elif event.type() == QtCore.QEvent.Type.LayoutRequest and isinstance(
-            watched, QtWidgets.QGraphicsWidget
+            self._refit.start()  # the paragraphs wrap anew at the new width
+        elif event.type() == QtCore.QEvent.Type.LayoutRequest and (
+            isinstance(watched, QtWidgets.QGraphicsWidget) or watched is self.content
         ):
-            self._refit.start()  # after the plot's layout has taken its new least size
+            # after a plot's layout took its new least size, or a text changed
+            self._refit.start()
         return super().eventFilter(watched, event)
 
     def _style_plots(self) -> None:
@@ -163,6 +166,7 @@ class Panel(QtWidgets.QWidget):
             if (view.minimumWidth(), view.minimumHeight()) != want:
                 view.setMinimumSize(*want)
         self._reflow()  # the least widths changed with the type size
+        hold_wrapped_heights(self.content)
 
     def reflow(
         self, grid: ReflowGrid, first: Callable[[QtCore.QSize], int] | None = None
@@ -346,17 +350,9 @@ class _Content(QtWidgets.QWidget):
     useful = QtCore.QSize(0, 0)
 
     def minimumSizeHint(self) -> QtCore.QSize:
-        hint = super().minimumSizeHint()
-        # The layout counts a word-wrapped label as one line (it has no height-for-width, see
-        # _ContentLayout); at the width it has, a paragraph takes several, which the plots
-        # below it then lost. Add each one's wrapped height.
-        extra = 0
-        wrapping = [w for w in self.findChildren(QtWidgets.QLabel) if w.wordWrap()]
-        wrapping += self.findChildren(FlowRow)  # rows of controls that wrap, likewise
-        for w in wrapping:
-            if w.isVisibleTo(self) and w.width() > 0:
-                extra += max(0, w.heightForWidth(w.width()) - w.minimumSizeHint().height())
-        return QtCore.QSize(hint.width(), hint.height() + extra).expandedTo(self.useful)
+        # (Word-wrapped paragraphs count at their wrapped height: Panel holds it as their
+        # minimum, hold_wrapped_heights.)
+        return super().minimumSizeHint().expandedTo(self.useful)
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)

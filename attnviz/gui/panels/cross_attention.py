@@ -11,6 +11,7 @@ from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import Heatmap
 from attnviz.gui.widgets.labels import token_label, token_label_html
+from attnviz.gui.widgets.link_columns import LEAST_LINE_ALPHA, LinkColumns
 from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.lessons.cross_toy import MAX_WORDS
 from attnviz.state.pipeline import Result
@@ -19,8 +20,6 @@ from attnviz.state.views.cross_attention import CrossData
 
 DECODER_HEADER = "decoder\n(queries)"
 ENCODER_HEADER = "encoder\n(keys, values)"
-LABEL_GAP_PX = 8  # between a word and the end of its line
-MIN_LINES_PX = 60.0  # between the two columns of words, for the lines
 
 
 @register_panel
@@ -60,9 +59,7 @@ class CrossAttentionPanel(Panel):
         self.links.hideAxis("left")
         self.links.invertY(True)
         self.links.scene().sigMouseClicked.connect(self._on_click)
-        self.links.vb.sigResized.connect(self._fit_x)
-        self._text_px = (0.0, 0.0)  # widest label left and right of the lines, screen pixels
-        self._sides: dict[int, float] = {}  # label index -> the column it belongs to (0 or 1)
+        self.columns = LinkColumns(self.links)  # the words whole beside the lines
         self._lines: list[QtWidgets.QGraphicsLineItem] = []
         for _ in range(MAX_WORDS):  # one per source word, reused: never added or removed later
             line = QtWidgets.QGraphicsLineItem()
@@ -175,7 +172,6 @@ class CrossAttentionPanel(Panel):
         ys_dec = self._ys(len(d.decoder_tokens), d)
         ys_enc = self._ys(len(d.encoder_tokens), d)
         span = max(len(d.decoder_tokens), len(d.encoder_tokens))
-        k = 0
         items = [(0.0, -0.1, DECODER_HEADER, (1, 1), t.plot_foreground, bold),
                  (1.0, -0.1, ENCODER_HEADER, (0, 1), t.plot_foreground, bold)]  # fmt: skip
         fg = t.plot_foreground
@@ -185,25 +181,17 @@ class CrossAttentionPanel(Panel):
                           bold if picked else plain))  # fmt: skip
         for j, tok in enumerate(d.encoder_tokens):
             items.append((1.0, ys_enc[j], f"{token_label(tok)}  {row[j]:.2f}", (0, 0.5), fg, plain))
-        for x, y, text, anchor, colour, font in items:
+        shown = []
+        for k, (x, y, text, anchor, colour, font) in enumerate(items):
             label = self._label(k)
             label.setText(text, color=colour)
             label.textItem.setFont(font)
             label.setAnchor(anchor)
-            label.setPos(x, y)  # x moved off the line ends in _fit_x, once pixels are known
+            label.setPos(x, y)  # x moved off the line ends by the columns, in pixels
             label.setVisible(True)
-            self._sides[k] = x
-            k += 1
-        for label in self._labels[k:]:
+            shown.append((label, int(x)))
+        for label in self._labels[len(items) :]:
             label.setVisible(False)
-        bold_m, plain_m = QtGui.QFontMetrics(bold), QtGui.QFontMetrics(plain)
-        widths = [(x, max((bold_m if f is bold else plain_m).horizontalAdvance(part)
-                           for part in text.split("\n")))
-                  for x, _, text, _, _, f in items]  # fmt: skip
-        self._text_px = (max(w for x, w in widths if x == 0), max(w for x, w in widths if x == 1))
-        # The plot's least width: both columns of words whole and room for the lines between
-        # (the panel fits its view around it; in presenter mode the headings were cut).
-        self.links.setMinimumWidth(sum(self._margins_px()) + MIN_LINES_PX)
         accent = QtGui.QColor(t.accent)
         y0 = float(ys_dec[d.selected])
         for j, line in enumerate(self._lines):
@@ -211,29 +199,14 @@ class CrossAttentionPanel(Panel):
                 line.setVisible(False)
                 continue
             colour = QtGui.QColor(accent)
-            colour.setAlphaF(float(min(1.0, 0.12 + 0.88 * row[j])))
+            colour.setAlphaF(float(min(1.0, LEAST_LINE_ALPHA + (1 - LEAST_LINE_ALPHA) * row[j])))
             pen = QtGui.QPen(colour, 1 + 9 * float(row[j]))
             pen.setCosmetic(True)
             line.setPen(pen)
             line.setLine(0.0, y0, 1.0, float(ys_enc[j]))
             line.setVisible(True)
         self.links.setYRange(-0.9, span, padding=0.02)
-        self._fit_x()
-
-    def _margins_px(self) -> tuple[float, float]:
-        """Pixels left and right of the lines: the widest word of each column."""
-        return tuple(px + 12 + LABEL_GAP_PX for px in self._text_px)  # TextItem pads too
-
-    def _fit_x(self) -> None:
-        """Horizontal range that leaves room for the widest word on each side, in pixels."""
-        width = self.links.vb.width()
-        left, right = self._margins_px()
-        per_unit = max(MIN_LINES_PX, width - left - right)  # pixels for the lines between
-        self.links.setXRange(-left / per_unit, 1 + right / per_unit, padding=0)
-        gap = LABEL_GAP_PX / per_unit
-        for k, side in self._sides.items():
-            label = self._labels[k]
-            label.setPos(side - gap if side == 0 else side + gap, label.pos().y())
+        self.columns.set_labels(shown)
 
     def figure_parts(self) -> list[list]:
         return [[(self.graphics, 2), (self.heatmap, 3)], [self.summary.text()]]

@@ -224,7 +224,9 @@ class FlashAttentionPanel(Panel):
                             QtWidgets.QSizePolicy.Policy.Preferred)  # fmt: skip
         # The curves, the diagram and the measurement side by side; the curves above the
         # other two when the three do not fit (presenter type at 1280 px).
-        grid = ReflowGrid([[[left_w, mid_w, right]], [[left_w], [mid_w, right]]])
+        grid = ReflowGrid(
+            [[[left_w, mid_w, right]], [[left_w], [mid_w, right]], [[left_w], [mid_w], [right]]]
+        )
         page_layout = QtWidgets.QVBoxLayout(page)
         page_layout.setContentsMargins(0, 4, 0, 0)
         page_layout.addLayout(grid, 1)
@@ -471,15 +473,19 @@ class FlashAttentionPanel(Panel):
     def state_html(st) -> str:
         """The running state of the Q tile's rows, before and after this K tile."""
         head = "".join(
-            f"<th>&nbsp;{h}&nbsp;</th>" for h in ("row", "m before", "m after", "α", "l before",
-                                                   "l after")
+            f"<th align=right style='padding-left:14px'>{h}</th>"
+            for h in ("row", "m before", "m after", "α", "l before", "l after")
         )  # fmt: skip
         rows = []
         for r in range(len(st.alpha)):
             cells = (st.m_before[r], st.m_after[r], st.alpha[r], st.l_before[r], st.l_after[r])
             rows.append(
                 f"<tr><td align=right>{st.q_block[0] + r}</td>"
-                + "".join(f"<td align=right>{format_value(float(x))}</td>" for x in cells)
+                # room between right-aligned columns: "1.742 0.000" read as one number
+                + "".join(
+                    f"<td align=right style='padding-left:14px'>{format_value(float(x))}</td>"
+                    for x in cells
+                )
                 + "</tr>"
             )
         return f"<table cellspacing=0 cellpadding=2><tr>{head}</tr>{''.join(rows)}</table>"

@@ -10,6 +10,7 @@ from superqt.utils import signals_blocked
 from attnviz.export.captions import settings_caption
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.widgets.matrix_table import MatrixTable
+from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.state.pipeline import Result
 from attnviz.state.session import FILE_NO_QKV
 
@@ -32,7 +33,7 @@ class QKVStepsPanel(Panel):
     order = 20
     title = "Q/K/V step by step"
     default_area = Area.LeftDockWidgetArea
-    min_useful = (600, 560)  # two matrix tables, the step controls and the step's matrix
+    min_useful = (360, 560)  # the tables reflow into rows; the step controls, the step's matrix
 
     def __init__(self, controller, parent=None) -> None:
         super().__init__(controller, parent)
@@ -40,7 +41,6 @@ class QKVStepsPanel(Panel):
         self.tables: dict[str, MatrixTable] = {}
         # Inputs on the left, projections on the right, each a set of tabs so every table gets
         # the full height of its half; the steps below get the rest.
-        top = QtWidgets.QHBoxLayout()
         self.input_tabs = QtWidgets.QTabWidget()
         # "(editable)" in its tooltip, not its title: the title also heads the slide's table.
         self.tables["X"] = MatrixTable("X — one row per token", editable=True)
@@ -55,8 +55,9 @@ class QKVStepsPanel(Panel):
             t = MatrixTable(f"{name} = X·W{name.lower()}")
             self.tables[name] = t
             self.proj_tabs.addTab(t, name)
-        top.addWidget(self.input_tabs, 1)
-        top.addWidget(self.proj_tabs, 1)
+        # Side by side, or the projections below the inputs when both do not fit.
+        tabs = self.input_tabs, self.proj_tabs
+        top = ReflowGrid([[tabs], [tabs[:1], tabs[1:]]])
         for name in ("X", "Wq", "Wk", "Wv"):
             self.tables[name].cell_edited.connect(
                 lambda i, j, text, m=name: self._edit(m, i, j, text)
@@ -89,7 +90,9 @@ class QKVStepsPanel(Panel):
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         holder = QtWidgets.QWidget()
         holder.setLayout(top)
+        top.setContentsMargins(0, 0, 0, 0)
         splitter.addWidget(holder)
+        self.reflow(top)
         step_holder = QtWidgets.QWidget()
         sl = QtWidgets.QVBoxLayout(step_holder)
         sl.setContentsMargins(0, 0, 0, 0)

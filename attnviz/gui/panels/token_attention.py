@@ -11,6 +11,7 @@ from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import MAX_TICKS, token_ticks
 from attnviz.gui.widgets.labels import token_label, token_label_html
+from attnviz.gui.widgets.link_columns import LEAST_LINE_ALPHA, LinkColumns
 from attnviz.gui.widgets.tile_grid import LABEL_EVERY_UP_TO
 from attnviz.gui.widgets.token_axis import TokenAxis
 from attnviz.state.pipeline import Result
@@ -117,6 +118,7 @@ class TokenAttentionPanel(Panel):
         self.links.hideAxis("bottom")
         self.links.hideAxis("left")
         self.links.invertY(True)
+        self.columns = LinkColumns(self.links)  # the words whole beside the lines
         self.bars_plot.invertY(True)
         self.bars_plot.setLabel("bottom", "weight")
         self.bars_plot.setXRange(0, 1, padding=0.02)
@@ -236,17 +238,17 @@ class TokenAttentionPanel(Panel):
         t = theme_manager().theme
         step = max(1, int(np.ceil(n / self._labels_that_fit())))
         shown = sorted(set(range(0, n, step)) | {r.selected_token})  # the selected word always
-        k = 0
+        placed = []
         for i in shown:
-            for x, anchor in ((0.0, (1, 0.5)), (1.0, (0, 0.5))):
-                colour = t.accent if (x == 0.0 and i == r.selected_token) else t.plot_foreground
-                label = self._label(k)
+            for side, anchor in ((0, (1, 0.5)), (1, (0, 0.5))):
+                colour = t.accent if (side == 0 and i == r.selected_token) else t.plot_foreground
+                label = self._label(len(placed))
                 label.setText(token_label(r.tokens[i]), color=colour)
                 label.setAnchor(anchor)
-                label.setPos(x - 0.03 if x == 0 else x + 0.03, i)
+                label.setPos(side, i)  # moved off the line ends by the columns, in pixels
                 label.setVisible(True)
-                k += 1
-        for label in self._labels[k:]:
+                placed.append((label, side))
+        for label in self._labels[len(placed) :]:
             label.setVisible(False)
         # Lines only for the selected word, strongest first, at most MAX_LINES of them.
         order = [j for j in np.argsort(row)[::-1][:MAX_LINES] if row[j] > 0]
@@ -254,7 +256,10 @@ class TokenAttentionPanel(Panel):
         top = float(row.max()) if row.size and row.max() > 0 else 1.0
         for line, j in zip(self._line_items, order, strict=False):
             colour = QtGui.QColor(accent)
-            colour.setAlphaF(min(1.0, float(0.15 + 0.85 * row[j] / top)))
+            # never fainter than LEAST_LINE_ALPHA: fainter, weak links vanished on dark
+            colour.setAlphaF(
+                min(1.0, float(LEAST_LINE_ALPHA + (1 - LEAST_LINE_ALPHA) * row[j] / top))
+            )
             pen = QtGui.QPen(colour, 1 + 9 * float(row[j]))
             pen.setCosmetic(True)
             line.setLine(0.0, r.selected_token, 1.0, float(j))
@@ -262,7 +267,7 @@ class TokenAttentionPanel(Panel):
             line.setVisible(True)
         for line in self._line_items[len(order) :]:
             line.setVisible(False)
-        self.links.setXRange(-0.45, 1.45, padding=0)
+        self.columns.set_labels(placed)
         # A quarter row more at each end: the first and last words are centred on their rows
         # and their text is taller than half a row (the last one was cut at the bottom).
         self.links.setYRange(-0.75, n - 0.25, padding=0)

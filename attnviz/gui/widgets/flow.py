@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6 import QtWidgets
 from superqt import QFlowLayout
 
-__all__ = ["FlowRow"]
+__all__ = ["FlowRow", "hold_wrapped_heights"]
 
 
 class FlowRow(QtWidgets.QWidget):
@@ -30,3 +30,18 @@ class FlowRow(QtWidgets.QWidget):
             row.addWidget(QtWidgets.QLabel(label))
         row.addWidget(widget)
         self.flow.addWidget(pair)
+
+
+def hold_wrapped_heights(root: QtWidgets.QWidget) -> None:
+    """Give every shown word-wrapped label and FlowRow under ``root`` the height it wraps to at
+    its width, as its minimum. Layouts measure such widgets as one line (a grid row, a dock,
+    a scroll area's content); the paragraph's last lines were then cut off. Run again when the
+    width or the text changes."""
+    for w in [*root.findChildren(QtWidgets.QLabel), *root.findChildren(FlowRow)]:
+        if isinstance(w, QtWidgets.QLabel) and not w.wordWrap():
+            continue
+        if not w.isVisibleTo(root) or w.width() <= 0:
+            continue
+        want = max(0, w.heightForWidth(w.width()))
+        if w.minimumHeight() != want:
+            w.setMinimumHeight(want)

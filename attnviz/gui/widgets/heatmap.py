@@ -8,12 +8,13 @@ large matrices as cheap as the pixels they cover.
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from attnviz.gui.theme import theme_manager
+from attnviz.gui.theme import fit_title_row, theme_manager
 from attnviz.gui.widgets.labels import token_label
 from attnviz.gui.widgets.token_axis import TokenAxis
 
@@ -100,6 +101,15 @@ def quantise(matrix: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
     return out
 
 
+def _two_lines(text: str) -> list[str]:
+    """``text`` split at the space nearest its middle (one line if it has no space)."""
+    spaces = [i for i, c in enumerate(text) if c == " "]
+    if not spaces:
+        return [text] if text else []
+    cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
+    return [text[:cut], text[cut + 1 :]]
+
+
 class Heatmap(pg.GraphicsLayoutWidget):
     """Rows × columns of numbers as colours, with token labels, hover readout and row clicks."""
 
@@ -111,13 +121,28 @@ class Heatmap(pg.GraphicsLayoutWidget):
         """The least a panel gives it, at 10 pt (Panel scales it with the text size): its title
         whole beside the colour bar, turned key labels, and rows tall enough for the cat
         sentence's ten words at full size."""
-        title = self.plot.titleLabel.text or ""
         font = QtGui.QFont(QtWidgets.QApplication.font())
         font.setPointSizeF(12)  # the title at the 10 pt base (Typography.title)
-        # + the row labels' axis and the colour bar with its numbers ("−0.25" on a diverging
-        # bar: at 130 px its numbers were cut off at the frame).
-        room = QtGui.QFontMetricsF(font).horizontalAdvance(title) + 160
-        return max(280, round(room)), 300
+        # Its title on two lines if it must (_fit_title), + the row labels' axis and the
+        # colour bar with its numbers ("−0.25" on a diverging bar: at 130 px its numbers were
+        # cut off at the frame).
+        fm = QtGui.QFontMetricsF(font)
+        room = max((fm.horizontalAdvance(line) for line in _two_lines(self.title)), default=0)
+        return max(280, round(room + 160)), 300
+
+    def _fit_title(self) -> None:
+        """The title on one line when it fits beside the colour bar, else on two (a long
+        title in presenter type made the heatmap wider than a 1280 px screen's stage)."""
+        if not self.title:
+            return
+        font = QtGui.QFont(QtWidgets.QApplication.font())
+        font.setPointSizeF(theme_manager().typography.title)
+        room = self.width() - self.plot.getAxis("left").width() - self.colorbar.width() - 24
+        one_line = QtGui.QFontMetricsF(font).horizontalAdvance(self.title) <= room
+        text = self.title if one_line else "<br>".join(_two_lines(self.title))
+        if self.plot.titleLabel.text != text:
+            self.plot.setTitle(text)
+            fit_title_row(self.plot)
 
     def __init__(
         self,
@@ -139,7 +164,29 @@ class Heatmap(pg.GraphicsLayoutWidget):
         self.highlighted_row: int | None = None
 
         axes = {"bottom": TokenAxis("bottom"), "left": TokenAxis("left")}
+        self.title = title  # plain, one line; shown on two when narrow (_fit_title)
         self.plot = self.addPlot(row=0, col=0, title=title or None, axisItems=axes)
+        # The title asks for no more width than its two-line form: asking for its one-line
+        # width, it would never be narrow enough to wrap.
+        # (Weak references: a closure holding the heatmap kept it, and its deleted axes,
+        # receiving resize events after the window was torn down.)
+        label = weakref.ref(self.plot.titleLabel)
+        title = self.title
+        measure = weakref.WeakMethod(self.plot.titleLabel.updateMin)
+
+        def least_two_lines() -> None:
+            item, update = label(), measure()
+            if item is None or update is None:
+                return
+            update()
+            fm = QtGui.QFontMetricsF(item.item.font())
+            two = max((fm.horizontalAdvance(t) for t in _two_lines(title)), default=0)
+            least = min(item.minimumWidth(), two + 8)
+            item.setMinimumWidth(least)
+            item._sizeHint[QtCore.Qt.SizeHint.MinimumSize] = (least, item.minimumHeight())
+            item.updateGeometry()
+
+        self.plot.titleLabel.updateMin = least_two_lines
         self.plot.invertY(True)
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
@@ -222,6 +269,7 @@ class Heatmap(pg.GraphicsLayoutWidget):
         super().resizeEvent(event)
         if hasattr(self, "plot"):  # pyqtgraph resizes once inside __init__
             self.plot.getAxis("bottom").fit_to_view(event.size().height())
+            self._fit_title()
 
     def _set_ticks(self) -> None:
         """Every token at its cell (the axes fit them: flat, turned, smaller, or thinned and

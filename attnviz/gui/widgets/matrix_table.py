@@ -16,6 +16,8 @@ MAX_FITTED_COLUMNS = 256  # beyond this many columns, one width for all (fitting
 
 __all__ = ["MatrixTable"]
 
+WHOLE_COLUMNS = 4  # columns a table always shows whole; the panel reflows to give them room
+
 Role = QtCore.Qt.ItemDataRole
 
 
@@ -175,3 +177,10 @@ class MatrixTable(QtWidgets.QWidget):
         self.view.verticalHeader().setDefaultSectionSize(row_h)
         # A title, the header and four rows at least: a table one row high shows nothing.
         self.view.setMinimumHeight(row_h * 5 + 4)
+        # and its first columns whole (up to WHOLE_COLUMNS; the rest scroll): squeezed beside
+        # another table, it showed three columns and a sliver of the fourth.
+        shown = min(len(cols), WHOLE_COLUMNS)
+        widths = sum(header.sectionSize(j) for j in range(shown))
+        labels = self.view.verticalHeader().sizeHint().width()
+        bar = self.view.verticalScrollBar().sizeHint().width()
+        self.view.setMinimumWidth(labels + widths + bar + 2 * self.view.frameWidth() + 2)

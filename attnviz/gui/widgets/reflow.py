@@ -75,3 +75,16 @@ class ReflowGrid(QtWidgets.QGridLayout):
             self.setRowStretch(r, 1)
         for c in range(columns):
             self.setColumnStretch(c, 1)
+        # A hidden page (a tab not shown) does not pass its new least size up by itself, and
+        # its tab widget kept the old, wider one: forget the sizes of the layouts around the
+        # grid, then tell each hidden level, and the first shown one, that its size changed.
+        outer = self.parent()
+        while isinstance(outer, QtWidgets.QLayout):
+            outer.invalidate()
+            outer = outer.parent()
+        host = self.parentWidget()
+        while host is not None:
+            host.updateGeometry()
+            if not host.isHidden():
+                break
+            host = host.parentWidget()

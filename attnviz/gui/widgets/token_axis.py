@@ -19,7 +19,7 @@ from PySide6 import QtCore, QtGui
 
 __all__ = ["MAX_LABEL_SHARE", "MIN_SCALE", "TokenAxis"]
 
-MIN_SCALE = 0.7  # the smallest token label, relative to the tick font
+MIN_SCALE = 0.9  # the smallest token label, relative to the tick font (0.7 was 8 px at 1280)
 MAX_LABEL_SHARE = 0.3  # turned key labels take at most this share of their view's height
 GAP = 4  # pixels between a label and its neighbour or the axis line
 Align = QtCore.Qt.AlignmentFlag
