@@ -11,11 +11,17 @@ from PySide6 import QtCore, QtWidgets
 from attnviz.export.captions import settings_caption
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.widgets.heatmap import format_value
-from attnviz.gui.widgets.labels import token_label
+from attnviz.gui.widgets.labels import token_label, two_lines
 from attnviz.gui.widgets.tile_grid import SummaryTable, TileGrid
 from attnviz.state.pipeline import Result
 from attnviz.state.views import ViewError
 from attnviz.state.views.head_grid import STAT_NAMES, HeadGridData
+
+# The statistics' names on two lines each: on one, the table was wider than its dock.
+# (|i − j| is kept on one line: its spaces are made non-breaking.)
+STAT_HEADERS = tuple(
+    "\n".join(two_lines(name.replace("|i − j|", "|i\u00a0−\u00a0j|"))) for name in STAT_NAMES
+)
 
 CYCLE_INTERVAL_MS = 1500
 
@@ -49,6 +55,7 @@ class HeadGridPanel(Panel):
         self.grid.describe = self._describe_cell
         self.table = SummaryTable()
         self.table.setObjectName("head_stats")
+        self.table.fit_width()  # every statistic on screen; the panel scrolls down if it must
         self.table.row_clicked.connect(self._pick_head)
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         splitter.addWidget(self.grid)
@@ -134,7 +141,7 @@ class HeadGridPanel(Panel):
             self.show_message("")
             stats = data.table()
             cells = [[format_value(float(x)) for x in row] for row in stats]
-            self.table.set_table(titles, STAT_NAMES, cells)
+            self.table.set_table(titles, STAT_HEADERS, cells)
             self.table.fit_rows(6)
             self.table.select_row(r.head)
         mask = "causal mask" if r.causal else "no mask"

@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from attnviz.gui.theme import fit_title_row, theme_manager
-from attnviz.gui.widgets.labels import token_label
+from attnviz.gui.widgets.labels import token_label, two_lines
 from attnviz.gui.widgets.token_axis import TokenAxis
 
 __all__ = ["Heatmap", "format_value", "token_ticks"]
@@ -101,15 +101,6 @@ def quantise(matrix: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
     return out
 
 
-def _two_lines(text: str) -> list[str]:
-    """``text`` split at the space nearest its middle (one line if it has no space)."""
-    spaces = [i for i, c in enumerate(text) if c == " "]
-    if not spaces:
-        return [text] if text else []
-    cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
-    return [text[:cut], text[cut + 1 :]]
-
-
 class Heatmap(pg.GraphicsLayoutWidget):
     """Rows × columns of numbers as colours, with token labels, hover readout and row clicks."""
 
@@ -127,7 +118,7 @@ class Heatmap(pg.GraphicsLayoutWidget):
         # colour bar with its numbers ("−0.25" on a diverging bar: at 130 px its numbers were
         # cut off at the frame).
         fm = QtGui.QFontMetricsF(font)
-        room = max((fm.horizontalAdvance(line) for line in _two_lines(self.title)), default=0)
+        room = max((fm.horizontalAdvance(line) for line in two_lines(self.title)), default=0)
         return max(280, round(room + 160)), 300
 
     def _fit_title(self) -> None:
@@ -139,7 +130,7 @@ class Heatmap(pg.GraphicsLayoutWidget):
         font.setPointSizeF(theme_manager().typography.title)
         room = self.width() - self.plot.getAxis("left").width() - self.colorbar.width() - 24
         one_line = QtGui.QFontMetricsF(font).horizontalAdvance(self.title) <= room
-        text = self.title if one_line else "<br>".join(_two_lines(self.title))
+        text = self.title if one_line else "<br>".join(two_lines(self.title))
         if self.plot.titleLabel.text != text:
             self.plot.setTitle(text)
             fit_title_row(self.plot)
@@ -180,7 +171,7 @@ class Heatmap(pg.GraphicsLayoutWidget):
                 return
             update()
             fm = QtGui.QFontMetricsF(item.item.font())
-            two = max((fm.horizontalAdvance(t) for t in _two_lines(title)), default=0)
+            two = max((fm.horizontalAdvance(t) for t in two_lines(title)), default=0)
             least = min(item.minimumWidth(), two + 8)
             item.setMinimumWidth(least)
             item._sizeHint[QtCore.Qt.SizeHint.MinimumSize] = (least, item.minimumHeight())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 
-__all__ = ["MAX_LABEL_CHARS", "token_label", "token_label_html"]
+__all__ = ["MAX_LABEL_CHARS", "token_label", "token_label_html", "two_lines"]
 
 MAX_LABEL_CHARS = 16  # "international…": longer words are rare; 16 characters stay readable
 
@@ -26,3 +26,13 @@ def token_label(token: str, limit: int = MAX_LABEL_CHARS) -> str:
 def token_label_html(token: str, limit: int = MAX_LABEL_CHARS) -> str:
     """:func:`token_label` escaped for Qt rich text (a token may contain ``<`` or ``&``)."""
     return html.escape(token_label(token, limit), quote=False)
+
+
+def two_lines(text: str) -> list[str]:
+    """``text`` split at the space nearest its middle (one line if it has no space): a title
+    or column header that must fit a narrow place."""
+    spaces = [i for i, c in enumerate(text) if c == " "]
+    if not spaces:
+        return [text] if text else []
+    cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
+    return [text[:cut], text[cut + 1 :]]
