@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 from superqt.utils import signals_blocked
 
 from attnviz.gui.theme import theme_manager
-from attnviz.gui.widgets.flow import FlowRow, hold_wrapped_heights
+from attnviz.gui.widgets.flow import FlowRow
 from attnviz.lessons.course import COURSE, Step
 
 if TYPE_CHECKING:
@@ -109,7 +109,17 @@ class LessonDock(QtWidgets.QDockWidget):
         lay.addWidget(self.title)
         lay.addWidget(self.text)
         lay.addStretch(1)
-        self.setWidget(body)
+        # In a scroll area: it lays the step's paragraphs out at their wrapped height (a dock
+        # measures them as one line and cut their last lines), and a long step scrolls rather
+        # than making the window taller than the screen.
+        self.body = body
+        scroll = QtWidgets.QScrollArea()
+        scroll.setObjectName("lesson_scroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
         self._show()
 
     def set_sidebar(self, on: bool) -> None:
@@ -129,11 +139,11 @@ class LessonDock(QtWidgets.QDockWidget):
 
     def strip_height(self, width: int) -> int:
         """The height that shows the whole step (title bar, controls, title, text) at ``width``."""
-        body = self.widget()
+        body = self.body
         need = body.heightForWidth(width) if body.hasHeightForWidth() else -1
         if need < 0:
             need = body.sizeHint().height()
-        return need + self.height() - body.height()  # plus the dock's title bar
+        return need + self.height() - self.widget().height()  # plus the dock's title bar
 
     def _style_title(self) -> None:
         # Follows the application's font size (presenter mode, larger/smaller text).
@@ -141,14 +151,6 @@ class LessonDock(QtWidgets.QDockWidget):
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() * 1.25)
         self.title.setFont(font)
-
-    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._hold_text()
-
-    def _hold_text(self) -> None:
-        # The step's text whole at the bar's width: a dock measures a paragraph as one line.
-        hold_wrapped_heights(self.widget())
 
     @property
     def step(self) -> Step:
@@ -190,4 +192,3 @@ class LessonDock(QtWidgets.QDockWidget):
         last = self.lesson_index == len(COURSE) - 1 and self.step_index == len(lesson.steps) - 1
         self.back.setEnabled(not first)
         self.next.setEnabled(not last)
-        self._hold_text()

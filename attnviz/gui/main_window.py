@@ -906,7 +906,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _sidebar_width(self) -> int:
         """SIDEBAR_SHARE of the window, or what the lesson's buttons need if that is more."""
-        need = self.lesson_dock.widget().minimumSizeHint().width() + 8
+        bar = self.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_ScrollBarExtent)
+        need = self.lesson_dock.body.minimumSizeHint().width() + bar + 8
         return max(need, round(SIDEBAR_SHARE * self.width()))
 
     def _fit_lesson_strip(self, above: QtWidgets.QDockWidget) -> None:

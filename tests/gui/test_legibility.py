@@ -313,6 +313,7 @@ def test_every_lesson_step_is_whole(window):
     from attnviz.lessons.course import COURSE
 
     win, _ = window
+    screen = win.size()
     bad = []
     for li, lesson in enumerate(COURSE):
         for si, step in enumerate(lesson.steps):
@@ -320,6 +321,8 @@ def test_every_lesson_step_is_whole(window):
             win.controller.wait()
             settle(100)  # the stage may re-dock once its panels are laid out (tabs)
             where = f"lesson {li + 1}.{si + 1}"
+            if win.size() != screen:  # grown past the screen: its bottom would be cut off
+                bad.append((where, "window grew", win.width(), win.height()))
             bad += [(where, *c) for c in clipped_texts(win)]
             for pid in step.panels:
                 panel = win.panel(pid)
