@@ -216,6 +216,12 @@ class MainWindow(QtWidgets.QMainWindow):
         )  # fmt: skip
         tb.addWidget(self.scene_box)
 
+        # The text in a toolbar of its own: at 1280 px in presenter type model, scene and text
+        # did not fit one row, and the text box ran off the window's edge.
+        tb = self.text_toolbar = QtWidgets.QToolBar("Text", self)
+        tb.setObjectName("text_toolbar")
+        tb.setMovable(False)
+        self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, tb)
         tb.addWidget(QtWidgets.QLabel("  Text "))
         self.text_edit = QtWidgets.QLineEdit()
         self.text_edit.setObjectName("text_input")
@@ -233,7 +239,7 @@ class MainWindow(QtWidgets.QMainWindow):
         tb.setObjectName("view_toolbar")
         tb.setMovable(False)
         self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, tb)
-        self._toolbar_break = False
+        self._toolbar_breaks: dict[str, bool] = {}
         theme_manager().changed.connect(self._fit_toolbars_later)
         tb.addWidget(QtWidgets.QLabel("  Layer "))
         self.layer_box = QtWidgets.QSpinBox()
@@ -642,18 +648,22 @@ class MainWindow(QtWidgets.QMainWindow):
             self.resizeDocks([left, right], [half, half], QtCore.Qt.Orientation.Horizontal)
 
     def _fit_toolbars(self) -> None:
-        """One row of toolbars when both fit the window's width, two rows otherwise."""
-        bars = (getattr(self, "input_toolbar", None), getattr(self, "view_toolbar", None))
+        """The toolbars in as few rows as fit the window's width, each whole: a bar that does
+        not fit beside the ones before it starts a new row."""
+        bars = [getattr(self, n, None) for n in ("input_toolbar", "text_toolbar", "view_toolbar")]
         if None in bars:  # a resize while the window is still being built
             return
-        need = sum(b.sizeHint().width() for b in bars) + 8
-        two_rows = need > self.width()
-        if two_rows != self._toolbar_break:
-            if two_rows:
-                self.insertToolBarBreak(self.view_toolbar)
-            else:
-                self.removeToolBarBreak(self.view_toolbar)
-            self._toolbar_break = two_rows
+        used = bars[0].sizeHint().width()
+        for bar in bars[1:]:
+            width = bar.sizeHint().width()
+            new_row = used + width + 8 > self.width()
+            used = width if new_row else used + width
+            if self._toolbar_breaks.get(bar.objectName(), False) != new_row:
+                if new_row:
+                    self.insertToolBarBreak(bar)
+                else:
+                    self.removeToolBarBreak(bar)
+                self._toolbar_breaks[bar.objectName()] = new_row
 
     def _fit_toolbars_later(self) -> None:
         # After the new text size has reached the widgets (their size hints follow it).
@@ -908,7 +918,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """SIDEBAR_SHARE of the window, or what the lesson's buttons need if that is more."""
         bar = self.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_ScrollBarExtent)
         need = self.lesson_dock.body.minimumSizeHint().width() + bar + 8
-        return max(need, round(SIDEBAR_SHARE * self.width()))
+        return min(max(need, round(SIDEBAR_SHARE * self.width())), round(0.35 * self.width()))
 
     def _fit_lesson_strip(self, above: QtWidgets.QDockWidget) -> None:
         """The lesson bar as tall as its whole step (below the stage) or a share of the

@@ -12,7 +12,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from attnviz.gui.app import settle
 from attnviz.gui.main_window import MainWindow
 from attnviz.gui.theme import theme_manager
-from attnviz.gui.widgets.token_axis import MIN_SCALE
+from attnviz.gui.widgets.token_axis import LABEL_EVERY_UP_TO, MIN_SCALE, TokenAxis
 
 # (size, presenter, theme): each size, mode and theme twice
 CASES = [
@@ -144,6 +144,11 @@ def cut_plots(root: QtWidgets.QWidget) -> list[tuple[str, str]]:
                 out.append(("plot layout", f"{rect.width():.0f}x{rect.height():.0f} in "
                             f"{shown_rect.width():.0f}x{shown_rect.height():.0f}"))  # fmt: skip
         for item in view.scene().items():
+            # every token labelled, up to LABEL_EVERY_UP_TO of them: none skipped
+            if isinstance(item, TokenAxis) and item.isVisible() and item.every_label:
+                if 0 < len(item.labels) <= LABEL_EVERY_UP_TO and item.step > 1:
+                    out.append(("labels thinned", f"{item.orientation}: every {item.step}"))
+                continue
             if isinstance(item, pg.TextItem):
                 glyphs = item.textItem
             elif isinstance(item, pg.LabelItem):

@@ -136,7 +136,9 @@ class AttentionPatternsPanel(Panel):
                                   QtWidgets.QSizePolicy.Policy.Expanding)  # fmt: skip
         a, b, c, t = self.layer1, self.layer2, self.layer2_random, self.scores
         # The three layers and their scores in a row; two rows, or one column, when narrow.
-        row = ReflowGrid([[[a, b, c, t]], [[a, b], [c, t]], [[a], [b], [c], [t]]])
+        # In one column the induction head first: the tab is about it (and only the first
+        # is above the fold at 1280 px in presenter type).
+        row = ReflowGrid([[[a, b, c, t]], [[a, b], [c, t]], [[b], [a], [c], [t]]])
         layout.addLayout(row, 1)
         self.reflow(row)
         return page

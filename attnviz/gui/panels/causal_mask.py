@@ -39,7 +39,9 @@ class CausalMaskPanel(Panel):
             h.row_clicked.connect(self._pick_row)
         # A row of four only in a wide, short dock; else two by two, or one column when two
         # do not fit at their least widths (squeezed, they were cut off).
-        grid = ReflowGrid([[[a, b, c, d]], [[a, b], [c, d]], [[a], [b], [c], [d]]])
+        # In one column the masked weights come first: they are what a lesson step talks
+        # about, and at 1280 px in presenter type only the first is above the fold.
+        grid = ReflowGrid([[[a, b, c, d]], [[a, b], [c, d]], [[b], [a], [c], [d]]])
         self.body.addLayout(grid, 1)
         self.grid = self.reflow(grid, lambda room: 0 if room.width() > 2.4 * room.height() else 1)
         self.file_note = QtWidgets.QLabel()

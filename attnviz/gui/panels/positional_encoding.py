@@ -30,6 +30,8 @@ class MatrixHeatmap(Heatmap):
     def __init__(self, row_name: str, col_name: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._row_name, self._col_name = row_name, col_name
+        for name in ("left", "bottom"):  # positions and dimensions, not tokens
+            self.plot.getAxis(name).every_label = False
 
     def value_text(self, i: int, j: int) -> str:
         return (

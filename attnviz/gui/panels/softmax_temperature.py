@@ -70,6 +70,9 @@ class SoftmaxTemperaturePanel(Panel):
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setMinimumHeight(120)
+        # (at 10 pt; the panel scales it) the bars with their logits under them: at the
+        # least plot height the axis of logits fell below the fold in a lesson step
+        self.graphics.min_plot_size = (300, 190)
         self.bars_plot = self.graphics.addPlot(
             row=0, col=0, title="softmax(logits / T)", axisItems={"bottom": TokenAxis("bottom")}
         )  # every logit under its bars, turned when they do not fit side by side

@@ -12,8 +12,7 @@ from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import MAX_TICKS, token_ticks
 from attnviz.gui.widgets.labels import token_label, token_label_html
 from attnviz.gui.widgets.link_columns import LEAST_LINE_ALPHA, LinkColumns
-from attnviz.gui.widgets.tile_grid import LABEL_EVERY_UP_TO
-from attnviz.gui.widgets.token_axis import TokenAxis
+from attnviz.gui.widgets.token_axis import LABEL_EVERY_UP_TO, TokenAxis
 from attnviz.state.pipeline import Result
 
 

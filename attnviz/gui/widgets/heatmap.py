@@ -16,7 +16,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from attnviz.gui.theme import fit_title_row, theme_manager
 from attnviz.gui.widgets.labels import token_label, two_lines
-from attnviz.gui.widgets.token_axis import TokenAxis
+from attnviz.gui.widgets.token_axis import (
+    LABEL_EVERY_UP_TO,
+    MAX_LABEL_SHARE,
+    MIN_SCALE,
+    TokenAxis,
+)
 
 __all__ = ["Heatmap", "format_value", "token_ticks"]
 
@@ -119,7 +124,23 @@ class Heatmap(pg.GraphicsLayoutWidget):
         # cut off at the frame).
         fm = QtGui.QFontMetricsF(font)
         room = max((fm.horizontalAdvance(line) for line in two_lines(self.title)), default=0)
-        return max(280, round(room + 160)), 300
+        # Tall enough for every row's label at the least label size (up to LABEL_EVERY_UP_TO
+        # rows; at a fixed 300 px the ten rows of the cat sentence were thinned to every 2nd),
+        # below a two-line title, above the turned key labels (MAX_LABEL_SHARE of the height).
+        tick = QtGui.QFont(QtWidgets.QApplication.font())
+        tick.setPointSizeF(10)
+        line = QtGui.QFontMetricsF(tick).height() * MIN_SCALE * 1.05
+        left, bottom = self.plot.getAxis("left"), self.plot.getAxis("bottom")
+        rows = min(len(self.row_labels), LABEL_EVERY_UP_TO) if left.every_label else 0
+        high = (2 * fm.height() + rows * line + 40) / (1 - MAX_LABEL_SHARE)
+        # and wide enough for every column's turned label beside the row labels, the axis
+        # title and the colour bar with its numbers
+        cols = min(len(self.col_labels), LABEL_EVERY_UP_TO) if bottom.every_label else 0
+        tick_fm = QtGui.QFontMetricsF(tick)
+        labels = max((tick_fm.horizontalAdvance(token_label(t)) for t in self.row_labels),
+                     default=0.0)  # fmt: skip
+        wide = labels + 2 * tick_fm.height() + 20 + cols * line + 80
+        return max(280, round(room + 160), math.ceil(wide)), max(300, math.ceil(high))
 
     def _fit_title(self) -> None:
         """The title on one line when it fits beside the colour bar, else on two (a long

@@ -26,7 +26,7 @@ from attnviz.gui.widgets.heatmap import (
     token_ticks,
 )
 from attnviz.gui.widgets.labels import token_label
-from attnviz.gui.widgets.token_axis import MIN_SCALE, TokenAxis
+from attnviz.gui.widgets.token_axis import LABEL_EVERY_UP_TO, MIN_SCALE, TokenAxis
 
 __all__ = ["SummaryTable", "TileGrid", "pool_stack"]
 
@@ -35,7 +35,6 @@ TITLE_FRACTION = 0.24  # height of the title band above each row of tiles, likew
 MIN_TITLE_PX = 13  # below this screen height the titles are hidden (the readout still names tiles)
 MAX_AXIS_TILES = 16  # token axes beside the grid up to this many tiles (one layer's heads)
 MIN_GRID = (200, 160)  # px at 10 pt without token axes (the panels' least plot)
-LABEL_EVERY_UP_TO = 40  # tokens; longer inputs may thin their labels (the axis says so)
 
 
 def pool_stack(stack: np.ndarray, factor: int, peak: bool = True) -> np.ndarray:

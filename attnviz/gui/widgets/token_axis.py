@@ -17,9 +17,10 @@ import math
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-__all__ = ["MAX_LABEL_SHARE", "MIN_SCALE", "TokenAxis"]
+__all__ = ["LABEL_EVERY_UP_TO", "MAX_LABEL_SHARE", "MIN_SCALE", "TokenAxis"]
 
 MIN_SCALE = 0.9  # the smallest token label, relative to the tick font (0.7 was 8 px at 1280)
+LABEL_EVERY_UP_TO = 40  # tokens; longer inputs may thin their labels (the axis says so)
 MAX_LABEL_SHARE = 0.3  # turned key labels take at most this share of their view's height
 GAP = 4  # pixels between a label and its neighbour or the axis line
 Align = QtCore.Qt.AlignmentFlag
@@ -41,6 +42,9 @@ class TokenAxis(pg.AxisItem):
         self.labels: list[tuple[float, str]] = []
         self.rotated = False  # bottom labels turned to read upwards
         self.step = 1  # every label (1) or every k-th
+        # Tokens: every one labelled up to LABEL_EVERY_UP_TO (the plot is given room for them).
+        # Numbers along an axis (positions, dimensions) may be thinned.
+        self.every_label = True
         self.label_font = QtGui.QFont()
         self.title_text: str | None = None  # the axis title; a note is added when thinned
         self.shown: list[tuple[float, str]] = []  # (position, text as drawn)
