@@ -7,8 +7,11 @@ keeping the reason, when the GPU fails mid-run.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,6 +25,7 @@ __all__ = [
     "BackendChoice",
     "BackendUnavailable",
     "backend_status",
+    "recording_fallbacks",
     "scaled_dot_product_attention",
     "select_backend",
 ]
@@ -53,8 +57,12 @@ class BackendChoice:
         return {"numpy": "NumPy (CPU)", "cupy": "CuPy (GPU)"}.get(self.name, self.name)
 
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # _last_fallback is written from the GUI's worker threads
 _last_fallback: BackendChoice | None = None
+# The fall-backs of the calls made inside ``recording_fallbacks()``, per thread / task.
+_fallbacks: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "attnviz_fallbacks", default=None
+)
 
 
 def _probe_cupy() -> tuple[bool, str]:
@@ -90,17 +98,40 @@ def select_backend(requested: str | None = None) -> BackendChoice:
 
 
 def backend_status() -> BackendChoice:
-    """The last fall-back during a run if there was one, else the current choice."""
+    """The last fall-back during a run if the GPU has not run since, else the current
+    choice."""
     with _lock:
         if _last_fallback is not None:
             return _last_fallback
     return select_backend()
 
 
+@contextmanager
+def recording_fallbacks() -> Iterator[list[str]]:
+    """Collect, in a list, the reason of every GPU fall-back of the calls made inside (in
+    this thread or task only): what computed a result is then known, not just what was
+    selected."""
+    token = _fallbacks.set([])
+    try:
+        yield _fallbacks.get()  # type: ignore[misc]
+    finally:
+        _fallbacks.reset(token)
+
+
 def _record_fallback(reason: str) -> None:
     global _last_fallback
     with _lock:
         _last_fallback = BackendChoice("numpy", reason, fallback_from="cupy")
+    record = _fallbacks.get()
+    if record is not None:
+        record.append(reason)
+
+
+def _record_gpu_run() -> None:
+    """The GPU computed again: an earlier fall-back no longer describes the backend."""
+    global _last_fallback
+    with _lock:
+        _last_fallback = None
 
 
 def scaled_dot_product_attention(
@@ -189,19 +220,25 @@ def _run_cupy(
     method: Method,
     on_gpu_in: bool,
 ) -> tuple[Any, Any | None]:
-    """Run on the GPU; on any GPU failure, recompute on NumPy and keep the reason."""
+    """Run on the GPU; on any GPU failure, recompute on NumPy and keep the reason.
+
+    Host inputs are checked first, as the CPU path checks them: a mistake in the call raises
+    the CPU's message, and anything the GPU raises after that (a ValueError from a CUDA call
+    included) is the GPU's failure, not the caller's, and falls back."""
     from attnviz.backends import cupy_backend
 
+    p = None
+    if not on_gpu_in:
+        p = prepare(query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window)
     try:
-        return cupy_backend.run(
+        result = cupy_backend.run(
             query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window,
             return_weights, method, to_host=not on_gpu_in,
         )  # fmt: skip
-    except (ValueError, TypeError):
-        raise  # the caller's mistake, not the GPU's: same message as on the CPU
     except Exception as exc:
-        if on_gpu_in:
-            raise
+        if p is None:
+            raise  # the caller's arrays live on the GPU: nothing to fall back to
         _record_fallback(f"GPU run failed, computed on NumPy instead: {type(exc).__name__}: {exc}")
-        p = prepare(query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window)
         return numpy_backend.run(p, method, return_weights)
+    _record_gpu_run()
+    return result

@@ -1,4 +1,5 @@
-"""When to compute: throttle bursts of changes, compute off the GUI thread, drop stale results.
+"""When to compute: throttle bursts of changes (leading edge), compute off the GUI thread, drop
+stale results.
 
 Data flows one way: a widget writes the session; the session's events reach the controller;
 the controller resolves the session to a frozen request on the main thread (cheap), computes it
@@ -65,8 +66,14 @@ class Controller(QtCore.QObject):
         self._pool = QtCore.QThreadPool(self)
         self._signals = _Signals(self)
         self._signals.done.connect(self._on_done)  # queued: delivered on this (main) thread
-        self._timer = QtCore.QTimer(self, singleShot=True, interval=throttle_ms)
-        self._timer.timeout.connect(self._launch)
+        # Leading-edge throttle: the first change of a burst computes at once (the changes
+        # made in the same turn of the event loop go together: a lesson step sets several);
+        # changes during the next ``throttle_ms`` wait and are computed once, at its end.
+        self._kick = QtCore.QTimer(self, singleShot=True, interval=0)
+        self._kick.timeout.connect(self._launch_and_cool_down)
+        self._cooldown = QtCore.QTimer(self, singleShot=True, interval=throttle_ms)
+        self._cooldown.timeout.connect(self._end_cooldown)
+        self._pending = False
         self.session.events.connect(self._on_session_changed)
         for params in self.session.view_params.values():
             params.events.connect(self._on_session_changed)
@@ -76,10 +83,19 @@ class Controller(QtCore.QObject):
 
     # -- triggering ------------------------------------------------------------------------
     def _on_session_changed(self, *_args: object) -> None:
-        # Throttle: the first change of a burst starts the timer; later ones ride along, and one
-        # computation covers them all when it fires.
-        if not self._timer.isActive():
-            self._timer.start()
+        if self._cooldown.isActive():
+            self._pending = True  # computed once when the cool-down ends
+        elif not self._kick.isActive():
+            self._kick.start()
+
+    def _launch_and_cool_down(self) -> None:
+        self._launch()
+        self._cooldown.start()
+
+    def _end_cooldown(self) -> None:
+        if self._pending:
+            self._pending = False
+            self._launch_and_cool_down()
 
     def refresh(self) -> None:
         """Recompute now-ish (throttled like any change)."""
@@ -87,7 +103,9 @@ class Controller(QtCore.QObject):
 
     def compute_now(self) -> Result:
         """Compute on the calling thread and deliver at once (start-up, export, tests)."""
-        self._timer.stop()
+        self._kick.stop()
+        self._cooldown.stop()
+        self._pending = False
         self._generation += 1
         result = self._compute(resolve(self.session))
         self._deliver(result)

@@ -16,7 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from attnviz.backends import scaled_dot_product_attention, select_backend
+from attnviz.backends import (
+    BackendChoice,
+    recording_fallbacks,
+    scaled_dot_product_attention,
+    select_backend,
+)
 from attnviz.core import AttentionTrace, attention_trace, entropy, hardmax, softmax
 from attnviz.core.head_stats import head_stats
 from attnviz.core.masks import causal_mask
@@ -361,7 +366,19 @@ def _check_finite(r: Request, **arrays: np.ndarray | None) -> None:
 
 
 def run(request: Request) -> Result:
-    """Compute every number of every panel for ``request`` through the compute core."""
+    """Compute every number of every panel for ``request`` through the compute core.
+
+    The result names the backend that computed it: after a GPU failure mid-run that is NumPy,
+    and why, not the CuPy that was selected."""
+    with recording_fallbacks() as fallbacks:
+        result = _run(request)
+    if not fallbacks:
+        return result
+    fell = BackendChoice("numpy", fallbacks[-1], fallback_from="cupy")
+    return dataclasses.replace(result, backend=str(fell), backend_label=fell.label)
+
+
+def _run(request: Request) -> Result:
     t0 = time.perf_counter()
     r = request
     choice = select_backend(r.backend)

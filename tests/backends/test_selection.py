@@ -90,3 +90,50 @@ def test_importing_attnviz_loads_neither_qt_nor_cupy():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_a_gpu_value_error_at_run_time_falls_back_and_the_gpu_recovers(fake_gpu, monkeypatch):
+    """Issue 14: a CuPy ValueError/TypeError after the call was checked is the GPU's failure
+    (it was re-raised as the caller's mistake); after the GPU runs again, the status says so."""
+    from attnviz.backends import cupy_backend
+
+    def broken(*args, **kwargs):
+        raise ValueError("cudaErrorInvalidValue: invalid argument")
+
+    rng = np.random.default_rng(1)
+    q = rng.standard_normal((2, 5, 8)).astype(np.float32)
+    expect = attnviz.scaled_dot_product_attention(q, q, q, backend="numpy")
+    monkeypatch.setattr(cupy_backend, "run", broken)
+    with backends.recording_fallbacks() as fallbacks:
+        out = attnviz.scaled_dot_product_attention(q, q, q, backend="auto")
+    np.testing.assert_array_equal(out, expect)
+    assert len(fallbacks) == 1 and "cudaErrorInvalidValue" in fallbacks[0]
+    assert backends.backend_status().name == "numpy"
+
+    def works(*args, return_weights=False, **kwargs):  # a GPU that answers again
+        return expect, None
+
+    monkeypatch.setattr(cupy_backend, "run", lambda *a, **k: works(*a, **k))
+    with backends.recording_fallbacks() as fallbacks:
+        attnviz.scaled_dot_product_attention(q, q, q, backend="auto")
+    assert fallbacks == []
+    assert backends.backend_status().name == "cupy"
+
+
+def test_the_result_names_the_backend_that_computed_after_a_fall_back(fake_gpu, monkeypatch):
+    """Issue 14: the status bar said "cupy" for numbers NumPy computed after a GPU failure."""
+    from attnviz.backends import cupy_backend
+    from attnviz.state.pipeline import resolve, run
+    from attnviz.state.session import Session
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("cudaErrorLaunchFailure: unspecified launch failure")
+
+    monkeypatch.setattr(cupy_backend, "run", broken)
+    s = Session()
+    s.backend = "auto"
+    result = run(resolve(s))
+    assert result.backend_label == "NumPy (CPU)"
+    assert "GPU run failed" in result.backend and "cudaErrorLaunchFailure" in result.backend
+    reference = run(resolve(Session()))  # NumPy from the start: the same numbers
+    np.testing.assert_array_equal(result.weights, reference.weights)

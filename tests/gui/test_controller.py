@@ -69,3 +69,27 @@ def test_a_failing_computation_reports_and_keeps_the_last_result(qtbot):
         c.session.temperature = 3.0
     assert "out of memory" in blocker.args[0]
     assert c.latest is good
+
+
+def test_the_first_change_of_a_burst_computes_at_once_and_the_rest_coalesce(qtbot):
+    """Issue 14, item 4: a trailing throttle made every change wait its whole interval."""
+    calls = []
+
+    def compute(req):
+        calls.append(req.temperature)
+        return run(req)
+
+    c = Controller(Session(), compute=compute, throttle_ms=400)
+    c.compute_now()
+    calls.clear()
+    with qtbot.waitSignal(c.result_ready, timeout=300):  # well before the 400 ms interval
+        c.session.temperature = 0.5
+    assert calls == [0.5]
+    for t in (0.6, 0.7, 0.8):  # during the cool-down: one computation at its end
+        c.session.temperature = t
+        qtbot.wait(10)
+    qtbot.waitUntil(lambda: len(calls) == 2, timeout=3000)
+    qtbot.wait(450)
+    c.wait()
+    assert calls == [0.5, 0.8]
+    assert c.latest.request.temperature == 0.8

@@ -36,3 +36,23 @@ def test_the_newest_message_replaces_the_last(window):
     window.say("Saved scene a.json", 8000)
     window.show_error("Could not compute: out of memory")
     assert window.statusBar().currentMessage() == "Could not compute: out of memory"
+
+
+def test_the_backend_line_names_numpy_after_the_gpu_fails_mid_run(window, monkeypatch):
+    """Issue 14: after a GPU fall-back the status bar said "CuPy (GPU)" for NumPy's numbers."""
+    from attnviz import backends
+    from attnviz.backends import cupy_backend
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("cudaErrorLaunchFailure: unspecified launch failure")
+
+    monkeypatch.setattr(backends, "_probe_cupy", lambda: (True, "CuPy 14, NVIDIA H200 (sm_90)"))
+    monkeypatch.setattr(backends, "_last_fallback", None)
+    monkeypatch.setattr(cupy_backend, "run", broken)
+    assert window.session.backend == "auto"
+    window.session.temperature = 0.5  # computed again, now on the "GPU"
+    settle(100)
+    window.controller.wait()
+    settle()
+    assert window.status_backend.text().startswith("NumPy (CPU)")
+    assert "GPU run failed" in window.status_backend.toolTip()
