@@ -16,6 +16,7 @@ Batch and heads follow FlashAttention's benchmark: B · N = 16k tokens, H · d =
 
     python benchmarks/attention_gpu.py            # d 64, 128; N 1k-16k; full and causal
     python benchmarks/attention_gpu.py --max-n 4096
+    python benchmarks/attention_gpu.py --dry-run   # the problems it would measure, no GPU
 """
 
 from __future__ import annotations
@@ -171,11 +172,37 @@ def _row(
     return cells
 
 
+def _problems(
+    head_dims: list[int], max_n: int
+) -> list[tuple[str, tuple[int, int, int, int, int, int], bool]]:
+    """(kind, (B, Hq, Hkv, L, S, d), causal) for every row of the table."""
+    problems: list[tuple[str, tuple[int, int, int, int, int, int], bool]] = []
+    for head_dim in head_dims:
+        heads = MODEL_DIM // head_dim
+        n = 1024
+        while n <= max_n:
+            batch = max(1, TOKENS // n)
+            for causal in (False, True):
+                problems.append(("self", (batch, heads, heads, n, n, head_dim), causal))
+            n *= 2
+    problems.append(("GQA 32/8", (4, 32, 8, 4096, 4096, 128), True))
+    problems.append(("cross", (4, 16, 16, 1024, 8192, 64), False))
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-n", type=int, default=16 * 1024, help="longest sequence")
     parser.add_argument("--head-dims", type=int, nargs="+", default=[64, 128])
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the problems it would measure; no GPU"
+    )
     args = parser.parse_args(argv)
+    problems = _problems(args.head_dims, args.max_n)
+    if args.dry_run:
+        for kind, shape, causal in problems:
+            print(f"would measure {kind} {shape} causal={causal}")
+        return 0
 
     ok, text = cb.probe()
     if not ok:
@@ -183,18 +210,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cb.CHECK_LAUNCHES = False  # back-to-back launches; timing calls synchronise on events
     timers = _Timers()
-
-    problems: list[tuple[str, tuple[int, int, int, int, int, int], bool]] = []
-    for head_dim in args.head_dims:
-        heads = MODEL_DIM // head_dim
-        n = 1024
-        while n <= args.max_n:
-            batch = max(1, TOKENS // n)
-            for causal in (False, True):
-                problems.append(("self", (batch, heads, heads, n, n, head_dim), causal))
-            n *= 2
-    problems.append(("GQA 32/8", (4, 32, 8, 4096, 4096, 128), True))
-    problems.append(("cross", (4, 16, 16, 1024, 8192, 64), False))
 
     torch_note = (
         f"torch {timers.torch.__version__}" if timers.torch is not None else "torch not available"
