@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 from PySide6 import QtCore
 
-from attnviz.state.pipeline import Request, Result, resolve, run
+from attnviz.state.pipeline import resolve, run
+from attnviz.state.request import Request, Result
 from attnviz.state.session import Session
 
 __all__ = ["Controller"]

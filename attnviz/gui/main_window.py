@@ -28,7 +28,7 @@ from attnviz.gui.presenter import PRESENTER_FONT_PT, thicken_lines
 from attnviz.gui.theme import SEQUENTIAL_MAPS, THEMES, theme_manager
 from attnviz.lessons import SCENES
 from attnviz.models import discover
-from attnviz.state.pipeline import Result
+from attnviz.state.request import Result
 from attnviz.state.scene_file import (
     SCENE_SUFFIX,
     SceneFileError,

@@ -13,7 +13,7 @@ from attnviz.gui.widgets.heatmap import Heatmap
 from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.gui.widgets.tile_grid import SummaryTable, TileGrid
 from attnviz.lessons.induction import MAX_PERIOD, MIN_PERIOD
-from attnviz.state.pipeline import Result
+from attnviz.state.request import Result
 from attnviz.state.views import ViewError
 from attnviz.state.views.attention_patterns import (
     DILATION,

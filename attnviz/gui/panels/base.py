@@ -23,7 +23,7 @@ from attnviz.gui.theme import style_plots, theme_manager
 from attnviz.gui.widgets.flow import hold_wrapped_heights
 from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.lessons import panel_text
-from attnviz.state.pipeline import Result
+from attnviz.state.request import Result
 
 __all__ = ["PANELS", "Panel", "register_panel", "run_panel_alone"]
 

@@ -7,7 +7,7 @@ from PySide6 import QtWidgets
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.widgets.heatmap import Heatmap
 from attnviz.gui.widgets.reflow import ReflowGrid
-from attnviz.state.pipeline import Result
+from attnviz.state.request import Result
 from attnviz.state.session import FILE_CAUSAL
 
 

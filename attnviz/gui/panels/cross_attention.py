@@ -14,7 +14,7 @@ from attnviz.gui.widgets.labels import token_label, token_label_html
 from attnviz.gui.widgets.link_columns import LEAST_LINE_ALPHA, LinkColumns
 from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.lessons.cross_toy import MAX_WORDS
-from attnviz.state.pipeline import Result
+from attnviz.state.request import Result
 from attnviz.state.views import ViewError
 from attnviz.state.views.cross_attention import CrossData
 

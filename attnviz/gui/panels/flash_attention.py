@@ -19,7 +19,7 @@ from attnviz.gui.widgets.heatmap import Heatmap, format_value
 from attnviz.gui.widgets.memory_diagram import Chip, MemoryDiagram, MemoryRow
 from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.state.measure import Cancelled, Measurement, human_bytes, measure_attention
-from attnviz.state.pipeline import Result
+from attnviz.state.request import Result
 from attnviz.state.views import ViewError
 from attnviz.state.views.flash_attention import (
     CURVE_N,

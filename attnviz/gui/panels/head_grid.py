@@ -13,7 +13,7 @@ from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.widgets.heatmap import format_value
 from attnviz.gui.widgets.labels import token_label, two_lines
 from attnviz.gui.widgets.tile_grid import SummaryTable, TileGrid
-from attnviz.state.pipeline import Result
+from attnviz.state.request import Result
 from attnviz.state.views import ViewError
 from attnviz.state.views.head_grid import STAT_NAMES, HeadGridData
 

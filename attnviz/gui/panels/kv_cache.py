@@ -14,7 +14,7 @@ from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import Heatmap, format_value
 from attnviz.gui.widgets.labels import token_label_html
 from attnviz.gui.widgets.reflow import ReflowGrid
-from attnviz.state.pipeline import Result
+from attnviz.state.request import Result
 from attnviz.state.views import ViewError
 from attnviz.state.views.kv_cache import DTYPES, PRESETS, KVCacheData, KVCacheParams, Layout
 

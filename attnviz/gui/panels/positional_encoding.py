@@ -15,7 +15,7 @@ from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.flow import FlowRow
 from attnviz.gui.widgets.heatmap import Heatmap, format_value
 from attnviz.gui.widgets.reflow import ReflowGrid
-from attnviz.state.pipeline import Result
+from attnviz.state.request import Result
 from attnviz.state.views import ViewError
 from attnviz.state.views.positional_encoding import SHIFT_CHECK, PositionalData, PositionalParams
 

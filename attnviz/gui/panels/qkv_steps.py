@@ -11,7 +11,7 @@ from attnviz.export.captions import settings_caption
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.widgets.matrix_table import MatrixTable
 from attnviz.gui.widgets.reflow import ReflowGrid
-from attnviz.state.pipeline import Result
+from attnviz.state.request import Result
 from attnviz.state.session import FILE_NO_QKV
 
 STEPS = (

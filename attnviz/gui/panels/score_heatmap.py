@@ -9,7 +9,7 @@ from PySide6 import QtWidgets
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.widgets.heatmap import Heatmap
 from attnviz.gui.widgets.labels import token_label
-from attnviz.state.pipeline import Result
+from attnviz.state.request import Result
 
 
 @register_panel

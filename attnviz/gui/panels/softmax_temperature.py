@@ -15,7 +15,7 @@ from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import Heatmap
 from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.gui.widgets.token_axis import TokenAxis
-from attnviz.state.pipeline import Result
+from attnviz.state.request import Result
 from attnviz.state.session import FILE_TEMPERATURE
 
 T_MIN, T_MAX = 0.1, 5.0

@@ -13,7 +13,7 @@ from attnviz.gui.widgets.heatmap import MAX_TICKS, token_ticks
 from attnviz.gui.widgets.labels import token_label, token_label_html
 from attnviz.gui.widgets.link_columns import LEAST_LINE_ALPHA, LinkColumns
 from attnviz.gui.widgets.token_axis import LABEL_EVERY_UP_TO, TokenAxis
-from attnviz.state.pipeline import Result
+from attnviz.state.request import Result
 
 
 def source_note(r) -> str:

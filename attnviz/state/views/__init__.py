@@ -27,12 +27,11 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from attnviz.state.pipeline import Request
+from attnviz.state.request import Request
 
 __all__ = [
     "VIEWS",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from psygnal import evented
@@ -32,10 +32,8 @@ from attnviz.lessons.induction import (
     build_induction_toy,
     check_period,
 )
+from attnviz.state.request import Request
 from attnviz.state.views import Params, register_view
-
-if TYPE_CHECKING:
-    from attnviz.state.pipeline import Request
 
 __all__ = [
     "GalleryEntry",

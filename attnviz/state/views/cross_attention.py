@@ -9,17 +9,15 @@ source).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from psygnal import evented
 
 from attnviz.backends import scaled_dot_product_attention
 from attnviz.lessons.cross_toy import DECODER_TEXT, ENCODER_TEXT, build_cross, sentence_tokens
+from attnviz.state.request import Request
 from attnviz.state.views import Params, register_view
-
-if TYPE_CHECKING:
-    from attnviz.state.pipeline import Request
 
 __all__ = ["CrossData", "CrossParams", "compute"]
 

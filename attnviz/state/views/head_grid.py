@@ -9,16 +9,13 @@ pipeline makes (``layer_weights``); a test pins the two to the same numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from attnviz.backends import scaled_dot_product_attention
 from attnviz.core.head_stats import HeadStats, head_stats
+from attnviz.state.request import Request
 from attnviz.state.views import register_view
-
-if TYPE_CHECKING:
-    from attnviz.state.pipeline import Request
 
 __all__ = ["STAT_NAMES", "HeadGridData", "compute", "layer_weights"]
 
