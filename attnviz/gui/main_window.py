@@ -894,8 +894,6 @@ class MainWindow(QtWidgets.QMainWindow):
             area = Area.RightDockWidgetArea if sidebar else Area.BottomDockWidgetArea
             self.addDockWidget(area, self.lesson_dock)
             self._fit_lesson_strip(first)  # and again once laid out (_settle_stage)
-        for dock in staged:
-            self.panel(dock.objectName()).ensure_drawn()
 
     def _settle_stage(self, *_: object) -> None:
         """Once the stage is laid out: staged side by side and one scrolls sideways, tabs

@@ -8,14 +8,19 @@ from attnviz.state.pipeline import run
 from attnviz.state.session import Session
 
 
-def test_slider_burst_is_throttled_into_few_computations(qtbot):
-    calls = []
+def counting_controller(throttle_ms: int) -> tuple[Controller, list[float]]:
+    """A controller of a fresh session whose computations note their temperature."""
+    calls: list[float] = []
 
     def compute(req):
         calls.append(req.temperature)
         return run(req)
 
-    c = Controller(Session(), compute=compute, throttle_ms=50)
+    return Controller(Session(), compute=compute, throttle_ms=throttle_ms), calls
+
+
+def test_slider_burst_is_throttled_into_few_computations(qtbot):
+    c, calls = counting_controller(throttle_ms=50)
     with qtbot.waitSignal(c.result_ready, timeout=5000):
         for i in range(1, 40):
             c.session.temperature = 1 + i / 100
@@ -73,13 +78,7 @@ def test_a_failing_computation_reports_and_keeps_the_last_result(qtbot):
 
 def test_the_first_change_of_a_burst_computes_at_once_and_the_rest_coalesce(qtbot):
     """Issue 14, item 4: a trailing throttle made every change wait its whole interval."""
-    calls = []
-
-    def compute(req):
-        calls.append(req.temperature)
-        return run(req)
-
-    c = Controller(Session(), compute=compute, throttle_ms=400)
+    c, calls = counting_controller(throttle_ms=400)
     c.compute_now()
     calls.clear()
     with qtbot.waitSignal(c.result_ready, timeout=300):  # well before the 400 ms interval

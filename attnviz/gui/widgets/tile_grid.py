@@ -535,6 +535,7 @@ class SummaryTable(QtWidgets.QTableView):
         super().__init__(parent)
         self.model_ = _RowsModel(self)
         self.setModel(self.model_)
+        self._whole_columns = 0  # leading columns kept on screen: none, n, or all (-1)
         self.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -576,8 +577,7 @@ class SummaryTable(QtWidgets.QTableView):
     def columns_kept_whole(self) -> int:
         """How many leading columns the table keeps on screen (0: no promise)."""
         n = self.model_.columnCount()
-        want = getattr(self, "_whole_columns", 0)
-        return n if want < 0 else min(want, n)
+        return n if self._whole_columns < 0 else min(self._whole_columns, n)
 
     def minimumSizeHint(self) -> QtCore.QSize:
         hint = super().minimumSizeHint()
