@@ -4,9 +4,12 @@
 
 Start-up is timed from launching a fresh Python process to the main window's first paint,
 against a minimal PySide6 + pyqtgraph window started the same way in the same run. A redraw is a
-temperature change on N tokens of free text, timed from the assignment (what the slider does) to
-the repainted window, and split into compute (the pipeline on the worker thread) and draw (from
-the result's arrival on the main thread to the end of the repaint; hidden tabs are not drawn).
+temperature change on N tokens of free text (and, when torch and transformers are installed, a
+random 6-layer MiniLM-shaped BERT at --model-tokens tokens), timed from the assignment (what the
+slider does) to the painted window, and split into compute (the pipeline on the worker thread)
+and draw (from the result's arrival on the main thread to the end of the paint; hidden tabs are
+not drawn). Each is set against its floor, measured in the same run: one NumPy softmax of the
+selected head's N × N scores.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+import numpy as np
 
 MINIMAL = """
 import time, sys
@@ -61,8 +67,78 @@ def startup(code: str, repeat: int, *extra: str) -> float:
     return statistics.median(times)
 
 
-def redraw(sizes: list[int], repeat: int) -> list[tuple[int, float, float, float]]:
-    """Per N: median (change -> redrawn, compute on the worker, draw on the main thread)."""
+def _softmax_floor(s: np.ndarray, repeat: int) -> float:
+    """Median seconds of one NumPy softmax of ``s`` (rows): the least a temperature change
+    must compute for one head."""
+    times = []
+    for _ in range(repeat + 1):
+        t0 = time.perf_counter()
+        e = np.exp(s - s.max(axis=-1, keepdims=True))
+        e /= e.sum(axis=-1, keepdims=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times[1:])
+
+
+def _head_scores(w) -> np.ndarray:
+    """The selected head's scaled scores (n, n), computed here, not by the app."""
+    s = w.session
+    if s.model_path is not None:
+        from attnviz.state.pipeline import model_trace
+
+        tr = model_trace(s.model_path, s.text)
+        q, k = tr.q[s.layer][s.head], tr.k[s.layer][tr.kv_head(s.head)]
+        scale = tr.scales[s.layer]
+    else:
+        from attnviz.lessons.scenes import get_scene
+
+        built = get_scene(s.scene).build(s.text)
+        q, k = built.x @ built.wq[s.head], built.x @ built.wk[s.head]
+        scale = 1 / np.sqrt(q.shape[-1])
+    return ((q @ k.T) * scale / s.temperature).astype(np.float32)
+
+
+def redraw(w, texts: list[tuple[str, str]], repeat: int) -> list[tuple]:
+    """Per text: median (change -> redrawn, compute on the worker, draw, floor) in seconds.
+
+    "Redrawn" is what the next frame shows: the panels on screen have drawn the result and
+    every changed region is painted (Qt paints what was updated, not the whole window)."""
+    from PySide6 import QtCore, QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    marks: dict[str, float] = {}
+    deliver = w.controller._deliver
+
+    def timed_deliver(result: object) -> None:
+        marks["arrived"] = time.perf_counter()
+        deliver(result)
+
+    w.controller._deliver = timed_deliver  # type: ignore[method-assign]
+    rows = []
+    for label, text in texts:
+        w.session.text = text
+        w.controller.compute_now()
+        app.processEvents()
+        w.controller.wait()
+        app.processEvents()
+        total, compute, draw, floor = [], [], [], []
+        for k in range(repeat):
+            marks.clear()
+            t0 = time.perf_counter()
+            w.session.temperature = 0.5 + 0.25 * k  # what the slider does
+            while "arrived" not in marks:
+                app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 5)
+            app.processEvents()  # the updated widgets paint (the next frame)
+            t2 = time.perf_counter()
+            total.append(t2 - t0)
+            compute.append(w.controller.latest.seconds)
+            draw.append(t2 - marks["arrived"])
+            floor.append(_softmax_floor(_head_scores(w), 3))
+        rows.append((label, *(statistics.median(x) for x in (total, compute, draw, floor))))
+    w.controller._deliver = deliver  # type: ignore[method-assign]
+    return rows
+
+
+def _window():
     from PySide6 import QtCore, QtWidgets
 
     from attnviz.gui.main_window import MainWindow
@@ -73,44 +149,33 @@ def redraw(sizes: list[int], repeat: int) -> list[tuple[int, float, float, float
     w.resize(1400, 900)
     w.show()
     app.processEvents()
-    marks: dict[str, float] = {}
-    deliver = w.controller._deliver
+    return app, w
 
-    def timed_deliver(result: object) -> None:
-        marks["arrived"] = time.perf_counter()
-        deliver(result)
 
-    w.controller._deliver = timed_deliver  # type: ignore[method-assign]
-    rows = []
-    for n in sizes:
-        w.session.text = " ".join(f"w{i % 97}" for i in range(n))
-        w.controller.compute_now()
-        app.processEvents()
-        total, compute, draw = [], [], []
-        for k in range(repeat):
-            marks.clear()
-            t0 = time.perf_counter()
-            w.session.temperature = 0.5 + 0.25 * k  # what the slider does
-            while "arrived" not in marks:
-                app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 5)
-            w.repaint()  # paint now, as the next frame would
-            app.processEvents()
-            t2 = time.perf_counter()
-            total.append(t2 - t0)
-            compute.append(w.controller.latest.seconds)
-            draw.append(t2 - marks["arrived"])
-        rows.append((n, *(statistics.median(x) for x in (total, compute, draw))))
-    w.controller.wait()
-    w.close()
-    w.deleteLater()
-    app.processEvents()
-    return rows
+def _six_layer_model(folder: str, tokens: int) -> str | None:
+    """A MiniLM-shaped BERT (6 layers × 12 heads, random weights) for ``tokens`` tokens;
+    None when torch and transformers (test-only) are not installed."""
+    try:
+        import torch
+        import transformers
+    except ImportError:
+        return None
+    sys.path.insert(0, os.path.dirname(__file__))
+    from model_load import write_model
+    from tokenizers import Tokenizer
+
+    words = write_model(Path(folder), torch, transformers)
+    tok = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
+    tok.enable_truncation(max_length=512)
+    tok.save(os.path.join(folder, "tokenizer.json"))
+    return " ".join(words[i % 500] for i in range(tokens - 2))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[128, 512, 2048])
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--model-tokens", type=int, default=512)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         t_min = startup(MINIMAL, args.repeat)
@@ -122,10 +187,32 @@ def main() -> None:
     print(f"| minimal window | {t_min:.3f} | 1.00 |")
     print(f"| attnviz main window | {t_app:.3f} | {t_app / t_min:.2f} |")
     print()
-    print("| N tokens | change → redrawn ms | compute ms (worker thread) | draw ms (main thread) |")
-    print("|---|---|---|---|")
-    for n, t, c, d in redraw(args.sizes, args.repeat):
-        print(f"| {n} | {t * 1000:.1f} | {c * 1000:.1f} | {d * 1000:.1f} |", flush=True)
+    app, w = _window()
+    texts = [(f"toy, {n} tokens", " ".join(f"w{i % 97}" for i in range(n))) for n in args.sizes]
+    rows = redraw(w, texts, args.repeat)
+    with tempfile.TemporaryDirectory() as tmp:
+        text = _six_layer_model(tmp, args.model_tokens)
+        if text is not None:
+            w.set_model(tmp)
+            w.controller.wait()
+            app.processEvents()
+            rows += redraw(w, [(f"6-layer BERT, {args.model_tokens} tokens", text)], args.repeat)
+        else:
+            print("(torch and transformers not installed: no 6-layer model row)")
+        w.set_model(None)
+        w.controller.wait()
+    print()
+    print("Temperature change; floor = one NumPy softmax of the selected head's N × N scores.")
+    print()
+    print("| input | change → redrawn ms | × floor | compute ms (worker) | × floor "
+          "| draw ms (main thread) | floor ms |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for label, t, c, d, f in rows:
+        print(f"| {label} | {t * 1000:.1f} | {t / f:.0f} | {c * 1000:.1f} | {c / f:.1f} "
+              f"| {d * 1000:.1f} | {f * 1000:.2f} |", flush=True)  # fmt: skip
+    w.close()
+    w.deleteLater()
+    app.processEvents()
 
 
 if __name__ == "__main__":

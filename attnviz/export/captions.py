@@ -21,8 +21,8 @@ def settings_caption(request: Any, extra: Sequence[str] = (), *, head: bool = Tr
     attention; the mask always (it changes every number).
     """
     parts: list[str] = []
-    if request.model_path is not None or request.attention_path is not None:
-        name = request.model_summary.split(" — ")[0] or "model"
+    if request.source.caps.trained:
+        name = request.source.name
         parts.append(f"{name}, layer {request.layer + 1}")
     else:
         parts.append("toy model (hand-built weights)")

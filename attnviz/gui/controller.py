@@ -6,12 +6,16 @@ the controller resolves the session to a frozen request on the main thread (chea
 on a worker thread, and delivers the result on the main thread, where panels draw it. Every
 launch takes a new generation number; a result whose number is no longer the newest is dropped,
 so a slow computation can never overwrite a newer one.
+
+What is computed before delivery is what the visible panels need (``Controller.needs``, set by
+the main window); the result computes anything else when first asked for, and a panel shown
+later asks the controller for its own (``refresh``).
 """
 
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from PySide6 import QtCore
 
@@ -35,7 +39,7 @@ class _Job(QtCore.QRunnable):
 
     def run(self) -> None:  # worker thread
         try:
-            result = self.compute(self.request)
+            result = self.compute(self.request)  # the needs are bound in by the controller
         except Exception as exc:
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             self.signals.done.emit(self.generation, None, detail)
@@ -53,12 +57,15 @@ class Controller(QtCore.QObject):
     def __init__(
         self,
         session: Session | None = None,
-        compute: Callable[[Request], Result] = run,
+        compute: Callable[..., Result] = run,
         throttle_ms: int = 30,
         parent: QtCore.QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.session = session if session is not None else Session()
+        # What to compute before delivery: the names the visible panels need (see
+        # Result.warm). None: everything (a controller without a window: export, tests).
+        self.needs: Callable[[], Iterable[str] | None] | None = None
         self.latest: Result | None = None
         self.dropped = 0  # stale results thrown away (for tests and the status bar)
         self._compute = compute
@@ -108,9 +115,19 @@ class Controller(QtCore.QObject):
         self._cooldown.stop()
         self._pending = False
         self._generation += 1
-        result = self._compute(resolve(self.session))
+        result = self._bound()(resolve(self.session))
         self._deliver(result)
         return result
+
+    def _bound(self) -> Callable[[Request], Result]:
+        """The compute function with what the visible panels need now (read here, on the
+        main thread: the worker must not ask widgets)."""
+        needs = None if self.needs is None else self.needs()
+        if needs is None:
+            return self._compute
+        needs = tuple(needs)
+        compute = self._compute
+        return lambda request: compute(request, needs)
 
     # -- worker round trip -----------------------------------------------------------------
     def _launch(self) -> None:
@@ -123,7 +140,7 @@ class Controller(QtCore.QObject):
         self._running += 1
         if self._running == 1:
             self.busy_changed.emit(True)
-        self._pool.start(_Job(self._generation, request, self._compute, self._signals))
+        self._pool.start(_Job(self._generation, request, self._bound(), self._signals))
 
     def _on_done(self, generation: int, result: Result | None, error: str) -> None:
         self._running -= 1

@@ -85,9 +85,11 @@ def run_export(args: argparse.Namespace) -> int:
             session.selected_token = args.token - 1
         if args.temperature is not None:
             session.temperature = args.temperature
-        if session.attention is not None:  # the saved probabilities keep their own mask
+        if not session.source.caps.adjustable:  # the saved probabilities keep their own mask
             pass
-        elif args.causal or (session.model is None and getattr(args, "scene_file", None) is None):
+        elif args.causal or (
+            not session.source.caps.trained and getattr(args, "scene_file", None) is None
+        ):
             # A model keeps its own mask (decoders: on), and a scene file its saved one.
             session.causal = args.causal
         fmt = "pdf" if deck is not None else args.format

@@ -39,7 +39,7 @@ def apply_step(window: MainWindow, step: Step) -> None:
 def apply_step_settings(s: Session, step: Step) -> None:
     """Set the session and the step's panels' own parameters as ``step`` says."""
     settings = step.full_settings()
-    if s.model_path is not None or s.attention_path is not None or s.scene != settings["scene"]:
+    if s.source.caps.trained or s.scene != settings["scene"]:
         s.scene = settings["scene"]  # lessons run on the toy model's scenes
     for name in sorted(settings, key=lambda n: _ORDER.index(n) if n in _ORDER else len(_ORDER)):
         if name != "scene" and getattr(s, name) != settings[name]:

@@ -174,6 +174,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_backend = _BackendLine()
         self.status_backend.setObjectName("status_backend")
         self.statusBar().addPermanentWidget(self.status_backend)
+        self.controller.needs = self._visible_needs
         self.controller.result_ready.connect(self._on_result)
         self.controller.failed.connect(self._on_failed)
         self.controller.busy_changed.connect(self._on_busy)
@@ -383,7 +384,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.scene_box.setToolTip(
             "" if toy else "Scenes are toy-model lessons; choose “Toy model” to use them"
         )
-        saved = self.session.attention is not None
+        saved = not self.session.source.caps.typed_text
         self.text_edit.setReadOnly(saved)
         self.text_edit.setToolTip(
             "The tokens come from the saved-attention file; choose “Toy model” to type text"
@@ -399,7 +400,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _show_causal_forced(self) -> None:
         m = self.session.model
         forced = m is not None and m.info.causal
-        if self.session.attention is not None:
+        if not self.session.source.caps.adjustable:
             self.causal_box.setEnabled(False)
             self.causal_box.setToolTip(
                 "The saved probabilities already contain whatever mask was used; the causal "
@@ -429,7 +430,10 @@ class MainWindow(QtWidgets.QMainWindow):
         with signals_blocked(self.text_edit):
             # A model's tokens carry [CLS]/Ġ markers: show the text it reads, not the tokens.
             s = self.session
-            self.text_edit.setText(s.text if s.model is not None else " ".join(s.tokens))
+            caps = s.source.caps
+            self.text_edit.setText(
+                s.text if caps.trained and caps.typed_text else " ".join(s.tokens)
+            )
             self.text_edit.setCursorPosition(0)  # its start in view, not "e mat because…"
 
     def _apply_text(self) -> None:
@@ -1142,14 +1146,17 @@ class MainWindow(QtWidgets.QMainWindow):
         return self._save(lambda: export_widget_figure(self, spec, path))
 
     # -- results and errors ----------------------------------------------------------------
+    def _visible_needs(self) -> tuple[str, ...]:
+        """What the panels on screen draw: computed before a result is delivered; a hidden
+        panel's needs are computed when it is shown."""
+        return tuple(
+            dict.fromkeys(n for p in self._built.values() if p.showing() for n in p.wanted())
+        )
+
     def _on_result(self, result: Result) -> None:
         if result.request.head_names != self._shown_head_names:
             self._fill_heads()
-        model = (
-            f"{result.request.model_summary} · "
-            if result.request.is_model or result.request.is_file
-            else ""
-        )
+        model = f"{result.request.model_summary} · " if result.request.source.caps.trained else ""
         # A few words on screen (the whole CuPy install hint, in presenter type, filled the
         # status bar); the backend's reason in the tooltip.
         self.status_backend.show_line(

@@ -8,11 +8,9 @@ changes (no event, no half-applied update). Events are named after the fields
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,9 +19,15 @@ from psygnal import evented
 from attnviz.backends import BACKENDS
 from attnviz.core.softmax import check_temperature
 from attnviz.lessons.scenes import SCENES, TextError, get_scene
-from attnviz.models import Model, ModelError, inspect
-from attnviz.models.attention_file import AttentionFile, load_attention_file
-from attnviz.models.tokenizer import load_tokenizer
+from attnviz.models import Model, ModelError
+from attnviz.models.attention_file import AttentionFile
+from attnviz.state.source import (
+    Source,
+    attention_file,
+    model_stamp,
+    source_of,
+    tokenizing_model,
+)
 
 __all__ = [
     "MATRICES",
@@ -54,10 +58,6 @@ NO_EDITS = (
     "X and W belong to the real model (its hidden states and trained weights); editing them is "
     "for the toy model — choose “Toy model” to edit"
 )
-FILE_NO_QKV = (
-    "A saved-attention file holds only the attention probabilities: there are no Q, K, V or "
-    "scores to show. Choose “Toy model” or a real model to see them."
-)
 FILE_TEXT = "the tokens come from the saved-attention file; choose “Toy model” to type text"
 FILE_TEMPERATURE = (
     "temperature rescales scores before the softmax, and a saved-attention file holds only the "
@@ -71,19 +71,6 @@ FILE_EDITS = "a saved-attention file has no X or W to edit; choose “Toy model�
 INPUTS = ("scene", "text", "model_path", "hide_special", "attention_path")
 
 Edit = tuple[str, int, int, int, float]  # (matrix, head, row, col, value); head ignored for X
-
-
-def model_stamp(folder: str | Path) -> float:
-    """Newest modification time of a model folder's files: a cache key that notices rewrites."""
-    folder = Path(folder)
-    times = [folder.stat().st_mtime]
-    for f in folder.iterdir():
-        if f.suffix in (".json", ".safetensors", ".txt"):
-            try:
-                times.append(f.stat().st_mtime)
-            except OSError:
-                continue
-    return max(times)
 
 
 def check_value(label: str, value: Any) -> float:
@@ -120,59 +107,10 @@ def same_word(tokens: tuple[str, ...], special: Any, word: str) -> int:
     return 0
 
 
-@functools.lru_cache(maxsize=4)
-def _attention_file(path: str, stamp: tuple[float, int]) -> AttentionFile:
-    return load_attention_file(path)
-
-
-def attention_file(path: str | os.PathLike[str]) -> AttentionFile:
-    """Saved attention read (never unpickled) once per version of the file; ModelError if
-    unusable. Self-attention only: the app's panels share one token list for rows and keys."""
-    p = Path(path).expanduser()
-    try:
-        st = p.stat()
-    except OSError:
-        return load_attention_file(p)  # raises the ModelError that says what is wrong
-    att = _attention_file(str(p.resolve()), (st.st_mtime, st.st_size))
-    if att.tokens != att.key_tokens:
-        n_q, n_k = att.attentions.shape[-2:]
-        raise ModelError(
-            f"{p.name}: cross-attention ({n_q} queries × {n_k} keys, two token lists) cannot be "
-            "shown yet; the app shows self-attention files, where queries and keys are the "
-            f"same tokens ({p})",
-            p,
-        )
-    return att
-
-
 def looks_causal(att: AttentionFile) -> bool:
     """True when no query in any layer or head puts weight on a later key."""
     rows, cols = np.triu_indices(att.attentions.shape[-1], 1)
     return not bool(att.attentions[..., rows, cols].any())
-
-
-@functools.lru_cache(maxsize=8)
-def _tokenizing_model(folder: str, stamp: float) -> Model:
-    """A model checked (config, tensor headers) with its tokenizer, but no weights read.
-
-    ``Model.encode`` and ``Model.info`` need only these; the pipeline loads the weights on
-    the worker thread.
-    """
-    spec = inspect(folder)
-    return Model(spec, load_tokenizer(spec.folder))
-
-
-def tokenizing_model(path: str | os.PathLike[str]) -> Model:
-    """The checked, tokenizer-only model of a folder (or file inside it); ModelError if unusable."""
-    p = Path(path).expanduser()
-    folder = p.parent if p.is_file() else p
-    if not folder.is_dir():
-        inspect(p)  # raises the ModelError that says what is wrong
-    try:
-        stamp = model_stamp(folder)
-    except OSError as exc:
-        raise ModelError(f"cannot read {folder}: {exc.strerror}", folder) from None
-    return _tokenizing_model(str(folder.resolve()), stamp)
 
 
 def visible_tokens(model: Model, text: str, hide_special: bool) -> tuple[tuple[str, ...], Any]:
@@ -247,6 +185,18 @@ class Session:
     def model(self) -> Model | None:
         """The active model's tokenizer and description (weights are loaded by the pipeline)."""
         return self._model  # type: ignore[attr-defined]
+
+    @property
+    def source(self) -> Source:
+        """What the session shows (a toy scene, a model, a saved file): its tokens, and what it
+        can provide (``source.caps``). Made again only when the input changes."""
+        key = (self.scene, self.text, self.edits, self.model_path, self.hide_special,
+               self.attention_path)  # fmt: skip
+        made = getattr(self, "_source", None)
+        if made is None or made[0] != key:
+            made = (key, source_of(self))
+            object.__setattr__(self, "_source", made)
+        return made[1]
 
     @property
     def attention(self) -> AttentionFile | None:

@@ -9,7 +9,8 @@ import pytest
 
 from attnviz.cli import main
 from attnviz.state.pipeline import resolve, run
-from attnviz.state.session import FILE_NO_QKV, Session
+from attnviz.state.session import Session
+from attnviz.state.source import FILE_NO_QKV
 
 TOKENS = ["the", "cat", "sat", "on", "the", "mat"]
 

@@ -261,7 +261,7 @@ def test_a_view_error_is_shown_and_the_panel_lives(qtbot, make_panel, panel_id):
     panel = make_panel(panel_id)
     original = VIEWS[panel_id]
 
-    def refuse(request, params):
+    def refuse(result, params):
         raise ValueError("deliberately refused for the test")
 
     VIEWS[panel_id] = View(panel_id, refuse, original.params)

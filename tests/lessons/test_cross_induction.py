@@ -19,7 +19,7 @@ from tests.reference import reference_attention
 
 def cross(encoder, decoder, temperature=1.0):
     params = CrossParams(encoder_text=encoder, decoder_text=decoder, selected=0)
-    return cross_view(SimpleNamespace(temperature=temperature), params)
+    return cross_view(SimpleNamespace(request=SimpleNamespace(temperature=temperature)), params)
 
 
 # -- cross-attention ---------------------------------------------------------------------------

@@ -10,25 +10,8 @@ import pytest
 import attnviz.models as M
 from attnviz.state.pipeline import resolve, run
 from attnviz.state.session import Session
-from tests.models import builders as B
 
 TEXT = "the cat sat on the mat"
-
-
-@pytest.fixture(scope="session")
-def tiny_bert(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    B.write_wordlevel_tokenizer_json(folder)
-    B.bert(folder, prefixed=False)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def tiny_gpt2(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("tiny-gpt2")
-    vocab = B.write_gpt2_bpe(folder)
-    B.gpt2(folder, vocab)
-    return folder
 
 
 @pytest.fixture(scope="session")

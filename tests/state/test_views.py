@@ -24,10 +24,10 @@ class DummyParams(Params):
 @pytest.fixture
 def dummy_view():
     @register_view("dummy_view", params=DummyParams)
-    def compute(request, params):
+    def compute(result, params):  # a view takes the shared result
         if params.n == 7:
             raise ValueError("seven is refused")
-        return len(request.tokens) * params.n
+        return len(result.request.tokens) * params.n
 
     yield
     del VIEWS["dummy_view"]

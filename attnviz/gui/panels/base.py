@@ -23,7 +23,8 @@ from attnviz.gui.theme import style_plots, theme_manager
 from attnviz.gui.widgets.flow import hold_wrapped_heights
 from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.lessons import panel_text
-from attnviz.state.request import Result
+from attnviz.state.request import Result, needs_of
+from attnviz.state.views import discover
 
 __all__ = ["PANELS", "Panel", "register_panel", "run_panel_alone"]
 
@@ -52,6 +53,9 @@ class Panel(QtWidgets.QWidget):
     # The smallest size at which the panel is legible, at 10 pt (scaled with the text size).
     # A dock smaller than this scrolls the panel instead of squeezing its plots.
     min_useful: ClassVar[tuple[int, int]] = (360, 300)
+    # The result fields the panel draws (Result.STAGES); its own view, if it has one, is
+    # added by ``wanted``. Only visible panels' needs are computed before a result arrives.
+    needs: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, controller: Controller, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -116,8 +120,7 @@ class Panel(QtWidgets.QWidget):
         self.customContextMenuRequested.connect(self._context_menu)
 
     def _explain(self, *_: object) -> None:
-        s = self.session
-        trained = s.model_path is not None or s.attention_path is not None
+        trained = self.session.source.caps.trained
         self.explanation.setText(panel_text(self.panel_id, "model" if trained else "toy"))
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
@@ -282,16 +285,31 @@ class Panel(QtWidgets.QWidget):
         self.result = result
         # A panel hidden behind another dock's tab is drawn when it is shown, not now: with
         # 2,048 tokens each heatmap costs tens of milliseconds nobody would see.
-        if self.isVisible() and not self.content.visibleRegion().isEmpty():
+        if self.showing():
             self._stale = False
             self.redraw(result)
         else:
             self._stale = True
 
+    @classmethod
+    def wanted(cls) -> tuple[str, ...]:
+        """What the panel needs of a result: its fields, and its own view if it has one."""
+        own = (f"view:{cls.panel_id}",) if cls.panel_id in discover() else ()
+        return needs_of(cls.needs) + own
+
+    def showing(self) -> bool:
+        """True when some of the panel is on screen (not behind another dock's tab)."""
+        return self.isVisible() and not self.content.visibleRegion().isEmpty()
+
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
         self._fit_useful_size()  # the plots exist now (subclasses build them after __init__)
         if self._stale and self.result is not None:
+            if not self.result.ready(self.wanted()) and self.controller.needs is not None:
+                # Hidden when it was computed: compute what this panel adds on the worker
+                # (the stages the others computed are cached) and draw when it arrives.
+                self.controller.refresh()
+                return
             self._stale = False
             self.redraw(self.result)
 

@@ -14,6 +14,7 @@ from attnviz.state.session import FILE_CAUSAL
 @register_panel
 class CausalMaskPanel(Panel):
     panel_id = "causal_mask"
+    needs = ("weights_unmasked", "weights_causal", "masked_scores_causal", "causal_shift")
     order = 50
     title = "Causal mask"
     default_area = Area.BottomDockWidgetArea
@@ -54,7 +55,7 @@ class CausalMaskPanel(Panel):
         """A decoder was trained with the mask: it stays on, and the toggle says why."""
         m = self.session.model
         forced = m is not None and m.info.causal
-        if self.session.attention is not None:
+        if not self.session.source.caps.adjustable:  # saved probabilities keep their mask
             self.toggle.setEnabled(False)
             self.toggle.setToolTip(FILE_CAUSAL[0].upper() + FILE_CAUSAL[1:])
             return
@@ -81,7 +82,7 @@ class CausalMaskPanel(Panel):
         if self.result is None:
             return {}
         res = self.result
-        if res.request.is_file:
+        if not res.request.source.caps.has_qkv:
             return {}
         return {
             "weights_causal": res.weights_causal,
@@ -93,10 +94,11 @@ class CausalMaskPanel(Panel):
 
     def draw(self, result: Result) -> None:
         r = result.request
+        scores = r.source.caps.has_qkv
         for h in self.maps:
-            h.setVisible(not r.is_file)
-        self.file_note.setVisible(r.is_file)
-        if r.is_file:
+            h.setVisible(scores)
+        self.file_note.setVisible(not scores)
+        if not scores:
             self.file_note.setText(
                 f"<b>{r.model_summary}</b><br>A saved-attention file holds only the "
                 "probabilities after the softmax: there are no scores to mask, and the weights "

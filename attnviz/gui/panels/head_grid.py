@@ -29,6 +29,7 @@ CYCLE_INTERVAL_MS = 1500
 @register_panel
 class HeadGridPanel(Panel):
     panel_id = "head_grid"
+    needs = ("weights", "layer_weights")
     order = 60
     title = "Head grid"
     default_area = Area.RightDockWidgetArea
@@ -149,7 +150,7 @@ class HeadGridPanel(Panel):
             mask += f", window {r.window}"
         if lw is not None:
             self.caption.setText(
-                f"{r.model_summary.split(' — ')[0]}: {lw.shape[0]} layers (rows) × {h} heads "
+                f"{r.source.name}: {lw.shape[0]} layers (rows) × {h} heads "
                 f"(columns) over {len(r.tokens)} tokens (T = {r.temperature:g}, {mask}). "
                 f"Focused: layer {r.layer + 1}, head {r.head + 1}; the table lists layer "
                 f"{r.layer + 1}'s heads."

@@ -12,7 +12,6 @@ from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.widgets.matrix_table import MatrixTable
 from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.state.request import Result
-from attnviz.state.session import FILE_NO_QKV
 
 STEPS = (
     ("scores", "1 · Q·Kᵀ", "raw scores: query i · key j"),
@@ -30,6 +29,7 @@ ILLUSTRATIVE = (
 @register_panel
 class QKVStepsPanel(Panel):
     panel_id = "qkv_steps"
+    needs = ("q", "k", "v", "trace")
     order = 20
     title = "Q/K/V step by step"
     default_area = Area.LeftDockWidgetArea
@@ -120,7 +120,7 @@ class QKVStepsPanel(Panel):
             self.show_message(f"“{text}” is not a number; the cell keeps its value.")
             return
         head = self.session.head
-        if self.result is not None and self.result.request.is_model:
+        if not self.session.source.caps.editable:
             self.show_message("Editing X or W is for the toy model; the real model's numbers "
                               "come from its files.")  # fmt: skip
             return
@@ -144,7 +144,7 @@ class QKVStepsPanel(Panel):
     def _show_source(self, result: Result) -> None:
         """Toy: X and W editable. Real model: X is the layer's input, W stays in its files."""
         r = result.request
-        model = r.is_model
+        model = not r.source.caps.editable  # X is the layer's input, W in the model's files
         self.tables["X"].model.editable = not model
         for i in range(1, 4):
             self.input_tabs.setTabEnabled(i, not model)
@@ -153,7 +153,7 @@ class QKVStepsPanel(Panel):
             self.tables["X"].set_title(
                 f"X — layer {r.layer + 1}'s input: the hidden state of each token (read-only)"
             )
-            name = r.model_summary.split(" — ")[0]
+            name = r.source.name
             self.illustrative.setText(
                 f"<i>Real numbers from {name}. W<sub>q</sub>, W<sub>k</sub>, W<sub>v</sub> "
                 "come from the model's trained weights (with biases, layer norm and, for "
@@ -171,13 +171,14 @@ class QKVStepsPanel(Panel):
     def _show_file(self, result: Result) -> bool:
         """A saved-attention file: say there is no Q, K, V instead of drawing old numbers."""
         r = result.request
-        self.splitter.setVisible(not r.is_file)
-        self.illustrative.setVisible(not r.is_file)
-        self.no_qkv.setVisible(r.is_file)
-        if r.is_file:
+        caps = r.source.caps
+        self.splitter.setVisible(caps.has_qkv)
+        self.illustrative.setVisible(caps.has_qkv)
+        self.no_qkv.setVisible(not caps.has_qkv)
+        if not caps.has_qkv:
             self.timer.stop()
-            self.no_qkv.setText(f"<b>{r.model_summary}</b><br>{FILE_NO_QKV}")
-        return r.is_file
+            self.no_qkv.setText(f"<b>{r.model_summary}</b><br>{caps.no_qkv_reason}")
+        return not caps.has_qkv
 
     def draw(self, result: Result) -> None:
         r = result.request
@@ -190,7 +191,7 @@ class QKVStepsPanel(Panel):
         dv = tuple(f"d{i + 1}" for i in range(result.v.shape[2]))
         self._show_source(result)
         self.tables["X"].set_matrix(r.x, toks, feats)
-        if not r.is_model:
+        if r.source.caps.editable:
             self.tables["Wq"].set_matrix(r.wq[h], feats, dk)
             self.tables["Wk"].set_matrix(r.wk[h], feats, dk)
             self.tables["Wv"].set_matrix(r.wv[h], feats, dv)
@@ -223,15 +224,16 @@ class QKVStepsPanel(Panel):
             return {}
         res, r = self.result, self.result.request
         h, t = r.head, self.result.trace
-        if r.is_file:
+        if not r.source.caps.has_qkv:
             return {}
         key = STEPS[self.step][0]
+        own_w = r.source.caps.editable  # a model's W stay in its files
         return {
             f"step_{key}": self.step_matrix(res),  # first: what the panel shows now (CSV)
             f"step_{key}_rows": list(r.tokens),
             "tokens": list(r.tokens),
             "features": list(r.feature_names),
-            "X": r.x, **({} if r.is_model else {"Wq": r.wq[h], "Wk": r.wk[h], "Wv": r.wv[h]}),
+            "X": r.x, **({"Wq": r.wq[h], "Wk": r.wk[h], "Wv": r.wv[h]} if own_w else {}),
             "Q": res.q[h], "K": res.k[h], "V": res.v[h],
             "scores": t.scores, "scaled_scores": t.scaled_scores,
             "masked_scores": t.masked_scores, "weights": t.weights, "output": t.output,
@@ -252,7 +254,7 @@ class QKVStepsPanel(Panel):
     @staticmethod
     def _scale_note(result: Result) -> str:
         r = result.request
-        if not r.is_model:
+        if not r.source.caps.trained:
             return ""
         hidden = f"; {', '.join(dict.fromkeys(r.hidden_tokens))} hidden, rows renormalised" if (
             r.hidden_tokens) else ""  # fmt: skip
@@ -260,7 +262,7 @@ class QKVStepsPanel(Panel):
 
     def _draw_step(self, result: Result) -> None:
         r = result.request
-        if r.is_file:
+        if not r.source.caps.has_qkv:
             return
         key, label, what = STEPS[self.step]
         d_k = result.q.shape[2]

@@ -15,6 +15,7 @@ from attnviz.state.request import Result
 @register_panel
 class ScoreHeatmapPanel(Panel):
     panel_id = "score_heatmap"
+    needs = ("head_weights",)
     order = 30
     # It shows the weights after the softmax (each row sums to 1), not the raw scores: named so.
     title = "Attention weights"
@@ -36,7 +37,7 @@ class ScoreHeatmapPanel(Panel):
 
     def draw(self, result: Result) -> None:
         r = result.request
-        w = result.weights[r.head]
+        w = result.head_weights
         self.heatmap.set_data(w, r.tokens)
         self.heatmap.set_highlight_row(r.selected_token)
         self.inspector.setText(self.row_summary(result))
@@ -48,14 +49,14 @@ class ScoreHeatmapPanel(Panel):
         if self.result is None:
             return {}
         r = self.result.request
-        return {"weights": self.result.weights[r.head], "tokens": list(r.tokens),
+        return {"weights": self.result.head_weights, "tokens": list(r.tokens),
                 "head": r.head, "temperature": r.temperature, "causal": r.causal}  # fmt: skip
 
     @staticmethod
     def row_summary(result: Result, top: int = 3) -> str:
         """The inspected row: its sum and strongest keys, as read off the result."""
         r = result.request
-        row = result.weights[r.head, r.selected_token]
+        row = result.head_weights[r.selected_token]
         order = np.argsort(row)[::-1][:top]
         keys = ", ".join(f"“{token_label(r.tokens[j])}” {row[j]:.3f}" for j in order if row[j] > 0)
         return (

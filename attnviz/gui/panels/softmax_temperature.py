@@ -35,6 +35,7 @@ def t_to_slider(t: float) -> int:
 @register_panel
 class SoftmaxTemperaturePanel(Panel):
     panel_id = "softmax_temperature"
+    needs = ("head_weights",)
     order = 40
     title = "Softmax temperature"
     default_area = Area.BottomDockWidgetArea
@@ -132,7 +133,7 @@ class SoftmaxTemperaturePanel(Panel):
 
     def _show_locked(self, *_: object) -> None:
         """Saved probabilities have no scores to rescale: the temperature stays where it is."""
-        saved = self.session.attention is not None
+        saved = not self.session.source.caps.adjustable
         for w in (self.slider, self.t_box):
             w.setEnabled(not saved)
             w.setToolTip(
@@ -211,7 +212,7 @@ class SoftmaxTemperaturePanel(Panel):
             f"As T → 0: {limit}. Probabilities at T = {r.temperature:g}: "
             + ", ".join(f"{p:.3f}" for p in result.logit_probs)
         )
-        self.attention.set_data(result.weights[r.head], r.tokens)
+        self.attention.set_data(result.head_weights, r.tokens)
         self.attention.set_highlight_row(r.selected_token)
 
 

@@ -18,11 +18,12 @@ from attnviz.state.request import Result
 
 def source_note(r) -> str:
     """Where the weights come from: the toy model, or a real model's layer."""
-    if r.is_file:
-        return f"Saved weights from {r.model_summary}, layer {r.layer + 1}."
-    if not r.is_model:
+    caps = r.source.caps
+    if not caps.trained:
         return "Illustrative weights from the toy model."
-    name = r.model_summary.split(" — ")[0]
+    if not caps.has_qkv:
+        return f"Saved weights from {r.model_summary}, layer {r.layer + 1}."
+    name = r.source.name
     hidden = f" ({', '.join(dict.fromkeys(r.hidden_tokens))} hidden)" if r.hidden_tokens else ""
     return f"Real weights of {name}, layer {r.layer + 1}{hidden}."
 
@@ -81,6 +82,7 @@ class _TokenModel(QtCore.QAbstractListModel):
 @register_panel
 class TokenAttentionPanel(Panel):
     panel_id = "token_attention"
+    needs = ("head_weights",)
     order = 10
     title = "Token attention"
     default_area = Area.LeftDockWidgetArea
@@ -166,7 +168,7 @@ class TokenAttentionPanel(Panel):
         result = result or self.result
         assert result is not None
         r = result.request
-        row = result.weights[r.head, r.selected_token]
+        row = result.head_weights[r.selected_token]
         j = int(np.argmax(row))
         return r.tokens[r.selected_token], r.tokens[j], float(row[j])
 
@@ -178,7 +180,7 @@ class TokenAttentionPanel(Panel):
             return {}
         r = self.result.request
         return {
-            "weights": self.result.weights[r.head, r.selected_token][:, None],  # one column
+            "weights": self.result.head_weights[r.selected_token][:, None],  # one column
             "weights_rows": list(r.tokens),
             "weights_cols": [f"weight of each key for “{r.tokens[r.selected_token]}”"],
             "tokens": list(r.tokens),
@@ -189,7 +191,7 @@ class TokenAttentionPanel(Panel):
     def draw(self, result: Result) -> None:
         r = result.request
         n = len(r.tokens)
-        row = result.weights[r.head, r.selected_token]  # (n,)
+        row = result.head_weights[r.selected_token]  # (n,)
         tm = theme_manager()
         self.strip_model.lut = tm.colormap().getLookupTable(nPts=256, alpha=False)
         if self.strip_model.update(r.tokens, row, r.selected_token):

@@ -11,11 +11,14 @@ panel::
         def validate(self, name, value): ...
 
     @register_view("attention_patterns", params=PatternParams)
-    def compute(request: Request, params: PatternParams) -> PatternsData: ...
+    def compute(result: Result, params: PatternParams) -> PatternsData: ...
 
-``pipeline.run`` calls every view with a frozen copy of its parameters and puts the outcome in
-``Result.views[panel_id]``; a view that refuses its input (ValueError) yields a
-:class:`ViewError` with the message instead, and the other views are unaffected. The session
+A view takes the shared result (its request, and the numbers the pipeline computes for every
+panel: ``result.weights`` …, computed once and cached) and a frozen copy of its parameters.
+``Result.views[panel_id]`` computes it when first asked for: only the views of visible panels
+are computed before a result is delivered, a hidden panel's when it is shown. A view that
+refuses its input (ValueError) yields a :class:`ViewError` with the message instead, and the
+other views are unaffected. The session
 holds one live parameter object per view (``session.view_params[panel_id]``); the controller
 recomputes when any of them changes. New views are found automatically: nothing else to edit.
 """
@@ -25,20 +28,20 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from attnviz.state.request import Request
+from attnviz.state.request import Result
 
 __all__ = [
     "VIEWS",
+    "LazyViews",
     "Params",
     "View",
     "ViewError",
-    "compute_views",
     "discover",
     "register_view",
     "whole_number",
@@ -102,7 +105,7 @@ def whole_number(label: str, value: Any, lo: int, hi: int) -> int:
 @dataclass(frozen=True)
 class View:
     panel_id: str
-    compute: Callable[[Request, Any], Any]
+    compute: Callable[[Result, Any], Any]
     params: type | None = None
 
 
@@ -117,9 +120,9 @@ VIEWS: dict[str, View] = {}
 
 
 def register_view(panel_id: str, params: type | None = None) -> Callable:
-    """Decorator: ``compute(request, params)`` becomes the view of panel ``panel_id``."""
+    """Decorator: ``compute(result, params)`` becomes the view of panel ``panel_id``."""
 
-    def deco(fn: Callable[[Request, Any], Any]) -> Callable[[Request, Any], Any]:
+    def deco(fn: Callable[[Result, Any], Any]) -> Callable[[Result, Any], Any]:
         if panel_id in VIEWS and VIEWS[panel_id].compute.__qualname__ != fn.__qualname__:
             raise ValueError(f"two views claim the panel id {panel_id!r}")
         VIEWS[panel_id] = View(panel_id, fn, params)
@@ -136,12 +139,31 @@ def discover() -> dict[str, View]:
     return VIEWS
 
 
-def compute_views(request: Request) -> dict[str, Any]:
-    """Every view's outcome for ``request``: its data, or a ViewError with the reason."""
-    out: dict[str, Any] = {}
-    for pid, view in discover().items():
-        try:
-            out[pid] = view.compute(request, request.view_params.get(pid))
-        except ValueError as exc:
-            out[pid] = ViewError(str(exc))
-    return out
+class LazyViews(Mapping[str, Any]):
+    """``result.views``: panel id -> that view's outcome (its data, or a ViewError with the
+    reason), computed on first access and kept."""
+
+    def __init__(self, result: Result) -> None:
+        self._result = result
+        self._done: dict[str, Any] = {}
+
+    def __getitem__(self, panel_id: str) -> Any:
+        view = discover()[panel_id]  # KeyError for a panel without a view
+        with self._result._lock:
+            if panel_id not in self._done:
+                params = self._result.request.view_params.get(panel_id)
+                try:
+                    self._done[panel_id] = view.compute(self._result, params)
+                except ValueError as exc:
+                    self._done[panel_id] = ViewError(str(exc))
+            return self._done[panel_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(discover())
+
+    def __len__(self) -> int:
+        return len(discover())
+
+    def computed(self, panel_id: str) -> bool:
+        """True when the view has been computed (or the panel has none)."""
+        return panel_id in self._done or panel_id not in discover()

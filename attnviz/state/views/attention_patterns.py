@@ -32,7 +32,7 @@ from attnviz.lessons.induction import (
     build_induction_toy,
     check_period,
 )
-from attnviz.state.request import Request
+from attnviz.state.request import Result
 from attnviz.state.views import Params, register_view
 
 __all__ = [
@@ -195,7 +195,7 @@ def induction_lesson(period: int, seed: int = SEED) -> InductionData:
 
 
 @register_view("attention_patterns", params=PatternParams)
-def compute(request: Request, params: PatternParams) -> PatternsData:
+def compute(result: Result, params: PatternParams) -> PatternsData:
     return PatternsData(
         n=params.n,
         w=params.w,

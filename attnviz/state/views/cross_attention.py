@@ -16,7 +16,7 @@ from psygnal import evented
 
 from attnviz.backends import scaled_dot_product_attention
 from attnviz.lessons.cross_toy import DECODER_TEXT, ENCODER_TEXT, build_cross, sentence_tokens
-from attnviz.state.request import Request
+from attnviz.state.request import Result
 from attnviz.state.views import Params, register_view
 
 __all__ = ["CrossData", "CrossParams", "compute"]
@@ -63,7 +63,8 @@ class CrossData:
 
 
 @register_view("cross_attention", params=CrossParams)
-def compute(request: Request, params: CrossParams) -> CrossData:
+def compute(result: Result, params: CrossParams) -> CrossData:
+    request = result.request
     toy = build_cross(params.encoder_text, params.decoder_text)
     # (L, D) @ (D, E) -> (L, E) queries from the decoder; (S, E) keys and values from the encoder.
     q = (toy.x_dec @ toy.wq)[None].astype(np.float32)  # (1, L, E): one head

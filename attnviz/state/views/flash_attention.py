@@ -23,6 +23,7 @@ from attnviz.core.attention import attention
 from attnviz.core.flash import TileStep, flash_attention
 from attnviz.core.memory import ASSUMPTIONS, AttentionCost, attention_cost
 from attnviz.state.measure import check_fits
+from attnviz.state.request import Result
 from attnviz.state.views import Params, register_view, whole_number
 
 __all__ = [
@@ -130,7 +131,10 @@ def tile_example(
 
 
 @register_view("flash_attention", params=FlashParams)
-def compute(request: Any, params: FlashParams) -> FlashData:
+def compute(result: Result, params: FlashParams) -> FlashData:
+    caps = result.request.source.caps
+    if not caps.has_qkv:
+        raise ValueError(caps.no_qkv_reason)
     dtype_bytes = DTYPES[params.dtype]
     costs = [attention_cost(int(n), params.head_dim, dtype_bytes=dtype_bytes) for n in CURVE_N]
     d = params.head_dim

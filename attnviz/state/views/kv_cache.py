@@ -19,6 +19,7 @@ from attnviz.core.heads import kv_head_for
 from attnviz.core.kv_cache import kv_cache_bytes
 from attnviz.lessons.toy_decoder import N_KV_HEADS, N_LAYERS, TOY_HEAD_DIM, run_toy_decode
 from attnviz.state.measure import human_bytes
+from attnviz.state.request import Result
 from attnviz.state.views import Params, register_view, whole_number
 
 __all__ = [
@@ -201,7 +202,10 @@ def _layouts(p: KVCacheParams, dtype_bytes: float) -> tuple[Layout, ...]:
 
 
 @register_view("kv_cache", params=KVCacheParams)
-def compute(request: Any, params: KVCacheParams) -> KVCacheData:
+def compute(result: Result, params: KVCacheParams) -> KVCacheData:
+    request = result.request
+    if not request.source.caps.has_qkv:
+        raise ValueError(request.source.caps.no_qkv_reason)
     dtype_bytes = DTYPES[params.dtype]
     per_token = kv_cache_bytes(params.layers, params.kv_heads, params.head_dim, 1, dtype_bytes)
     limit = min(len(request.tokens), MAX_DECODE_TOKENS)

@@ -21,6 +21,7 @@ from psygnal import evented
 
 from attnviz.core.attention import attention
 from attnviz.core.positional import apply_rope, rope_frequencies, sinusoidal_encoding
+from attnviz.state.request import Result
 from attnviz.state.views import Params, register_view, whole_number
 
 __all__ = [
@@ -143,7 +144,8 @@ class PositionalData:
 
 
 @register_view("positional_encoding", params=PositionalParams)
-def compute(request: Any, params: PositionalParams) -> PositionalData:
+def compute(result: Result, params: PositionalParams) -> PositionalData:
+    request = result.request
     n, d, base = params.n_positions, params.d_model, params.base
     half = d // 2
     pair = min(params.pair, half - 1)

@@ -1,0 +1,340 @@
+"""Where the numbers come from: a toy scene, a real model, or a saved-attention file.
+
+A :class:`Source` says what it can provide (:class:`Capabilities`) and provides it: the tokens
+it shows, and per layer either the inputs of attention (X, Q, K, V, scale, window) or saved
+probabilities. Panels, views and the pipeline ask its capabilities, never its kind, so a new
+source (a generating decoder, a training run) is one class here and nothing elsewhere.
+
+Sources are cheap to make and immutable; what is costly to compute (a model's forward pass, a
+scene's embeddings) is cached by the source's inputs, so two sources made from the same session
+share their numbers.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from attnviz.lessons.scenes import SceneInput, get_scene
+from attnviz.models import Model, ModelError, ModelTrace, inspect, load
+from attnviz.models.attention_file import AttentionFile, load_attention_file
+from attnviz.models.tokenizer import load_tokenizer
+
+if TYPE_CHECKING:
+    from attnviz.state.session import Edit, Session
+
+__all__ = [
+    "Capabilities",
+    "FileSource",
+    "LayerInputs",
+    "ModelSource",
+    "Source",
+    "ToySource",
+    "attention_file",
+    "loaded_model",
+    "model_stamp",
+    "model_trace",
+    "source_of",
+    "tokenizing_model",
+]
+
+Window = tuple[int | None, int | None] | None
+
+FILE_NO_QKV = (
+    "A saved-attention file holds only the attention probabilities: there are no Q, K, V or "
+    "scores to show. Choose “Toy model” or a real model to see them."
+)
+
+
+# -- reading inputs once per version of their files ------------------------------------------
+def model_stamp(folder: str | Path) -> float:
+    """Newest modification time of a model folder's files: a cache key that notices rewrites."""
+    folder = Path(folder)
+    times = [folder.stat().st_mtime]
+    for f in folder.iterdir():
+        if f.suffix in (".json", ".safetensors", ".txt"):
+            try:
+                times.append(f.stat().st_mtime)
+            except OSError:
+                continue
+    return max(times)
+
+
+@functools.lru_cache(maxsize=4)
+def _attention_file(path: str, stamp: tuple[float, int]) -> AttentionFile:
+    return load_attention_file(path)
+
+
+def attention_file(path: str | os.PathLike[str]) -> AttentionFile:
+    """Saved attention read (never unpickled) once per version of the file; ModelError if
+    unusable. Self-attention only: the app's panels share one token list for rows and keys."""
+    p = Path(path).expanduser()
+    try:
+        st = p.stat()
+    except OSError:
+        return load_attention_file(p)  # raises the ModelError that says what is wrong
+    att = _attention_file(str(p.resolve()), (st.st_mtime, st.st_size))
+    if att.tokens != att.key_tokens:
+        n_q, n_k = att.attentions.shape[-2:]
+        raise ModelError(
+            f"{p.name}: cross-attention ({n_q} queries × {n_k} keys, two token lists) cannot be "
+            "shown yet; the app shows self-attention files, where queries and keys are the "
+            f"same tokens ({p})",
+            p,
+        )
+    return att
+
+
+@functools.lru_cache(maxsize=8)
+def _tokenizing_model(folder: str, stamp: float) -> Model:
+    """A model checked (config, tensor headers) with its tokenizer, but no weights read.
+
+    ``Model.encode`` and ``Model.info`` need only these; the pipeline loads the weights on
+    the worker thread.
+    """
+    spec = inspect(folder)
+    return Model(spec, load_tokenizer(spec.folder))
+
+
+def tokenizing_model(path: str | os.PathLike[str]) -> Model:
+    """The checked, tokenizer-only model of a folder (or file inside it); ModelError if unusable."""
+    p = Path(path).expanduser()
+    folder = p.parent if p.is_file() else p
+    if not folder.is_dir():
+        inspect(p)  # raises the ModelError that says what is wrong
+    try:
+        stamp = model_stamp(folder)
+    except OSError as exc:
+        raise ModelError(f"cannot read {folder}: {exc.strerror}", folder) from None
+    return _tokenizing_model(str(folder.resolve()), stamp)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a source can provide; everything that differs between sources is said here."""
+
+    has_qkv: bool  # X, Q, K, V, scores and outputs exist (saved probabilities have none)
+    editable: bool  # X and W are the source's own, small, and can be edited cell by cell
+    trained: bool  # a trained model's numbers: explanations speak of the model, not the toy
+    adjustable: bool  # temperature and mask apply (saved probabilities are shown as saved)
+    typed_text: bool  # the user's text is what it shows
+    layers: int
+    heads: int
+    user_window: bool = False  # the user's sliding window applies (a model has its own)
+    no_qkv_reason: str = ""  # what to say where Q, K or V would be shown, when has_qkv is False
+
+
+@dataclass(frozen=True)
+class LayerInputs:
+    """What one layer's attention reads, over every position of the source (hidden ones too).
+
+    q, k, v: (H, L, E) with key/value heads repeated to the query heads; x: (L, D), the layer's
+    input; scale multiplies q·k (None: 1/√E); window is the layer's own sliding window (a
+    model's), or None where the user's window applies.
+    """
+
+    q: np.ndarray
+    k: np.ndarray
+    v: np.ndarray
+    x: np.ndarray
+    scale: float | None
+    window: Window
+
+
+class Source(ABC):
+    """One input the app shows. Subclasses fill in the attributes and the providers."""
+
+    caps: Capabilities
+    key: tuple[Any, ...]  # identifies its numbers: equal keys, equal numbers (stage caches)
+    tokens: tuple[str, ...]  # the tokens shown
+    head_names: tuple[str, ...]
+    summary: str = ""  # one line naming a trained source ("" for the toy scenes)
+    special: tuple[bool, ...] = ()  # per shown token: a special token ([CLS], <s> …)
+    hidden_tokens: tuple[str, ...] = ()  # special tokens hidden from view
+    # Positions shown among the source's own (None: all): hidden special tokens are dropped and
+    # each row renormalised over the kept keys.
+    keep: np.ndarray | None = None
+
+    @property
+    def name(self) -> str:
+        """The source's name in a sentence (a model's name, "the toy model")."""
+        return self.summary.split(" — ")[0] if self.summary else "the toy model"
+
+    def layer_inputs(self, layer: int) -> LayerInputs:
+        """X, Q, K, V, scale and window of ``layer``; ValueError when ``caps.has_qkv`` is False."""
+        raise ValueError(self.caps.no_qkv_reason)
+
+    def saved_weights(self, layer: int) -> np.ndarray:
+        """(H, n, n) saved probabilities of ``layer`` (sources without Q, K, V only)."""
+        raise ValueError("this source computes its attention; it holds no saved probabilities")
+
+    def matrices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(Wq, Wk, Wv), each (H, d_model, d_k), where they are the source's own and small."""
+        return None
+
+    @abstractmethod
+    def feature_names(self, layer: int) -> tuple[str, ...]:
+        """Names of X's columns at ``layer`` (empty without X)."""
+
+
+# -- the toy scenes ------------------------------------------------------------------------
+@functools.lru_cache(maxsize=8)
+def _built(scene: str, text: str) -> SceneInput:
+    built = get_scene(scene).build(text)
+    for a in (built.x, built.wq, built.wk, built.wv):
+        a.setflags(write=False)  # shared by every source of this text: never written
+    return built
+
+
+class ToySource(Source):
+    """A toy scene: hand-made embeddings and projections for the typed text, edits applied."""
+
+    def __init__(self, scene: str, text: str, edits: tuple[Edit, ...] = ()) -> None:
+        built = _built(scene, text)
+        x, wq, wk, wv = built.x, built.wq, built.wk, built.wv
+        if edits:
+            mats = {"X": x.copy(), "Wq": wq.copy(), "Wk": wk.copy(), "Wv": wv.copy()}
+            for matrix, head, row, col, value in edits:
+                target = mats[matrix] if matrix == "X" else mats[matrix][head]
+                if 0 <= row < target.shape[0] and 0 <= col < target.shape[1]:
+                    target[row, col] = value
+            x, wq, wk, wv = (mats[m] for m in ("X", "Wq", "Wk", "Wv"))
+        self.scene, self.text, self.edits = scene, text, edits
+        self.x, self.wq, self.wk, self.wv = x, wq, wk, wv
+        self.tokens = built.tokens
+        self.head_names = built.head_names
+        self._features = built.feature_names
+        self.key = ("toy", scene, text, edits)
+        self.caps = Capabilities(
+            has_qkv=True, editable=True, trained=False, adjustable=True, typed_text=True,
+            layers=1, heads=len(built.head_names), user_window=True,
+        )  # fmt: skip
+
+    def layer_inputs(self, layer: int) -> LayerInputs:
+        return _toy_layer(self)
+
+    def matrices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.wq, self.wk, self.wv
+
+    def feature_names(self, layer: int) -> tuple[str, ...]:
+        return self._features
+
+
+def _toy_layer(source: ToySource) -> LayerInputs:
+    # Projections: (n, d) @ (H, d, d_k) -> (H, n, d_k).
+    q = np.matmul(source.x, source.wq).astype(np.float32)
+    k = np.matmul(source.x, source.wk).astype(np.float32)
+    v = np.matmul(source.x, source.wv).astype(np.float32)
+    return LayerInputs(q, k, v, source.x, None, None)
+
+
+# -- real models: loaded once per folder version, run once per text, on the worker thread ----
+_load_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=2)
+def _load(folder: str, stamp: float) -> Model:
+    return load(folder)
+
+
+def loaded_model(folder: str) -> Model:
+    """The model in ``folder`` with its weights, loaded once per version of its files."""
+    with _load_lock:  # two workers must not read the same gigabytes twice
+        return _load(folder, model_stamp(folder))
+
+
+# Each trace holds every layer's q, k, v and hidden states (about 77 MB for BERT-base at 512
+# tokens); four are enough for going back and forth between texts, sixteen held 1.2 GB.
+@functools.lru_cache(maxsize=4)
+def _forward(folder: str, stamp: float, text: str) -> ModelTrace:
+    return loaded_model(folder).forward(text)
+
+
+_forward_lock = threading.Lock()
+
+
+def model_trace(folder: str, text: str) -> ModelTrace:
+    """One forward pass of the model on ``text``, cached: sliders re-softmax, never re-run."""
+    with _forward_lock:
+        return _forward(folder, model_stamp(folder), text)
+
+
+class ModelSource(Source):
+    """A real model's attention on the text: its forward pass runs once per text, when first
+    asked for (on the worker thread), and is shared by every request on that text."""
+
+    def __init__(self, folder: str, text: str, hide_special: bool = False) -> None:
+        model = tokenizing_model(folder)  # checked, tokenizer only: cheap on the main thread
+        enc = model.encode(text)
+        special = np.asarray(enc.special, dtype=bool)
+        self.folder, self.text, self.hide_special = folder, text, hide_special
+        self.keep = ~special if hide_special else None
+        kept = self.keep if self.keep is not None else np.ones(len(special), dtype=bool)
+        if not kept.any():
+            raise ValueError("the text has no tokens besides special ones; type some words")
+        self.tokens = tuple(t for t, k in zip(enc.tokens, kept, strict=True) if k)
+        self.special = tuple(bool(s) for s, k in zip(special, kept, strict=True) if k)
+        self.hidden_tokens = tuple(t for t, k in zip(enc.tokens, kept, strict=True) if not k)
+        info = model.info
+        self.summary = info.summary()
+        self.head_names = tuple(f"head {i + 1}" for i in range(info.heads))
+        self.key = ("model", folder, model_stamp(folder), text, hide_special)
+        self.caps = Capabilities(
+            has_qkv=True, editable=False, trained=True, adjustable=True, typed_text=True,
+            layers=info.layers, heads=info.heads,
+        )  # fmt: skip
+
+    def trace(self) -> ModelTrace:
+        return model_trace(self.folder, self.text)
+
+    def layer_inputs(self, layer: int) -> LayerInputs:
+        tr = self.trace()
+        kv = [tr.kv_head(h) for h in range(tr.heads)]
+        return LayerInputs(
+            q=tr.q[layer], k=tr.k[layer][kv], v=tr.v[layer][kv],
+            x=np.asarray(tr.hidden_states[layer], dtype=np.float32),
+            scale=tr.scales[layer], window=tr.windows[layer],
+        )  # fmt: skip
+
+    def feature_names(self, layer: int) -> tuple[str, ...]:
+        return tuple(f"h{i + 1}" for i in range(self.trace().hidden_states.shape[-1]))
+
+
+class FileSource(Source):
+    """Saved attention probabilities (.npz/.npy): shown as saved, no Q, K, V or scores."""
+
+    def __init__(self, path: str) -> None:
+        att = attention_file(path)
+        self.path = path
+        self._att = att
+        self.tokens = att.tokens
+        self.head_names = tuple(f"head {i + 1}" for i in range(att.heads))
+        self.summary = f"{att.path.name} (saved attention, {att.layers} layers × {att.heads} heads)"
+        st = att.path.stat()
+        self.key = ("file", str(att.path), st.st_mtime, st.st_size)
+        self.caps = Capabilities(
+            has_qkv=False, editable=False, trained=True, adjustable=False, typed_text=False,
+            layers=att.layers, heads=att.heads, no_qkv_reason=FILE_NO_QKV,
+        )  # fmt: skip
+
+    def saved_weights(self, layer: int) -> np.ndarray:
+        return self._att.attentions[layer]
+
+    def feature_names(self, layer: int) -> tuple[str, ...]:
+        return ()
+
+
+def source_of(session: Session) -> Source:
+    """The source the session shows."""
+    if session.attention_path is not None:
+        return FileSource(session.attention_path)
+    if session.model_path is not None:
+        return ModelSource(session.model_path, session.text, session.hide_special)
+    return ToySource(session.scene, session.text, session.edits)

@@ -1,0 +1,252 @@
+"""The stages of a computation, each cached by its inputs:
+
+    source → layer inputs (X, Q, K, V)  → weights at (T, mask, window) → what a view shows
+             (projections, once per text)   (per layer, or per head)
+
+A temperature change computes the weights again and nothing before them; a head change takes
+its head from the layer's weights when they are cached, else computes that one head; a real
+model's forward pass runs once per text (in the source) and only the layers a visible panel
+asks for are attended. Caches are keyed by the source's ``key`` and the settings, bounded in
+bytes, and shared by every result on the same inputs: a hidden panel shown later finds what the
+visible ones already computed.
+
+``COUNTS`` counts the computations of each stage (not the cache hits), so tests can say "a
+temperature change ran no projection and no other layer".
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from attnviz.backends import scaled_dot_product_attention
+from attnviz.core import AttentionTrace, attention_trace
+from attnviz.core.masks import causal_mask
+from attnviz.core.subset import keep_positions, renormalise_kept
+from attnviz.state.source import LayerInputs, Source, Window
+
+__all__ = [
+    "COUNTS",
+    "Settings",
+    "causal_pair",
+    "clear",
+    "head_attention",
+    "layer_attention",
+    "layer_inputs",
+    "trace",
+]
+
+COUNTS: collections.Counter[str] = collections.Counter()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the weights depend on besides the source: temperature, mask, the user's window
+    (a model layer's own window wins), and the backend that computes them."""
+
+    temperature: float
+    causal: bool
+    window: Window
+    backend: str = "numpy"
+
+    def window_for(self, inputs: LayerInputs) -> Window:
+        return inputs.window if inputs.window is not None else self.window
+
+
+class Memo:
+    """Least recently used values by key, at most ``max_bytes`` of arrays; thread-safe."""
+
+    def __init__(self, name: str, max_bytes: int) -> None:
+        self.name, self.max_bytes = name, max_bytes
+        self._items: collections.OrderedDict[Hashable, tuple[Any, int]] = collections.OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key][0]
+        value = compute()  # outside the lock: a slow layer must not stall the main thread
+        COUNTS[self.name] += 1
+        size = _nbytes(value)
+        with self._lock:
+            if key not in self._items and size <= self.max_bytes:
+                self._items[key] = (value, size)
+                self._bytes += size
+                while self._bytes > self.max_bytes:
+                    _, (_, dropped) = self._items.popitem(last=False)
+                    self._bytes -= dropped
+        return value
+
+    def peek(self, key: Hashable) -> Any | None:
+        with self._lock:
+            item = self._items.get(key)
+            return None if item is None else item[0]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+
+def _nbytes(value: Any) -> int:
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, tuple | list):
+        return sum(_nbytes(v) for v in value)
+    if isinstance(value, AttentionTrace | LayerInputs):
+        return sum(_nbytes(getattr(value, f)) for f in value.__dataclass_fields__)
+    return 0
+
+
+_MiB = 1024 * 1024
+_inputs = Memo("projections", 512 * _MiB)
+_layers = Memo("layer attention", 768 * _MiB)
+_heads = Memo("head attention", 256 * _MiB)
+_traces = Memo("trace", 256 * _MiB)
+_pairs = Memo("causal pair", 256 * _MiB)
+
+
+def clear() -> None:
+    """Forget every cached stage (tests; a model folder rewritten is a new key anyway)."""
+    for memo in (_inputs, _layers, _heads, _traces, _pairs):
+        memo.clear()
+
+
+def layer_inputs(source: Source, layer: int) -> LayerInputs:
+    """X, Q, K, V of ``layer``, read only, once per source and layer."""
+
+    def compute() -> LayerInputs:
+        li = source.layer_inputs(layer)
+        for a in (li.q, li.k, li.v, li.x):
+            a.setflags(write=False)
+        return li
+
+    return _inputs.get((source.key, layer), compute)
+
+
+def _shown(source: Source, w: np.ndarray) -> np.ndarray:
+    """Weights among the shown tokens: hidden ones dropped, rows renormalised."""
+    return w if source.keep is None else renormalise_kept(w, source.keep)
+
+
+def layer_attention(source: Source, layer: int, s: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """(weights (H, n, n), output (H, n, Ev)) of every head of ``layer``, among the shown
+    tokens. Saved probabilities are shown as saved (output: (H, n, 0), there is none)."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        if not source.caps.has_qkv:
+            w = np.asarray(source.saved_weights(layer))
+            return w, np.zeros((*w.shape[:-1], 0), dtype=np.float32)
+        li = layer_inputs(source, layer)
+        out, w = scaled_dot_product_attention(
+            li.q, li.k, li.v, is_causal=s.causal, scale=li.scale, temperature=s.temperature,
+            window=s.window_for(li), return_weights=True, backend=s.backend,
+        )  # fmt: skip
+        return _finish(source, li.v, np.asarray(w), np.asarray(out))
+
+    return _layers.get((source.key, layer, s), compute)
+
+
+def _finish(
+    source: Source, v: np.ndarray, w: np.ndarray, out: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    if source.keep is None:
+        return w, out
+    w = _shown(source, w)
+    # What the renormalised weights mix: the kept values.
+    return w, np.matmul(w, v[..., source.keep, :]).astype(np.float32)
+
+
+def head_attention(
+    source: Source, layer: int, head: int, s: Settings
+) -> tuple[np.ndarray, np.ndarray]:
+    """(weights (n, n), output (n, Ev)) of one head: from the layer's when they are cached."""
+    whole = _layers.peek((source.key, layer, s))
+    if whole is not None:
+        return whole[0][head], whole[1][head]
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        if not source.caps.has_qkv:
+            w = np.asarray(source.saved_weights(layer)[head])
+            return w, np.zeros((w.shape[0], 0), dtype=np.float32)
+        li = layer_inputs(source, layer)
+        out, w = scaled_dot_product_attention(
+            li.q[head], li.k[head], li.v[head], is_causal=s.causal, scale=li.scale,
+            temperature=s.temperature, window=s.window_for(li), return_weights=True,
+            backend=s.backend,
+        )  # fmt: skip
+        return _finish(source, li.v[head], np.asarray(w), np.asarray(out))
+
+    return _heads.get((source.key, layer, head, s), compute)
+
+
+def trace(source: Source, layer: int, head: int, s: Settings) -> AttentionTrace:
+    """Every step of one head (scores, scaled, masked, weights, output) among the shown
+    tokens; for saved probabilities the scores are NaN (there are none) and Q, K, V empty."""
+
+    def compute() -> AttentionTrace:
+        if not source.caps.has_qkv:
+            w = np.asarray(source.saved_weights(layer)[head])
+            n = w.shape[0]
+            none = np.zeros((n, 0), dtype=np.float32)
+            nan = np.full((n, n), np.nan, dtype=np.float32)
+            return AttentionTrace(
+                query=none, key=none, value=none, scores=nan, scaled_scores=nan,
+                masked_scores=nan, weights=w, output=none, visible=w > 0, scale=float("nan"),
+                temperature=1.0,
+            )  # fmt: skip
+        li = layer_inputs(source, layer)
+        tr = attention_trace(
+            li.q[head], li.k[head], li.v[head], is_causal=s.causal, scale=li.scale,
+            temperature=s.temperature, window=s.window_for(li),
+        )  # fmt: skip
+        keep = source.keep
+        if keep is None:
+            return tr
+        tw = renormalise_kept(tr.weights, keep)
+        tv = tr.value[keep]
+        return AttentionTrace(
+            query=tr.query[keep], key=tr.key[keep], value=tv,
+            scores=keep_positions(tr.scores, keep),
+            scaled_scores=keep_positions(tr.scaled_scores, keep),
+            masked_scores=keep_positions(tr.masked_scores, keep),
+            weights=tw, output=(tw @ tv).astype(tr.output.dtype),
+            visible=keep_positions(tr.visible, keep), scale=tr.scale, temperature=tr.temperature,
+        )  # fmt: skip
+
+    return _traces.get((source.key, layer, head, s.temperature, s.causal, s.window), compute)
+
+
+def causal_pair(
+    source: Source, layer: int, head: int, s: Settings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One head without and with the causal mask (the layer's own window kept, the user's
+    not), and its scaled scores with −∞ above the diagonal: what the causal-mask panel
+    compares. Saved probabilities: the saved weights twice, and NaN scores."""
+    settings = Settings(s.temperature, causal=False, window=None, backend=s.backend)
+
+    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not source.caps.has_qkv:
+            w = np.asarray(source.saved_weights(layer)[head])
+            return w, w, np.full(w.shape, np.nan, dtype=np.float32)
+        li = layer_inputs(source, layer)
+        pair = []
+        for causal in (False, True):
+            _, w = scaled_dot_product_attention(
+                li.q[head], li.k[head], li.v[head], is_causal=causal, scale=li.scale,
+                temperature=s.temperature, window=li.window, return_weights=True,
+                backend=s.backend,
+            )  # fmt: skip
+            pair.append(_shown(source, np.asarray(w)))
+        scaled = trace(source, layer, head, s).scaled_scores
+        masked = np.where(causal_mask(scaled.shape[-1]).mask, scaled, -np.inf)
+        return pair[0], pair[1], masked.astype(np.float32, copy=False)
+
+    return _pairs.get((source.key, layer, head, settings), compute)
