@@ -1,4 +1,5 @@
-"""Test-wide settings: Qt offscreen, one BLAS thread, and hypothesis profiles."""
+"""Test-wide settings: Qt offscreen, one BLAS thread, hypothesis profiles; tiny random models
+built offline (transformers is a test-only dependency) for every test that loads one."""
 
 import os
 
@@ -7,6 +8,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 settings.register_profile(
@@ -16,3 +20,25 @@ settings.register_profile(
     "thorough", deadline=None, max_examples=600, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    _builders().write_wordlevel_tokenizer_json(folder)
+    _builders().bert(folder, prefixed=False)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("tiny-gpt2")
+    vocab = _builders().write_gpt2_bpe(folder)
+    _builders().gpt2(folder, vocab)
+    return folder
+
+
+def _builders():
+    from tests.models import builders  # torch and transformers: only for the tests that build
+
+    return builders

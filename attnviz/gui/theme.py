@@ -218,6 +218,7 @@ def style_plots(root: QtWidgets.QWidget) -> int:
     tm = theme_manager()
     t, ty = tm.theme, tm.typography
     fg = t.plot_foreground
+    fg_name = pg.mkColor(fg).name()
     tick_font = ty.font(ty.tick)
     label_size = f"{ty.label}pt"
     views = root.findChildren(pg.GraphicsView)
@@ -233,8 +234,12 @@ def style_plots(root: QtWidgets.QWidget) -> int:
         titles = {id(p.titleLabel) for p in plots}
         for item in scene.items():
             if isinstance(item, pg.AxisItem):
-                item.setPen(fg)
-                item.setTextPen(fg)
+                # Only what differs: each set drops the axis's drawn picture, and redrawing
+                # an axis of 2,048 token labels costs more than the draw that asked.
+                if item.pen().color().name() != fg_name:
+                    item.setPen(fg)
+                if item.textPen().color().name() != fg_name:
+                    item.setTextPen(fg)
                 if item.style.get("tickFont") != tick_font:
                     item.setStyle(tickFont=tick_font)
                 style = dict(item.labelStyle)

@@ -59,10 +59,11 @@ class Settings:
 
 
 class Memo:
-    """Least recently used values by key, at most ``max_bytes`` of arrays; thread-safe."""
+    """Least recently used values by key, at most ``max_items`` of them and ``max_bytes`` of
+    arrays; thread-safe."""
 
-    def __init__(self, name: str, max_bytes: int) -> None:
-        self.name, self.max_bytes = name, max_bytes
+    def __init__(self, name: str, max_bytes: int, max_items: int) -> None:
+        self.name, self.max_bytes, self.max_items = name, max_bytes, max_items
         self._items: collections.OrderedDict[Hashable, tuple[Any, int]] = collections.OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -79,7 +80,7 @@ class Memo:
             if key not in self._items and size <= self.max_bytes:
                 self._items[key] = (value, size)
                 self._bytes += size
-                while self._bytes > self.max_bytes:
+                while self._bytes > self.max_bytes or len(self._items) > self.max_items:
                     _, (_, dropped) = self._items.popitem(last=False)
                     self._bytes -= dropped
         return value
@@ -105,12 +106,17 @@ def _nbytes(value: Any) -> int:
     return 0
 
 
+# What is worth keeping: the projections of the last few texts (a forward pass is the costly
+# step), and the weights at the last two settings (going back and forth between heads, or to
+# the previous temperature). Weights at every temperature a slider passed would hold hundreds of
+# megabytes nobody returns to; on this VM, holding them made every new 16 MiB array page-fault
+# (a 2,048-token softmax went from 8 to 40 ms).
 _MiB = 1024 * 1024
-_inputs = Memo("projections", 512 * _MiB)
-_layers = Memo("layer attention", 768 * _MiB)
-_heads = Memo("head attention", 256 * _MiB)
-_traces = Memo("trace", 256 * _MiB)
-_pairs = Memo("causal pair", 256 * _MiB)
+_inputs = Memo("projections", 512 * _MiB, max_items=8)
+_layers = Memo("layer attention", 512 * _MiB, max_items=2)
+_heads = Memo("head attention", 128 * _MiB, max_items=2)
+_traces = Memo("trace", 256 * _MiB, max_items=2)
+_pairs = Memo("causal pair", 128 * _MiB, max_items=2)
 
 
 def clear() -> None:

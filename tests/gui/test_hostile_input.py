@@ -19,7 +19,6 @@ from attnviz.gui.panels.token_attention import _TokenModel
 from attnviz.gui.widgets.labels import MAX_LABEL_CHARS, token_label
 from attnviz.state.scene_file import save_scene
 from attnviz.state.session import Session
-from tests.state.test_model_pipeline import tiny_gpt2  # noqa: F401
 
 LONG = "x" * 20_000
 
@@ -45,7 +44,7 @@ def test_an_exported_panel_copy_is_cut_from_the_session(window, qtbot, tmp_path,
     assert len(s.events.causal) + len(s.events.temperature) == listeners
 
 
-def test_export_then_a_model_switch_finishes_the_update(window, tmp_path, tiny_gpt2, qtbot):  # noqa: F811
+def test_export_then_a_model_switch_finishes_the_update(window, tmp_path, tiny_gpt2, qtbot):
     export_panel_figure(all_panels()["causal_mask"], window.controller, FigureSpec(),
                         tmp_path / "c.png")  # fmt: skip
     flush_deletes()

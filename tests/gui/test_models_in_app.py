@@ -7,18 +7,18 @@ import pytest
 
 import attnviz.models as M
 from attnviz.cli import main
-from tests.state.test_model_pipeline import TEXT, pickled, tiny_bert, tiny_gpt2  # noqa: F401
+from tests.state.test_model_pipeline import TEXT, pickled  # noqa: F401
 
 
 @pytest.fixture
-def model_window(window, wait_result, tiny_bert):  # noqa: F811
+def model_window(window, wait_result, tiny_bert):
     window.session.text = TEXT
     assert window.set_model(str(tiny_bert))
     wait_result(window.controller, timeout=20_000)
     return window
 
 
-def test_picking_a_model_fills_every_panel(model_window, tiny_bert):  # noqa: F811
+def test_picking_a_model_fills_every_panel(model_window, tiny_bert):
     w = model_window
     res = w.controller.latest
     assert res.request.tokens[0] == "[CLS]" and res.request.tokens[-1] == "[SEP]"
@@ -57,7 +57,7 @@ def test_hide_special_tokens_action(model_window, wait_result):
     assert "attention sinks" in w.hide_special_action.toolTip()
 
 
-def test_decoder_locks_the_causal_toggle(window, wait_result, tiny_gpt2):  # noqa: F811
+def test_decoder_locks_the_causal_toggle(window, wait_result, tiny_gpt2):
     window.session.text = TEXT
     assert window.set_model(str(tiny_gpt2))
     wait_result(window.controller, timeout=20_000)
@@ -76,7 +76,7 @@ def test_a_pickle_folder_is_refused_and_the_toy_stays(window, pickled):  # noqa:
     assert window.model_box.currentIndex() == 0 and window.scene_box.isEnabled()
 
 
-def test_export_cli_with_a_model(tmp_path, tiny_bert, capsys):  # noqa: F811
+def test_export_cli_with_a_model(tmp_path, tiny_bert, capsys):
     out = tmp_path / "x.png"
     code = main(["export", "--model", str(tiny_bert), "--panel", "score_heatmap",
                  "--layer", "2", "--head", "1", "--out", str(out)])  # fmt: skip

@@ -31,7 +31,6 @@ from attnviz.gui.exporters import export_panel_data, export_panel_figure
 from attnviz.lessons.scenes import SCENES, get_scene
 from attnviz.state.scene_file import save_scene, scene_from_session
 from attnviz.state.session import Session
-from tests.state.test_model_pipeline import tiny_bert, tiny_gpt2  # noqa: F401
 
 STEPS = int(os.environ.get("ATTNVIZ_RANDOM_STEPS", "250"))
 SEEDS = tuple(int(s) for s in os.environ.get("ATTNVIZ_RANDOM_SEEDS", "1,2,3").split(","))

@@ -9,7 +9,6 @@ import pytest
 from attnviz.lessons.texts import panel_text
 from attnviz.models.config import Config
 from attnviz.models.model import display_name
-from tests.state.test_model_pipeline import tiny_bert  # noqa: F401
 
 TOY_WORDS = ("cat sentence", "hand-built", "toy model")
 
@@ -26,7 +25,7 @@ def test_panel_text_keeps_each_sources_own_lines():
 def test_a_loaded_model_brings_its_own_words_and_keeps_the_selected_word(
     window,
     wait_result,
-    tiny_bert,  # noqa: F811
+    tiny_bert,
 ):
     s = window.session
     assert s.tokens[s.selected_token] == "it"  # the cat scene's default

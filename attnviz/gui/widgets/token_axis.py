@@ -57,7 +57,10 @@ class TokenAxis(pg.AxisItem):
     # -- what to show ------------------------------------------------------------------------
     def set_labels(self, labels: list[tuple[float, str]]) -> None:
         """Tokens at positions (cell centres, in view coordinates)."""
-        self.labels = list(labels)
+        labels = list(labels)
+        if labels == self.labels and self._tickLevels is not None:
+            return  # the same tokens: the fitted, drawn labels stand (a new temperature)
+        self.labels = labels
         self.setTicks([self.labels])
         self.fit()
 
