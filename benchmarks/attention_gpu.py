@@ -8,7 +8,7 @@ every column is on the same scale whatever the kernel really does. Columns:
     ours fp32        attnviz flash kernel, float32 (SIMT)
     ours fp16, bf16  attnviz flash kernel, float16 / bfloat16 (mma.sync tensor cores;
                      bfloat16 arrays need ml_dtypes)
-    CuPy std fp32    attnviz.backends.cupy_backend.standard_attention (full L x S matrix)
+    CuPy std fp32    the core's standard path on CuPy arrays (attnviz.core.attention.attention)
     torch …          torch.nn.functional.scaled_dot_product_attention, one backend forced
                      (flash, efficient, cuDNN in bf16; efficient in fp32), only if torch imports
 
@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from attnviz.backends import cupy_backend as cb
+from attnviz.core.attention import attention
 
 TOKENS = 16 * 1024
 MODEL_DIM = 2048
@@ -135,7 +136,9 @@ def _row(
         if 4 * 4 * batch * heads_q * length_l * length_s > STANDARD_MAX_BYTES:
             raise MemoryError("skipped: the full L x S matrices would not fit comfortably")
         q, k, v = _cupy_inputs(cupy, shape, "float32")
-        return timers.cupy_ms(lambda: cb.standard_attention(q, k, v, scale=scale, is_causal=causal))
+        return timers.cupy_ms(
+            lambda: attention(q, k, v, scale=scale, is_causal=causal, method="standard")
+        )
 
     measure("CuPy std fp32", standard)
 

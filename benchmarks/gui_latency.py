@@ -48,7 +48,7 @@ import time, sys
 t0 = float(sys.argv[1])
 from PySide6 import QtCore, QtWidgets
 app = QtWidgets.QApplication([])
-from attnviz.gui.main_window import MainWindow
+from attnviz.gui.window import MainWindow
 s = QtCore.QSettings(sys.argv[2], QtCore.QSettings.Format.IniFormat)
 w = MainWindow(settings=s); w.resize(1400, 900); w.show()
 app.processEvents()
@@ -146,7 +146,7 @@ def redraw(w, texts: list[tuple[str, str]], repeat: int) -> list[tuple]:
 def _window():
     from PySide6 import QtCore, QtWidgets
 
-    from attnviz.gui.main_window import MainWindow
+    from attnviz.gui.window import MainWindow
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     ini = os.path.join(tempfile.mkdtemp(), "settings.ini")

@@ -36,10 +36,10 @@ def main() -> None:
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     from attnviz.export import FigureSpec
-    from attnviz.gui.app import dispose
     from attnviz.gui.exporters import export_panel_figure
-    from attnviz.gui.main_window import MainWindow
+    from attnviz.gui.lifetime import dispose
     from attnviz.gui.panels import all_panels
+    from attnviz.gui.window import MainWindow
 
     tmp = Path(tempfile.mkdtemp())
     settings = QtCore.QSettings(str(tmp / "s.ini"), QtCore.QSettings.Format.IniFormat)

@@ -21,7 +21,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 
 def wait(ms: int = 40) -> None:
-    from attnviz.gui.app import settle
+    from attnviz.gui.lifetime import settle
 
     settle(ms)
 
@@ -78,8 +78,8 @@ def count(window) -> tuple[int, int, int, int]:
 
 def main() -> None:
     QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    from attnviz.gui.app import dispose
-    from attnviz.gui.main_window import MainWindow
+    from attnviz.gui.lifetime import dispose
+    from attnviz.gui.window import MainWindow
 
     tmp = tempfile.mkdtemp()
     for w, h in ((1280, 720), (1920, 1080)):

@@ -7,24 +7,30 @@ keeping the reason, when the GPU fails mid-run.
 
 from __future__ import annotations
 
-import contextvars
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from attnviz.backends import numpy_backend
-from attnviz.core._problem import prepare
+from attnviz.backends.fallbacks import (
+    Fallbacks,
+    note_fallback,
+    record_kernel_fallback,
+    recording_fallbacks,
+)
+from attnviz.core._problem import Problem, prepare
 from attnviz.core._xp import array_namespace
 from attnviz.core.attention import METHODS, Method
 
 __all__ = [
     "BACKENDS",
+    "Backend",
     "BackendChoice",
     "BackendUnavailable",
+    "Fallbacks",
     "backend_status",
+    "record_kernel_fallback",
     "recording_fallbacks",
     "scaled_dot_product_attention",
     "select_backend",
@@ -59,10 +65,6 @@ class BackendChoice:
 
 _lock = threading.Lock()  # _last_fallback is written from the GUI's worker threads
 _last_fallback: BackendChoice | None = None
-# The fall-backs of the calls made inside ``recording_fallbacks()``, per thread / task.
-_fallbacks: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
-    "attnviz_fallbacks", default=None
-)
 
 
 def _probe_cupy() -> tuple[bool, str]:
@@ -106,25 +108,11 @@ def backend_status() -> BackendChoice:
     return select_backend()
 
 
-@contextmanager
-def recording_fallbacks() -> Iterator[list[str]]:
-    """Collect, in a list, the reason of every GPU fall-back of the calls made inside (in
-    this thread or task only): what computed a result is then known, not just what was
-    selected."""
-    token = _fallbacks.set([])
-    try:
-        yield _fallbacks.get()  # type: ignore[misc]
-    finally:
-        _fallbacks.reset(token)
-
-
 def _record_fallback(reason: str) -> None:
     global _last_fallback
     with _lock:
         _last_fallback = BackendChoice("numpy", reason, fallback_from="cupy")
-    record = _fallbacks.get()
-    if record is not None:
-        record.append(reason)
+    note_fallback(reason)
 
 
 def _record_gpu_run() -> None:
@@ -190,53 +178,42 @@ def scaled_dot_product_attention(
     on_gpu_in = array_namespace(query, key, value, attn_mask).__name__ == "cupy"
     where_inputs_live = "cupy" if on_gpu_in else "numpy"
     use = where_inputs_live if backend is None else select_backend(backend).name
+    if use == "numpy" and on_gpu_in:
+        raise ValueError(
+            "backend='numpy' was asked for CuPy arrays; move them to the host first "
+            "(cupy.asnumpy) or leave backend=None"
+        )
+    # Checked once, where the inputs live: a mistake in the call raises the same message on
+    # every backend, and anything a backend raises after this is the backend's failure.
+    p = prepare(query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window)
     if use == "numpy":
-        if on_gpu_in:
-            raise ValueError(
-                "backend='numpy' was asked for CuPy arrays; move them to the host first "
-                "(cupy.asnumpy) or leave backend=None"
-            )
-        p = prepare(query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window)
         out, w = numpy_backend.run(p, method, return_weights)
     else:
-        out, w = _run_cupy(
-            query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window,
-            return_weights, method, on_gpu_in,
-        )  # fmt: skip
+        out, w = _run_cupy(p, method, return_weights, on_gpu_in)
     return (out, w) if return_weights else out
 
 
-def _run_cupy(
-    query: Any,
-    key: Any,
-    value: Any,
-    attn_mask: Any,
-    is_causal: bool,
-    scale: float | None,
-    enable_gqa: bool,
-    temperature: float,
-    window: Any,
-    return_weights: bool,
-    method: Method,
-    on_gpu_in: bool,
-) -> tuple[Any, Any | None]:
-    """Run on the GPU; on any GPU failure, recompute on NumPy and keep the reason.
+class Backend(Protocol):
+    """What a backend module provides: a name, one line about itself, and ``run`` on a problem
+    checked by the core's ``prepare`` (numpy_backend, cupy_backend)."""
 
-    Host inputs are checked first, as the CPU path checks them: a mistake in the call raises
-    the CPU's message, and anything the GPU raises after that (a ValueError from a CUDA call
-    included) is the GPU's failure, not the caller's, and falls back."""
+    NAME: str
+
+    def describe(self) -> str: ...
+
+    def run(self, p: Problem, method: Method, return_weights: bool) -> tuple[Any, Any | None]: ...
+
+
+def _run_cupy(
+    p: Problem, method: Method, return_weights: bool, on_gpu_in: bool
+) -> tuple[Any, Any | None]:
+    """Run on the GPU; on any GPU failure, recompute on NumPy and keep the reason."""
     from attnviz.backends import cupy_backend
 
-    p = None
-    if not on_gpu_in:
-        p = prepare(query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window)
     try:
-        result = cupy_backend.run(
-            query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window,
-            return_weights, method, to_host=not on_gpu_in,
-        )  # fmt: skip
+        result = cupy_backend.run(p, method, return_weights, to_host=not on_gpu_in)
     except Exception as exc:
-        if p is None:
+        if on_gpu_in:
             raise  # the caller's arrays live on the GPU: nothing to fall back to
         _record_fallback(f"GPU run failed, computed on NumPy instead: {type(exc).__name__}: {exc}")
         return numpy_backend.run(p, method, return_weights)

@@ -16,17 +16,21 @@ References: Dao et al., "FlashAttention" (2022), "FlashAttention-2" (2023).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.resources
 import math
 import threading
 import time
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from attnviz.core.masks import window_visible
+from attnviz.core.masks import effective_window
+
+if TYPE_CHECKING:
+    from attnviz.core._problem import Problem
 
 __all__ = [
     "DTYPES",
@@ -38,10 +42,10 @@ __all__ = [
     "flash_attention",
     "kernel_source",
     "last_kernel_fallback",
+    "on_device",
     "probe",
     "run",
     "shared_memory_bytes",
-    "standard_attention",
 ]
 
 HEAD_DIMS: tuple[int, ...] = (32, 64, 128)
@@ -68,7 +72,7 @@ _last_kernel_fallback: str | None = None
 
 
 class KernelUnsupported(RuntimeError):
-    """The flash kernel cannot run this case; the caller should use :func:`standard_attention`
+    """The flash kernel cannot run this case; the caller should use the core's standard path
     (or NumPy). The message says why, for the status bar."""
 
 
@@ -264,7 +268,7 @@ def _window_bounds(
 ) -> tuple[int, int]:
     """(left, right) as kernel ints: None -> L + S (unlimited), causal folded into right <= 0."""
     unlimited = length_l + length_s
-    left, right = (None, None) if window is None else window
+    left, right = effective_window(window, is_causal)
 
     def clamp(x: int | None) -> int:
         if x is None:
@@ -273,10 +277,7 @@ def _window_bounds(
             raise TypeError(f"window sides must be int or None, got {x!r}")
         return max(-unlimited, min(unlimited, int(x)))
 
-    lo, hi = clamp(left), clamp(right)
-    if is_causal:
-        hi = min(hi, 0)
-    return lo, hi
+    return clamp(left), clamp(right)
 
 
 def _kv_lengths_array(kv_lengths: Any, batch: int, length_s: int) -> Any:
@@ -344,7 +345,7 @@ def flash_attention(
     ------
     KernelUnsupported
         No usable GPU, compute capability below 8.0, dtype, head dim, Ev != E, temperature
-        <= 0 or sizes the kernel does not handle: use :func:`standard_attention`.
+        <= 0 or sizes the kernel does not handle: use the core's standard path.
     ValueError
         Inconsistent shapes.
     """
@@ -443,87 +444,6 @@ def _from_float32(x: Any, dtype: Any) -> Any:
     return rounded.astype(cupy.uint16).view(dtype)
 
 
-def _visibility(
-    xp: Any,
-    length_l: int,
-    length_s: int,
-    is_causal: bool,
-    window: tuple[int | None, int | None] | None,
-    kv_lengths: Any,
-    batch: int,
-) -> Any:
-    """Bool (B or 1, 1, 1, L, S): True where key j is visible to query i."""
-    left, right = window if window is not None else (None, None)
-    if is_causal:
-        right = 0 if right is None else min(right, 0)
-    # The core's mask builder, the same rule the NumPy path and the kernel's tile test use.
-    visible = xp.asarray(window_visible(length_l, length_s, left, right))[None]  # (1, L, S)
-    j = xp.arange(length_s)[None, :]  # (1, S)
-    if kv_lengths is not None:
-        lengths = xp.asarray(kv_lengths).reshape(batch, 1, 1)  # (B, 1, 1)
-        visible = visible & (j[None] < lengths)  # (B, L, S)
-    return visible[:, None, None]  # (B or 1, 1, 1, L, S) against (B, Hkv, G, L, S)
-
-
-def standard_attention(
-    q: Any,
-    k: Any,
-    v: Any,
-    *,
-    scale: float,
-    temperature: float = 1.0,
-    is_causal: bool = False,
-    window: tuple[int | None, int | None] | None = None,
-    kv_lengths: Any = None,
-    attn_mask: Any = None,
-) -> tuple[Any, Any]:
-    """Plain CuPy attention (the whole L x S matrix): the kernel's reference and fall-back.
-
-    Arithmetic in float32 (float64 for float64 inputs). ``attn_mask`` broadcasts to
-    (B, Hq, L, S): a bool mask is True where a position takes part, a float mask is added to
-    the logits q . k * scale / temperature (as the core does).
-
-    Returns
-    -------
-    O : (B, Hq, L, Ev) in q's dtype
-    P : (B, Hq, L, S) in the compute dtype; rows that see no key are all zero
-    """
-    import cupy
-
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    q, k, v = (cupy.asarray(x) for x in (q, k, v))
-    _check_shapes(q, k, v)
-    batch, heads_q, length_l, head_dim = q.shape
-    _, heads_kv, length_s, head_dim_v = v.shape
-    group = heads_q // heads_kv
-
-    qg = _to_compute(q).reshape(batch, heads_kv, group, length_l, head_dim)  # (B, Hkv, G, L, E)
-    kc = _to_compute(k)[:, :, None]  # (B, Hkv, 1, S, E): shared by the G query heads, no copy
-    vc = _to_compute(v)[:, :, None]  # (B, Hkv, 1, S, Ev)
-    neg_inf = qg.dtype.type(-np.inf)
-    factor = qg.dtype.type(scale / temperature)
-    scores = (qg @ kc.swapaxes(-1, -2)) * factor  # (B, Hkv, G, L, S)
-    if attn_mask is not None:
-        mask = cupy.broadcast_to(cupy.asarray(attn_mask), (batch, heads_q, length_l, length_s))
-        mask = mask.reshape(batch, heads_kv, group, length_l, length_s)
-        if mask.dtype == cupy.bool_:
-            scores = cupy.where(mask, scores, neg_inf)
-        else:
-            scores = scores + mask.astype(scores.dtype)
-    visible = _visibility(cupy, length_l, length_s, is_causal, window, kv_lengths, batch)
-    scores = cupy.where(visible, scores, neg_inf)
-
-    row_max = scores.max(axis=-1, keepdims=True)  # (B, Hkv, G, L, 1)
-    row_max = cupy.where(cupy.isfinite(row_max), row_max, 0)  # all-masked rows: exp(-inf) = 0
-    weights = cupy.exp(scores - row_max)
-    denom = weights.sum(axis=-1, keepdims=True)
-    weights = weights / cupy.where(denom > 0, denom, 1)
-    out = weights @ vc  # (B, Hkv, G, L, Ev)
-    out = out.reshape(batch, heads_q, length_l, head_dim_v)
-    return _from_float32(out, q.dtype), weights.reshape(batch, heads_q, length_l, length_s)
-
-
 # ------------------------------------------------------------------------------------------
 # The backend entry point used by attnviz.backends
 # ------------------------------------------------------------------------------------------
@@ -534,67 +454,59 @@ def last_kernel_fallback() -> str | None:
     return _last_kernel_fallback
 
 
-def run(
-    query: Any,
-    key: Any,
-    value: Any,
-    attn_mask: Any = None,
-    is_causal: bool = False,
-    scale: float | None = None,
-    enable_gqa: bool = False,
-    temperature: float = 1.0,
-    window: tuple[int | None, int | None] | None = None,
-    return_weights: bool = False,
-    method: str = "auto",
-    *,
-    to_host: bool = False,
-) -> tuple[Any, Any | None]:
-    """Attention on the GPU with the public API's semantics; returns (output, weights or None).
+def on_device(p: Problem) -> Problem:
+    """The same checked problem with its arrays on the GPU (no copy for device arrays)."""
+    import cupy
 
-    The call is checked by the core's ``prepare`` (same errors as on the CPU). "flash" and
-    "auto" run our kernel when it covers the case (no ``attn_mask``; dtype, head dim and
-    Ev == E it supports); otherwise, or for "standard", :func:`standard_attention` runs. Both
-    give the same numbers. Host (NumPy) inputs are copied to the device; ``to_host=True``
-    copies the results back.
+    moved = {f: None if getattr(p, f) is None else cupy.asarray(getattr(p, f))
+             for f in ("q", "k", "v", "visible", "bias")}  # fmt: skip
+    return dataclasses.replace(p, xp=cupy, **moved)
+
+
+def run(
+    p: Problem, method: str = "auto", return_weights: bool = False, *, to_host: bool = False
+) -> tuple[Any, Any | None]:
+    """Attention on the GPU for a problem checked by the core's ``prepare``; returns (output,
+    weights or None).
+
+    "flash" and "auto" run our kernel when it covers the case (no ``attn_mask``; a dtype and
+    head dim it supports, Ev == E); otherwise, or for "standard", the core's own standard path
+    runs on the CuPy arrays (the same code as on the CPU), and the reason the kernel did not
+    run is recorded (``attnviz.backends.recording_fallbacks().kernel``). Host problems are
+    copied to the device; ``to_host=True`` copies the results back.
     """
     global _last_kernel_fallback
     import cupy
 
-    from attnviz.core._problem import prepare
+    from attnviz.backends.fallbacks import record_kernel_fallback
+    from attnviz.core.attention import run_problem
 
-    dev = [None if x is None else cupy.asarray(x) for x in (query, key, value, attn_mask)]
-    p = prepare(*dev, is_causal, scale, enable_gqa, temperature, window)
-    # Flatten the (broadcast) batch dimensions: (*batch, H, N, E) -> (B, H, N, E)
-    q = p.q.reshape(-1, p.hq, p.length_q, p.e)
-    k = p.k.reshape(-1, p.hkv, p.length_k, p.e)
-    v = p.v.reshape(-1, p.hkv, p.length_k, p.ev)
-    if _dtype_name(p.out_dtype) in ("float16", "bfloat16"):
-        q, k, v = (_from_float32(x, p.out_dtype) for x in (q, k, v))  # exact: values came from it
+    d = on_device(p)
     out = weights = None
     if method != "standard":
         try:
-            if p.visible is not None or p.bias is not None:
+            if d.visible is not None or d.bias is not None:
                 raise KernelUnsupported("the flash kernel takes no attn_mask")
+            # Flatten the (broadcast) batch dimensions: (*batch, H, N, E) -> (B, H, N, E)
+            q = d.q.reshape(-1, d.hq, d.length_q, d.e)
+            k = d.k.reshape(-1, d.hkv, d.length_k, d.e)
+            v = d.v.reshape(-1, d.hkv, d.length_k, d.ev)
+            if _dtype_name(d.out_dtype) in ("float16", "bfloat16"):
+                # exact: the values came from that dtype
+                q, k, v = (_from_float32(x, d.out_dtype) for x in (q, k, v))
             result = flash_attention(
-                q, k, v, scale=p.scale, temperature=p.temperature, is_causal=p.causal,
-                window=p.window, return_weights=return_weights,
+                q, k, v, scale=d.scale, temperature=d.temperature, is_causal=d.causal,
+                window=d.window, return_weights=return_weights,
             )  # fmt: skip
-            out, weights = result[0], (result[2] if return_weights else None)
+            out = d.finish(result[0].reshape(d.out_shape))
+            if return_weights:
+                weights = d.finish(result[2].reshape(d.scores_shape))
             _last_kernel_fallback = None
         except KernelUnsupported as exc:
             _last_kernel_fallback = str(exc)
+            record_kernel_fallback(str(exc))
     if out is None:
-        mask = p.visible if p.visible is not None else p.bias
-        if mask is not None:
-            mask = cupy.broadcast_to(mask, p.scores_shape).reshape(-1, p.hq, p.length_q, p.length_k)
-        out, weights = standard_attention(
-            q, k, v, scale=p.scale, temperature=p.temperature, is_causal=p.causal,
-            window=p.window, attn_mask=mask,
-        )  # fmt: skip
-        weights = weights if return_weights else None
-    out = p.finish(out.reshape(p.out_shape))
-    if weights is not None:
-        weights = p.finish(weights.reshape(p.scores_shape))
+        out, weights = run_problem(d, "standard", return_weights)
     if to_host:
         out = cupy.asnumpy(out)
         weights = None if weights is None else cupy.asnumpy(weights)

@@ -9,7 +9,7 @@ import numpy as np
 from attnviz.core._problem import Problem
 from attnviz.core.attention import Method, run_problem
 
-NAME = "numpy"
+NAME = "numpy"  # a Backend (attnviz.backends.Backend): NAME, describe(), run(problem, …)
 
 
 def describe() -> str:

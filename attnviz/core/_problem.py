@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from attnviz.core._xp import array_namespace, compute_dtype
-from attnviz.core.masks import window_visible
+from attnviz.core.masks import effective_window, window_visible
 from attnviz.core.softmax import check_temperature
 
 # |logit| <= this bound lets softmax skip the max subtraction: exp(80) ~ 5.5e34 stays below
@@ -30,8 +30,7 @@ def tile_invisible_structural(
     ``offset`` is j0 - i0, the first key index minus the first query index of the tile, so
     entry (a, b) has relative offset d = j - i = offset + b - a.
     """
-    if causal:
-        right = 0 if right is None else min(right, 0)
+    left, right = effective_window((left, right), causal)
     d_min, d_max = offset - (nq - 1), offset + nk - 1
     if (left is None or d_min >= -left) and (right is None or d_max <= right):
         return None
@@ -92,16 +91,19 @@ class Problem:
         return (*self.batch, self.hq, self.length_q, self.ev)
 
     @property
+    def effective_window(self) -> tuple[int | None, int | None]:
+        """(left, right) with the causal mask folded in (see masks.effective_window)."""
+        return effective_window(self.window, self.causal)
+
+    @property
     def structural(self) -> bool:
         """Whether causal or window hide keys (masks the flash path can skip tile by tile)."""
         return self.causal or self.window != (None, None)
 
     def key_range(self, i0: int, i1: int) -> tuple[int, int]:
         """Keys [lo, hi) that causal/window leave visible to some query in [i0, i1)."""
-        left, right = self.window
+        left, right = self.effective_window
         hi = self.length_k
-        if self.causal:
-            hi = min(hi, i1)
         if right is not None:
             hi = min(hi, i1 + right)
         lo = 0 if left is None else max(0, i0 - left)
@@ -111,10 +113,7 @@ class Problem:
         """(L, S) bool mask of causal and window together, or None when neither applies."""
         if not self.structural:
             return None
-        left, right = self.window
-        if self.causal:
-            right = 0 if right is None else min(right, 0)
-        return window_visible(self.length_q, self.length_k, left, right)
+        return window_visible(self.length_q, self.length_k, *self.effective_window)
 
     def tile_invisible(self, i0: int, i1: int, j0: int, j1: int) -> np.ndarray | None:
         """(i1-i0, j1-j0) bool, True where causal/window hide the pair; None if none are."""

@@ -71,8 +71,8 @@ def standard_forward(p: Problem, block_q: int = STANDARD_BLOCK_Q) -> tuple[Any, 
         if visible is not None:
             vis = visible[..., i0:i1, lo:hi]
             hidden = ~vis if hidden is None else ~vis | xp.asarray(hidden)
-        if hidden is not None:
-            xp.copyto(s, xp.asarray(-np.inf, dtype=s.dtype), where=hidden)
+        if hidden is not None:  # (the structural part is a host array: moved to xp's device)
+            xp.copyto(s, xp.asarray(-np.inf, dtype=s.dtype), where=xp.asarray(hidden))
         softmax_(s, axis=-1, shift=shift)
         weights[..., i0:i1, lo:hi] = s
         sg = s.reshape(*b, p.hkv, g, i1 - i0, hi - lo)  # (*b, Hkv, G, bq, hk)

@@ -26,6 +26,7 @@ __all__ = [
     "causal_mask",
     "density",
     "dilated_mask",
+    "effective_window",
     "global_local_mask",
     "padding_mask",
     "sliding_window_mask",
@@ -57,6 +58,18 @@ def _check_size(name: str, value: int, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def effective_window(
+    window: tuple[int | None, int | None] | None, is_causal: bool
+) -> tuple[int | None, int | None]:
+    """What a query sees as one (left, right) window: key j visible when i - left <= j <= i +
+    right (None: unlimited). The causal mask is a window whose right side is at most 0; every
+    path (standard, flash, the GPU kernel) folds it in through this one function."""
+    left, right = (None, None) if window is None else window
+    if is_causal:
+        right = 0 if right is None else min(right, 0)
+    return left, right
 
 
 def window_visible(n_queries: int, n_keys: int, left: int | None, right: int | None) -> np.ndarray:

@@ -7,6 +7,8 @@ import sys
 import traceback
 from types import TracebackType
 
+from attnviz.gui.lifetime import dispose
+
 __all__ = ["install_exception_hook", "run_app"]
 
 
@@ -78,7 +80,7 @@ def run_app(qt_args: list[str], check: bool = False, scene: str | None = None) -
         return 2
     from PySide6 import QtWidgets
 
-    from attnviz.gui.main_window import MainWindow
+    from attnviz.gui.window import MainWindow
     from attnviz.state.scene_file import SceneFileError, load_scene
 
     scene_file = None
@@ -112,42 +114,3 @@ def run_app(qt_args: list[str], check: bool = False, scene: str | None = None) -
         code = app.exec()
     dispose(window)
     return code
-
-
-def settle(ms: int = 30) -> None:
-    """Run the event loop for ``ms`` milliseconds: layouts, resizes, deferred deletes and
-    timers happen (offscreen, processEvents() alone does not run them all)."""
-    from PySide6 import QtCore
-
-    loop = QtCore.QEventLoop()
-    QtCore.QTimer.singleShot(ms, loop.quit)
-    loop.exec()
-
-
-def dispose(widget: object) -> None:
-    """Delete a top-level widget while the QApplication still exists.
-
-    Left to the interpreter's shutdown, the window's pyqtgraph views are torn down after Qt's
-    and the process ends with a segmentation fault (PySide6 6.11, pyqtgraph 0.14).
-    """
-    import contextlib
-    import warnings
-
-    import pyqtgraph as pg
-    from pyqtgraph.graphicsItems.GraphicsWidgetAnchor import GraphicsWidgetAnchor
-    from PySide6 import QtCore, QtWidgets
-
-    # A legend follows its plot through geometryChanged; deleted in Qt's order the plot can
-    # go first, and the legend's handler then asks the deleted plot for its size.
-    views = widget.findChildren(pg.GraphicsView) if isinstance(widget, QtWidgets.QWidget) else []
-    for view in views:
-        for item in view.scene().items() if view.scene() is not None else ():
-            if isinstance(item, GraphicsWidgetAnchor):
-                for emitter in (item, item.parentItem()):
-                    with contextlib.suppress(RuntimeError, TypeError, SystemError), \
-                            warnings.catch_warnings():  # fmt: skip
-                        warnings.simplefilter("ignore", RuntimeWarning)  # "nothing connected"
-                        emitter.geometryChanged.disconnect()
-    widget.deleteLater()  # type: ignore[attr-defined]
-    QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete.value)
-    QtWidgets.QApplication.processEvents()

@@ -23,7 +23,7 @@ def run_export(args: argparse.Namespace) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6 import QtWidgets
 
-    from attnviz.gui.app import dispose, quiet_offscreen_messages
+    from attnviz.gui.app import quiet_offscreen_messages
     from attnviz.gui.controller import Controller
     from attnviz.gui.exporters import (
         export_deck,
@@ -32,6 +32,7 @@ def run_export(args: argparse.Namespace) -> int:
         lesson_slides,
         panel_slides,
     )
+    from attnviz.gui.lifetime import dispose
     from attnviz.gui.panels import all_panels
     from attnviz.lessons.course import COURSE
     from attnviz.state.scene_file import apply_scene, load_scene

@@ -18,9 +18,9 @@ from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
 from attnviz.export import ExportError, FigureSpec, format_for, safe_write, write_data
 from attnviz.export.svg import bake_cosmetic_strokes
-from attnviz.gui.app import dispose
 from attnviz.gui.controller import Controller
 from attnviz.gui.figures import Page, compose_page
+from attnviz.gui.lifetime import dispose
 from attnviz.gui.panels import all_panels
 from attnviz.gui.panels.base import Panel
 from attnviz.gui.theme import theme_manager

@@ -16,8 +16,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from attnviz.export import MIN_SLIDE_PT, FigureSpec
-from attnviz.gui.app import dispose, settle
 from attnviz.gui.controller import Controller
+from attnviz.gui.lifetime import dispose, settle
 from attnviz.gui.panels.base import Panel
 from attnviz.gui.theme import style_plots, theme_manager
 from attnviz.gui.widgets.token_axis import TokenAxis

@@ -60,7 +60,7 @@ def _settle(window: object, ms: int = 30) -> None:
     deletes and draws. (processEvents() alone is not enough: Qt drops the dock tab bars of
     intermediate tab groups in a deferred delete, and without it they are painted over the
     panels — something the running app never shows.)"""
-    from attnviz.gui.app import settle
+    from attnviz.gui.lifetime import settle
 
     window.controller.wait()  # type: ignore[attr-defined]
     settle(ms)
@@ -177,9 +177,10 @@ def render(
     last). Needs a QApplication (made offscreen if there is none and no display)."""
     from PySide6 import QtCore, QtWidgets
 
-    from attnviz.gui.app import dispose, quiet_offscreen_messages
-    from attnviz.gui.main_window import MainWindow
+    from attnviz.gui.app import quiet_offscreen_messages
+    from attnviz.gui.lifetime import dispose
     from attnviz.gui.theme import theme_manager
+    from attnviz.gui.window import MainWindow
 
     app = QtWidgets.QApplication.instance()
     if app is None:

@@ -18,7 +18,7 @@ from attnviz.gui.widgets.flow import FlowRow
 from attnviz.lessons.course import COURSE, Step
 
 if TYPE_CHECKING:
-    from attnviz.gui.main_window import MainWindow
+    from attnviz.gui.window import MainWindow
     from attnviz.state.session import Session
 
 __all__ = ["LessonDock", "apply_step", "apply_step_settings"]

@@ -22,6 +22,7 @@ from attnviz.backends import BackendChoice, recording_fallbacks
 from attnviz.core import AttentionTrace, entropy, hardmax, softmax
 from attnviz.state import stages
 from attnviz.state.source import Source, Window
+from attnviz.state.views import LazyViews
 
 __all__ = ["NotFiniteError", "Request", "Result"]
 
@@ -148,8 +149,6 @@ class Result:
         self.logit_argmax = hardmax(logits)
         self.logit_entropy = float(entropy(self.logit_probs))
         self.logit_entropy_t1 = float(entropy(self.logit_probs_t1))
-        from attnviz.state.views import LazyViews  # the views import this module
-
         self.views = LazyViews(self)
 
     # -- laziness --------------------------------------------------------------------------
@@ -162,6 +161,11 @@ class Result:
             if fell:  # the GPU failed during this stage: say what computed it
                 choice = BackendChoice("numpy", fell[-1], fallback_from="cupy")
                 self.backend, self.backend_label = str(choice), choice.label
+            elif fell.kernel and self.backend == str(self._choice):
+                # On the GPU, but its standard path instead of our flash kernel: say why.
+                self.backend = (
+                    f"{self._choice}; standard path, not the flash kernel: {fell.kernel[-1]}"
+                )
             if name in _CHECKED:
                 _check_finite(self.request, name, value)
             self._done[name] = value

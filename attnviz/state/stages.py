@@ -75,6 +75,7 @@ class Memo:
                 return self._items[key][0]
         value = compute()  # outside the lock: a slow layer must not stall the main thread
         COUNTS[self.name] += 1
+        _read_only(value)  # shared by every result on these inputs: never written
         size = _nbytes(value)
         with self._lock:
             if key not in self._items and size <= self.max_bytes:
@@ -94,6 +95,17 @@ class Memo:
         with self._lock:
             self._items.clear()
             self._bytes = 0
+
+
+def _read_only(value: Any) -> None:
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+    elif isinstance(value, tuple | list):
+        for v in value:
+            _read_only(v)
+    elif isinstance(value, AttentionTrace | LayerInputs):
+        for f in value.__dataclass_fields__:
+            _read_only(getattr(value, f))
 
 
 def _nbytes(value: Any) -> int:
@@ -128,13 +140,7 @@ def clear() -> None:
 def layer_inputs(source: Source, layer: int) -> LayerInputs:
     """X, Q, K, V of ``layer``, read only, once per source and layer."""
 
-    def compute() -> LayerInputs:
-        li = source.layer_inputs(layer)
-        for a in (li.q, li.k, li.v, li.x):
-            a.setflags(write=False)
-        return li
-
-    return _inputs.get((source.key, layer), compute)
+    return _inputs.get((source.key, layer), lambda: source.layer_inputs(layer))
 
 
 def _shown(source: Source, w: np.ndarray) -> np.ndarray:

@@ -18,8 +18,13 @@ def no_gpu(monkeypatch):
 
 @pytest.fixture
 def fake_gpu(monkeypatch):
+    from attnviz.state import stages
+
     monkeypatch.setattr(backends, "_probe_cupy", lambda: (True, "CuPy 14, NVIDIA H200 (sm_90)"))
     monkeypatch.setattr(backends, "_last_fallback", None)
+    stages.clear()  # numbers cached by an earlier test would not be computed on this "GPU"
+    yield
+    stages.clear()
 
 
 def test_auto_without_gpu_falls_back_with_reason(no_gpu, monkeypatch):
@@ -137,3 +142,23 @@ def test_the_result_names_the_backend_that_computed_after_a_fall_back(fake_gpu, 
     assert "GPU run failed" in result.backend and "cudaErrorLaunchFailure" in result.backend
     reference = run(resolve(Session()))  # NumPy from the start: the same numbers
     np.testing.assert_array_equal(result.weights, reference.weights)
+
+
+def test_a_kernel_fall_back_is_said_and_the_gpu_keeps_the_label(fake_gpu, monkeypatch):
+    """Issue 14: when the GPU ran its standard path instead of our flash kernel, nobody was
+    told. The result now says why, and still names the GPU that computed."""
+    from attnviz.backends import cupy_backend, numpy_backend
+    from attnviz.backends.fallbacks import record_kernel_fallback
+    from attnviz.state.pipeline import resolve, run
+    from attnviz.state.session import Session
+
+    def standard_path(p, method, return_weights, **kwargs):  # a GPU without our kernel
+        record_kernel_fallback("head dim 8 is not one the kernel was built for")
+        return numpy_backend.run(p, method, return_weights)
+
+    monkeypatch.setattr(cupy_backend, "run", standard_path)
+    s = Session()
+    s.backend = "auto"
+    result = run(resolve(s))
+    assert result.backend_label == "CuPy (GPU)"
+    assert "standard path, not the flash kernel: head dim 8" in result.backend

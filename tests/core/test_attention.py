@@ -10,10 +10,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import attnviz
+from attnviz.backends import cupy_backend
 from attnviz.core import attention_trace
+from attnviz.core.attention import attention
 from attnviz.core.flash import flash_attention
 from tests.reference import reference_attention
 
+GPU_OK, GPU_TEXT = cupy_backend.probe()
+# The core is written once for any array namespace: its tests run on NumPy always, and on CuPy
+# (the GPU backend's non-kernel path is this same code) when a GPU answers.
+NO_GPU = pytest.mark.skipif(not GPU_OK, reason=f"no usable GPU: {GPU_TEXT}")
+NAMESPACES = [
+    pytest.param("numpy", id="numpy"),
+    pytest.param("cupy", id="cupy", marks=[pytest.mark.gpu, NO_GPU]),
+]
 MASK_KINDS = ("none", "bool", "float", "causal", "window", "causal+bool")
 
 
@@ -54,12 +64,24 @@ def problems(draw):
     )  # fmt: skip
 
 
-def _call(pb, **kw):
+def _call(pb, xp="numpy", **kw):
+    """The public function on NumPy; on CuPy the core itself (not the GPU kernel), the results
+    brought back to the host."""
     mask = pb["bool_mask"] if pb["bool_mask"] is not None else pb["float_mask"]
-    return attnviz.scaled_dot_product_attention(
-        pb["q"], pb["k"], pb["v"], attn_mask=mask, is_causal=pb["causal"], scale=pb["scale"],
+    if xp == "numpy":
+        return attnviz.scaled_dot_product_attention(
+            pb["q"], pb["k"], pb["v"], attn_mask=mask, is_causal=pb["causal"],
+            scale=pb["scale"], enable_gqa=pb["gqa"], temperature=pb["temperature"],
+            window=pb["window"], **kw,
+        )  # fmt: skip
+    import cupy
+
+    dev = [None if a is None else cupy.asarray(a) for a in (pb["q"], pb["k"], pb["v"], mask)]
+    res = attention(
+        *dev[:3], attn_mask=dev[3], is_causal=pb["causal"], scale=pb["scale"],
         enable_gqa=pb["gqa"], temperature=pb["temperature"], window=pb["window"], **kw,
     )  # fmt: skip
+    return tuple(cupy.asnumpy(r) for r in res) if isinstance(res, tuple) else cupy.asnumpy(res)
 
 
 def _reference(pb):
@@ -80,9 +102,10 @@ def _float32_tolerance(pb) -> float:
     return 1e-5 + 8 * np.finfo(np.float32).eps * qn * kn * abs(factor)
 
 
+@pytest.mark.parametrize("xp", NAMESPACES)
 @given(problems(), st.sampled_from(["standard", "flash"]))
-def test_matches_float64_reference(pb, method):
-    out, w = _call(pb, return_weights=True, method=method)
+def test_matches_float64_reference(xp, pb, method):
+    out, w = _call(pb, xp, return_weights=True, method=method)
     ref_out, ref_w = _reference(pb)
     assert out.dtype == np.float32 and w.dtype == np.float32
     assert out.shape == ref_out.shape and w.shape == ref_w.shape

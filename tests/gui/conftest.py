@@ -14,7 +14,7 @@ def settings(tmp_path):
 
 @pytest.fixture
 def window(qtbot, settings):
-    from attnviz.gui.main_window import MainWindow
+    from attnviz.gui.window import MainWindow
 
     w = MainWindow(settings=settings)
     qtbot.addWidget(w)
@@ -24,7 +24,7 @@ def window(qtbot, settings):
     yield w
     w.controller.wait()
     theme_manager().apply(theme="light", colormap="viridis", font_pt=10)
-    from attnviz.gui.app import dispose
+    from attnviz.gui.lifetime import dispose
 
     dispose(w)  # now, in Qt's order, not whenever the garbage collector gets to it
 
@@ -46,8 +46,8 @@ def make_window(qtbot, tmp_path):
     the application's, not the window's), the worker drained, each window disposed."""
     from shiboken6 import isValid
 
-    from attnviz.gui.app import dispose, settle
-    from attnviz.gui.main_window import MainWindow
+    from attnviz.gui.lifetime import dispose, settle
+    from attnviz.gui.window import MainWindow
 
     made = []
 
@@ -125,7 +125,7 @@ def make_panel(qtbot, request):
     theme_manager().apply(theme="light")
     from shiboken6 import isValid
 
-    from attnviz.gui.app import dispose
+    from attnviz.gui.lifetime import dispose
 
     for panel in made:  # now, in Qt's order, not during a later test's garbage collection
         if isValid(panel):  # (a test may have closed and deleted it already)

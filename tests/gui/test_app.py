@@ -182,7 +182,7 @@ def test_temperature_typed_as_zero_is_refused(window):
 
 
 def test_layout_and_theme_persist_across_a_restart(qtbot, settings):
-    from attnviz.gui.main_window import MainWindow
+    from attnviz.gui.window import MainWindow
 
     w1 = MainWindow(settings=settings)
     qtbot.addWidget(w1)
@@ -235,7 +235,8 @@ def test_an_exception_in_a_slot_shows_a_dialog_and_the_app_lives(qtbot, window):
 
 
 def test_pooling_keeps_peaks_and_masks():
-    from attnviz.gui.widgets.heatmap import pool, quantise
+    from attnviz.gui.widgets.heatmap import quantise
+    from attnviz.gui.widgets.pooling import pool
 
     m = np.zeros((1030, 1030), dtype=np.float32)
     m[5, 700] = 1.0
@@ -250,7 +251,7 @@ def test_pooling_keeps_peaks_and_masks():
 
 
 def test_a_layout_saved_with_other_panels_is_not_restored(qtbot, settings):
-    from attnviz.gui.main_window import MainWindow
+    from attnviz.gui.window import MainWindow
 
     w1 = MainWindow(settings=settings)
     qtbot.addWidget(w1)

@@ -163,7 +163,7 @@ def test_cli_errors_exit_non_zero_with_a_message(args, code, message):
 def test_menu_exports_save_and_report_failures(window, tmp_path, monkeypatch):
     from PySide6 import QtWidgets
 
-    from attnviz.gui import main_window as mw
+    from attnviz.gui.window import exports as mw  # where the export dialogs are opened
 
     monkeypatch.setattr(mw.FigureDialog, "exec", lambda self: QtWidgets.QDialog.DialogCode.Accepted)
     monkeypatch.setattr(mw.FigureDialog, "ask_path", lambda self: tmp_path / "fig.svg")

@@ -92,7 +92,7 @@ def views_of(cls, controller) -> list[str | None]:
     """None (the panel as it opens) and each of its sub-tabs' titles."""
     from PySide6 import QtWidgets
 
-    from attnviz.gui.app import dispose
+    from attnviz.gui.lifetime import dispose
 
     panel = cls(controller)
     titles = [t.tabText(i) for t in panel.findChildren(QtWidgets.QTabWidget)

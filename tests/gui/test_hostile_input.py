@@ -121,7 +121,7 @@ CRASH_SCRIPT = textwrap.dedent(
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6 import QtCore, QtWidgets
     app = QtWidgets.QApplication([])
-    from attnviz.gui.main_window import MainWindow
+    from attnviz.gui.window import MainWindow
     from attnviz.state.scene_file import save_scene
     from attnviz.state.session import Session
     tmp = sys.argv[1]
@@ -157,7 +157,7 @@ CRASH_SCRIPT = textwrap.dedent(
     app.processEvents()
     w.grab()
     print("survived", len(w.session.edits))
-    from attnviz.gui.app import dispose
+    from attnviz.gui.lifetime import dispose
     dispose(w)  # as the app does: pyqtgraph torn down after Qt at exit would crash
     """
 )

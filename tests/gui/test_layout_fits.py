@@ -7,7 +7,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from attnviz.gui.app import settle
+from attnviz.gui.lifetime import settle
 
 SIZES = [(1280, 720), (1366, 768)]
 MIN_PLOT = (200, 150)  # px: smaller than this, a plot's labels and numbers are unreadable

@@ -9,10 +9,10 @@ import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from attnviz.gui.app import settle
-from attnviz.gui.main_window import MainWindow
+from attnviz.gui.lifetime import settle
 from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.token_axis import LABEL_EVERY_UP_TO, MIN_SCALE, TokenAxis
+from attnviz.gui.window import MainWindow
 
 # (size, presenter, theme): each size, mode and theme twice
 CASES = [

@@ -8,7 +8,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from attnviz.core.head_stats import head_stats
 from attnviz.gui.panels import all_panels
 from attnviz.gui.theme import theme_manager
-from attnviz.gui.widgets.tile_grid import TileGrid, pool_stack
+from attnviz.gui.widgets.pooling import pool as pool_stack  # one function, 2-D and 3-D
+from attnviz.gui.widgets.tile_grid import TileGrid
 from attnviz.state.views import VIEWS, View
 
 PANELS = all_panels()

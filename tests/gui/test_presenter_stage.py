@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from PySide6 import QtCore
 
-from attnviz.gui.app import dispose, settle
-from attnviz.gui.main_window import MainWindow
+from attnviz.gui.lifetime import dispose, settle
+from attnviz.gui.window import MainWindow
 
 
 @pytest.fixture

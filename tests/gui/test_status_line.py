@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from attnviz.gui.app import settle
+from attnviz.gui.lifetime import settle
 
 
 @pytest.fixture

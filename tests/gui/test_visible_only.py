@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from attnviz.gui.app import settle
+from attnviz.gui.lifetime import settle
 from attnviz.state.pipeline import resolve, run
 
 

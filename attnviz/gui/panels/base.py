@@ -19,6 +19,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from attnviz.export.captions import settings_caption
 from attnviz.gui.binding import bind
 from attnviz.gui.controller import Controller
+from attnviz.gui.lifetime import dispose
 from attnviz.gui.theme import style_plots, theme_manager
 from attnviz.gui.widgets.flow import hold_wrapped_heights
 from attnviz.gui.widgets.reflow import ReflowGrid
@@ -412,7 +413,6 @@ def run_panel_alone(cls: type[Panel]) -> int:
     controller.compute_now()
     panel.show()
     code = app.exec()
-    from attnviz.gui.app import dispose
 
     dispose(panel)
     return code

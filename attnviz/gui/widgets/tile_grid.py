@@ -26,55 +26,16 @@ from attnviz.gui.widgets.heatmap import (
     token_ticks,
 )
 from attnviz.gui.widgets.labels import token_label
+from attnviz.gui.widgets.pooling import pool
 from attnviz.gui.widgets.token_axis import LABEL_EVERY_UP_TO, MIN_SCALE, TokenAxis
 
-__all__ = ["SummaryTable", "TileGrid", "pool_stack"]
+__all__ = ["SummaryTable", "TileGrid"]
 
 GAP_FRACTION = 1 / 14  # space between tiles, as a share of a tile's side
 TITLE_FRACTION = 0.24  # height of the title band above each row of tiles, likewise
 MIN_TITLE_PX = 13  # below this screen height the titles are hidden (the readout still names tiles)
 MAX_AXIS_TILES = 16  # token axes beside the grid up to this many tiles (one layer's heads)
 MIN_GRID = (200, 160)  # px at 10 pt without token axes (the panels' least plot)
-
-
-def pool_stack(stack: np.ndarray, factor: int, peak: bool = True) -> np.ndarray:
-    """Shrink every matrix of a (T, R, C) stack by ``factor`` on both axes, in one pass.
-
-    ``peak``: the block maximum (one strong weight stays visible); else the mean of the finite
-    cells. Blocks that are -inf throughout stay -inf; each tile's last partial block is padded.
-    Works as strided elementwise operations on the whole stack, not a loop over tiles.
-    """
-    stack = np.asarray(stack, dtype=np.float32)
-    if factor <= 1:
-        return stack
-    f = factor
-    t, rows, cols = stack.shape
-    pr, pc = -(-rows // f) * f, -(-cols // f) * f
-    if (pr, pc) != (rows, cols):
-        padded = np.full((t, pr, pc), -np.inf, dtype=np.float32)
-        padded[:, :rows, :cols] = stack
-        stack = padded
-
-    def reduce(m: np.ndarray, op: np.ufunc) -> np.ndarray:
-        # Rows first: f whole rows combine as contiguous slabs, so the full stack is read once
-        # in order; the strided column pass then runs on an f times smaller array.
-        rows3 = m.reshape(t * pr // f, f, pc)  # R' is a multiple of f: no tile crossing
-        acc = rows3[:, 0].copy()
-        for k in range(1, f):
-            op(acc, rows3[:, k], out=acc)
-        cols3 = acc.reshape(t * pr // f, pc // f, f)  # (T·R'/f, C'/f, f): blocks along a row
-        out = cols3[:, :, 0].copy()
-        for k in range(1, f):
-            op(out, cols3[:, :, k], out=out)
-        return out.reshape(t, pr // f, pc // f)
-
-    if peak:
-        return reduce(stack, np.maximum)
-    finite = np.isfinite(stack)
-    total = reduce(np.where(finite, stack, np.float32(0)), np.add)
-    count = reduce(finite.astype(np.float32), np.add)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / count, -np.inf).astype(np.float32)
 
 
 class TileGrid(pg.GraphicsLayoutWidget):
@@ -186,7 +147,7 @@ class TileGrid(pg.GraphicsLayoutWidget):
         if max_cells is None:
             max_cells = 128 if t <= 16 else 64
         factor = max(1, -(-max(rows, cols, 1) // max_cells))
-        shown = pool_stack(stack, factor, self.peak) if t and rows and cols else stack
+        shown = pool(stack, factor, self.peak) if t and rows and cols else stack
         self._tiles = quantise(shown, self.levels) if shown.size else shown.astype(np.uint8)
         side = max(self._tiles.shape[1:], default=1) or 1
         self._k = max(1, math.ceil(self.min_tile_px / side))

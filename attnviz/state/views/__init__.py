@@ -30,11 +30,12 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from attnviz.state.request import Result
+if TYPE_CHECKING:  # views take a Result; the result module makes LazyViews
+    from attnviz.state.request import Result
 
 __all__ = [
     "VIEWS",
