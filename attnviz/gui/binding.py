@@ -25,14 +25,16 @@ def bind(
     to_model: Callable[[Any], Any] = lambda v: v,
     on_error: Callable[[str], None] | None = None,
     widget: QtCore.QObject | None = None,
+    on_accepted: Callable[[], None] | None = None,
 ) -> Callable[[], None]:
     """Keep ``session.<field>`` and a widget in step; returns the function that unbinds.
 
     ``signal`` is the widget's change signal; ``set_widget(value)`` shows a session value;
     ``to_model(widget_value)`` converts what the widget emits. ``widget`` (the object whose
     signals are blocked while it is updated) defaults to the signal's sender. ``session`` may
-    be any evented model (a panel's view parameters too). The session holds ``pull`` strongly,
-    so a widget that goes away before the session must be unbound (``Panel.bind`` does it).
+    be any evented model (a panel's view parameters too). ``on_error(message)`` hears a
+    refusal, ``on_accepted()`` an accepted value. The session holds ``pull`` strongly, so a
+    widget that goes away before the session must be unbound (``Panel.bind`` does it).
     """
     target = widget
 
@@ -43,6 +45,9 @@ def bind(
             if on_error is not None:
                 on_error(str(exc))
             pull(getattr(session, field))
+            return
+        if on_accepted is not None:
+            on_accepted()
 
     def pull(value: Any) -> None:
         if target is None:

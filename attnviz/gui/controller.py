@@ -14,37 +14,16 @@ later asks the controller for its own (``refresh``).
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Iterable
 
 from PySide6 import QtCore
 
+from attnviz.gui.worker import Outcome, start_worker, wait_for_workers
 from attnviz.state.pipeline import resolve, run
 from attnviz.state.request import Request, Result
 from attnviz.state.session import Session
 
 __all__ = ["Controller"]
-
-
-class _Signals(QtCore.QObject):
-    done = QtCore.Signal(int, object, str)  # generation, result or None, error text
-
-
-class _Job(QtCore.QRunnable):
-    def __init__(self, generation: int, request: Request, compute: Callable, signals: _Signals):
-        super().__init__()
-        self.generation, self.request, self.compute, self.signals = (
-            generation, request, compute, signals,
-        )  # fmt: skip
-
-    def run(self) -> None:  # worker thread
-        try:
-            result = self.compute(self.request)  # the needs are bound in by the controller
-        except Exception as exc:
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            self.signals.done.emit(self.generation, None, detail)
-            return
-        self.signals.done.emit(self.generation, result, "")
 
 
 class Controller(QtCore.QObject):
@@ -71,9 +50,6 @@ class Controller(QtCore.QObject):
         self._compute = compute
         self._generation = 0
         self._running = 0
-        self._pool = QtCore.QThreadPool(self)
-        self._signals = _Signals(self)
-        self._signals.done.connect(self._on_done)  # queued: delivered on this (main) thread
         # Leading-edge throttle: the first change of a burst computes at once (the changes
         # made in the same turn of the event loop go together: a lesson step sets several);
         # changes during the next ``throttle_ms`` wait and are computed once, at its end.
@@ -140,7 +116,11 @@ class Controller(QtCore.QObject):
         self._running += 1
         if self._running == 1:
             self.busy_changed.emit(True)
-        self._pool.start(_Job(self._generation, request, self._bound(), self._signals))
+        start_worker(self._bound(), request, on_done=self._on_outcome, tag=self._generation)
+
+    @QtCore.Slot(object)
+    def _on_outcome(self, outcome: Outcome) -> None:
+        self._on_done(outcome.tag, outcome.value, outcome.detail)
 
     def _on_done(self, generation: int, result: Result | None, error: str) -> None:
         self._running -= 1
@@ -159,5 +139,5 @@ class Controller(QtCore.QObject):
         self.result_ready.emit(result)
 
     def wait(self, msecs: int = 10_000) -> bool:
-        """Block until the worker pool is idle (tests, shutdown)."""
-        return self._pool.waitForDone(msecs)
+        """Block until the workers are idle (tests, shutdown)."""
+        return wait_for_workers(msecs)

@@ -225,11 +225,22 @@ class Panel(QtWidgets.QWidget):
         self._unlinks.append(lambda: signal.disconnect(slot))
 
     def bind(self, model: Any, field: str, signal: QtCore.SignalInstance,
-             set_widget: Callable[[Any], None], widget: QtCore.QObject) -> None:  # fmt: skip
+             set_widget: Callable[[Any], None], widget: QtCore.QObject,
+             to_model: Callable[[Any], Any] = lambda v: v) -> None:  # fmt: skip
         """Bind a control to ``model.<field>`` (gui.binding.bind) for the panel's lifetime;
-        a refusal is shown under the panel."""
+        a refusal is shown under the panel (and the control put back), an accepted value
+        clears it."""
         self._unlinks.append(
-            bind(model, field, signal, set_widget, on_error=self.show_message, widget=widget)
+            bind(
+                model,
+                field,
+                signal,
+                set_widget,
+                to_model,
+                on_error=self.show_message,
+                widget=widget,
+                on_accepted=lambda: self.show_message(""),
+            )
         )
 
     def detach(self) -> None:

@@ -4,13 +4,11 @@ animated with the core's own running max, sum and rescale factor."""
 from __future__ import annotations
 
 import threading
-import traceback
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
-from superqt.utils import signals_blocked
 
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
@@ -18,6 +16,7 @@ from attnviz.gui.widgets.flow import FlowRow
 from attnviz.gui.widgets.heatmap import Heatmap, format_value
 from attnviz.gui.widgets.memory_diagram import Chip, MemoryDiagram, MemoryRow
 from attnviz.gui.widgets.reflow import ReflowGrid
+from attnviz.gui.worker import Outcome, start_worker, wait_for_workers
 from attnviz.state.measure import Cancelled, Measurement, human_bytes, measure_attention
 from attnviz.state.request import Result
 from attnviz.state.views import ViewError
@@ -57,40 +56,10 @@ def _rows(arrays: list[np.ndarray], width: int) -> np.ndarray:
     return out
 
 
-# -- the measurement worker ---------------------------------------------------------------------
-class _MeasureSignals(QtCore.QObject):
-    progress = QtCore.Signal(float, str)
-    finished = QtCore.Signal(object)  # Measurement
-    cancelled = QtCore.Signal()
-    failed = QtCore.Signal(str)
-
-
-class _MeasureJob(QtCore.QRunnable):
-    """Runs ``measure_attention`` on a pool thread; talks back only through queued signals."""
-
-    def __init__(self, kwargs: dict[str, Any], cancel: threading.Event) -> None:
-        super().__init__()
-        self.kwargs, self.cancel = kwargs, cancel
-        self.signals = _MeasureSignals()  # no parent: lives as long as the job needs it
-
-    def run(self) -> None:  # worker thread
-        try:
-            result = measure_attention(
-                **self.kwargs, cancel=self.cancel.is_set, progress=self.signals.progress.emit
-            )
-        except Cancelled:
-            self.signals.cancelled.emit()
-            return
-        except Exception as exc:
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            self.signals.failed.emit(detail)
-            return
-        self.signals.finished.emit(result)
-
-
 @register_panel
 class FlashAttentionPanel(Panel):
     panel_id = "flash_attention"
+    _measure_progress = QtCore.Signal(float, str)  # emitted by the measurement's worker
     order = 110
     title = "Flash attention"
     default_area = Area.BottomDockWidgetArea
@@ -102,10 +71,9 @@ class FlashAttentionPanel(Panel):
         self.params: FlashParams = self.session.view_params[self.panel_id]
         self.tile_step = 0
         self.measurement: Measurement | None = None
-        self._pool = QtCore.QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
         self._cancel = threading.Event()
-        self._job: _MeasureJob | None = None
+        self._measuring = False
+        self._measure_progress.connect(self._on_progress)  # queued from the worker thread
         self.pages = QtWidgets.QTabWidget()
         self.pages.setObjectName("flash_pages")
         self.pages.setDocumentMode(True)
@@ -114,8 +82,6 @@ class FlashAttentionPanel(Panel):
         self.body.addWidget(self.pages, 1)
         self.timer = QtCore.QTimer(self, interval=PLAY_INTERVAL_MS)
         self.timer.timeout.connect(self._tick)
-        self.listen(self.params.events, self._show_params)
-        self._show_params()
         app = QtCore.QCoreApplication.instance()
         if app is not None:  # never leave a measurement running under a closing app
             app.aboutToQuit.connect(self.stop_measurement)
@@ -128,7 +94,7 @@ class FlashAttentionPanel(Panel):
         spin.setKeyboardTracking(False)
         spin.setGroupSeparatorShown(True)
         spin.setToolTip(tip)
-        spin.valueChanged.connect(lambda v: self.set_value(field, v))
+        self.bind(self.params, field, spin.valueChanged, spin.setValue, spin)
         self.spins[field] = spin
         return spin
 
@@ -145,9 +111,9 @@ class FlashAttentionPanel(Panel):
         self.dtype_box.setObjectName("flash_dtype")
         for name, nbytes in DTYPES.items():
             self.dtype_box.addItem(f"{name} ({nbytes} B)", name)
-        self.dtype_box.currentIndexChanged.connect(
-            lambda i: self.set_value("dtype", self.dtype_box.itemData(i))
-        )
+        box = self.dtype_box
+        show = lambda name: box.setCurrentIndex(box.findData(name))  # noqa: E731
+        self.bind(self.params, "dtype", box.currentIndexChanged, show, box, box.itemData)
         controls.add(None, self.dtype_box)
         left.addWidget(controls)
         self.curve_plot = pg.PlotWidget(title="memory of one head's attention (log–log)")
@@ -250,7 +216,8 @@ class FlashAttentionPanel(Panel):
             controls.add(label, self._spin(field, 0, hi, tip))
         self.causal_box = QtWidgets.QCheckBox("causal")
         self.causal_box.setObjectName("tile_causal")
-        self.causal_box.toggled.connect(lambda on: self.set_value("causal", on))
+        self.bind(self.params, "causal", self.causal_box.toggled, self.causal_box.setChecked,
+                  self.causal_box)  # fmt: skip
         controls.add(None, self.causal_box)
         self.back_button = QtWidgets.QPushButton("◀ Back")
         self.back_button.setObjectName("tile_back")
@@ -304,23 +271,6 @@ class FlashAttentionPanel(Panel):
         lay.addLayout(row, 1)
         self.reflow(row)
         return page
-
-    # -- parameters ----------------------------------------------------------------------------
-    def set_value(self, field: str, value: Any) -> bool:
-        """Write one parameter as the widgets do (a refusal shows its message)."""
-        ok = self.try_set(lambda: setattr(self.params, field, value))
-        if not ok:
-            self._show_params()
-        return ok
-
-    def _show_params(self, *_: object) -> None:
-        for field, spin in self.spins.items():
-            with signals_blocked(spin):
-                spin.setValue(getattr(self.params, field))
-        with signals_blocked(self.dtype_box):
-            self.dtype_box.setCurrentIndex(self.dtype_box.findData(self.params.dtype))
-        with signals_blocked(self.causal_box):
-            self.causal_box.setChecked(self.params.causal)
 
     # -- drawing -------------------------------------------------------------------------------
     def _data(self) -> FlashData | None:
@@ -514,29 +464,23 @@ class FlashAttentionPanel(Panel):
     # -- live measurement ----------------------------------------------------------------------
     @property
     def measuring(self) -> bool:
-        return self._job is not None
+        return self._measuring
 
     def start_measurement(self) -> bool:
         """Start timing both paths at the chosen N on a pool thread; False if refused."""
         if self.measuring:
             return False
-        kwargs = {
-            "n": self.params.measure_n,
-            "head_dim": self.params.head_dim,
-            "backend": self.session.backend,
-        }
         self._cancel.clear()
-        job = _MeasureJob(kwargs, self._cancel)
-        job.signals.progress.connect(self._on_progress)
-        job.signals.finished.connect(self._on_finished)
-        job.signals.cancelled.connect(self._on_cancelled)
-        job.signals.failed.connect(self._on_failed)
-        self._job = job
+        self._measuring = True
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
         self.measure_text.setText(f"Measuring N = {self.params.measure_n:,} …")
-        self._pool.start(job)
+        start_worker(
+            measure_attention, n=self.params.measure_n, head_dim=self.params.head_dim,
+            backend=self.session.backend, cancel=self._cancel.is_set,
+            progress=self._measure_progress.emit, on_done=self._on_measured,
+        )  # fmt: skip
         return True
 
     def cancel_measurement(self) -> None:
@@ -548,10 +492,19 @@ class FlashAttentionPanel(Panel):
     def stop_measurement(self, msecs: int = 30_000) -> bool:
         """Cancel and wait for the worker (shutdown, tests)."""
         self._cancel.set()
-        return self._pool.waitForDone(msecs)
+        return wait_for_workers(msecs)
+
+    @QtCore.Slot(object)
+    def _on_measured(self, outcome: Outcome) -> None:
+        if outcome.error is None:
+            self._on_finished(outcome.value)
+        elif isinstance(outcome.error, Cancelled):
+            self._on_cancelled()
+        else:
+            self._on_failed(outcome.detail)
 
     def _end(self, outcome: str) -> None:
-        self._job = None
+        self._measuring = False
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.measurement_done.emit(outcome)

@@ -111,6 +111,11 @@ class HeadSharing(pg.GraphicsLayoutWidget):
                 plot.getAxis(ax).setTextPen(pg.mkPen(tm.plot_foreground))
 
 
+def _nearest_step(n: int) -> int:
+    """The slider position nearest ``n`` tokens (on a log scale)."""
+    return int(np.argmin([abs(np.log2(s / max(n, 1))) for s in SEQ_STEPS]))
+
+
 @register_panel
 class KVCachePanel(Panel):
     panel_id = "kv_cache"
@@ -155,9 +160,9 @@ class KVCachePanel(Panel):
         self.seq_slider.setRange(0, len(SEQ_STEPS) - 1)
         self.seq_slider.setPageStep(1)
         self.seq_slider.setTickPosition(QtWidgets.QSlider.TickPosition.TicksBelow)
-        self.seq_slider.valueChanged.connect(
-            lambda i: self._set("seq_len", SEQ_STEPS[i], self._show_params)
-        )
+        slider = self.seq_slider
+        show = lambda n: slider.setValue(_nearest_step(n))  # noqa: E731
+        self.bind(self.params, "seq_len", slider.valueChanged, show, slider, SEQ_STEPS.__getitem__)
         self.seq_spin = QtWidgets.QSpinBox()
         self.seq_spin.setObjectName("seq_len_input")
         self.seq_spin.setRange(0, SEQ_STEPS[-1])
@@ -173,9 +178,9 @@ class KVCachePanel(Panel):
         self.dtype_box.setObjectName("dtype_selector")
         for name, nbytes in DTYPES.items():
             self.dtype_box.addItem(f"{name} ({nbytes:g} bytes)", name)
-        self.dtype_box.currentIndexChanged.connect(
-            lambda i: self._set("dtype", self.dtype_box.itemData(i), self._show_params)
-        )
+        box = self.dtype_box
+        show = lambda name: box.setCurrentIndex(box.findData(name))  # noqa: E731
+        self.bind(self.params, "dtype", box.currentIndexChanged, show, box, box.itemData)
         form.addRow("Number type", self.dtype_box)
         calc.addLayout(form)
         self.results = QtWidgets.QLabel()
@@ -237,29 +242,19 @@ class KVCachePanel(Panel):
         self.body.addLayout(row, 1)
         self.reflow(row)
 
-        self.listen(self.params.events, self._show_params)
-        self._show_params()
+        self.listen(self.params.events, self._show_preset)
+        self._show_preset()
 
     # -- input ---------------------------------------------------------------------------------
     def _bind_spin(self, spin: QtWidgets.QSpinBox, field: str) -> None:
-        spin.valueChanged.connect(lambda v: self._set(field, v, self._show_params))
-
-    def _set(self, field: str, value: Any, restore) -> bool:
-        ok = self.try_set(lambda: setattr(self.params, field, value))
-        if not ok:
-            restore()
-        return ok
-
-    def set_value(self, field: str, value: Any) -> bool:
-        """Write one calculator field as the widgets do (a refusal shows its message)."""
-        return self._set(field, value, self._show_params)
+        self.bind(self.params, field, spin.valueChanged, spin.setValue, spin)
 
     def _pick_preset(self, index: int) -> None:
         name = self.preset_box.itemText(index)
         if name == CUSTOM:
             return
         self.try_set(lambda: self.params.apply_preset(name))
-        self._show_params()
+        self._show_preset()  # refused: the box names the shape that stands
 
     def next_token(self) -> None:
         self.try_set(lambda: setattr(self.params, "decode_tokens", self.params.decode_tokens + 1))
@@ -267,16 +262,9 @@ class KVCachePanel(Panel):
     def reset_decode(self) -> None:
         self.try_set(lambda: setattr(self.params, "decode_tokens", 0))
 
-    def _show_params(self, *_: object) -> None:
+    def _show_preset(self, *_: object) -> None:
+        """The preset whose shape the calculator holds, or "custom"."""
         p = self.params
-        for field, spin in self.spins.items():
-            with signals_blocked(spin):
-                spin.setValue(getattr(p, field))
-        with signals_blocked(self.seq_slider):
-            nearest = int(np.argmin([abs(np.log2(s / p.seq_len)) for s in SEQ_STEPS]))
-            self.seq_slider.setValue(nearest)
-        with signals_blocked(self.dtype_box):
-            self.dtype_box.setCurrentIndex(self.dtype_box.findData(p.dtype))
         shape = (p.layers, p.q_heads, p.kv_heads, p.head_dim)
         name = next((n for n, s in PRESETS.items() if s == shape), CUSTOM)
         with signals_blocked(self.preset_box):

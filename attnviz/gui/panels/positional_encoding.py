@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
-from superqt.utils import signals_blocked
 
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
@@ -73,7 +72,7 @@ class PositionalEncodingPanel(Panel):
             spin.setSingleStep(step)
             spin.setKeyboardTracking(False)
             spin.setToolTip(tip)
-            spin.valueChanged.connect(lambda v, f=field: self.set_value(f, v))
+            self.bind(self.params, field, spin.valueChanged, spin.setValue, spin, int)
             self.inputs[field] = spin
             controls.add(label, spin)
         self.base_box = QtWidgets.QDoubleSpinBox()
@@ -83,7 +82,8 @@ class PositionalEncodingPanel(Panel):
         self.base_box.setKeyboardTracking(False)
         self.base_box.setGroupSeparatorShown(True)
         self.base_box.setToolTip("Base of the frequencies: theta_i = base^(-2i/d)")
-        self.base_box.valueChanged.connect(lambda v: self.set_value("base", v))
+        self.bind(self.params, "base", self.base_box.valueChanged, self.base_box.setValue,
+                  self.base_box)  # fmt: skip
         self.inputs["base"] = self.base_box
         controls.add("Base", self.base_box)
         self.body.addWidget(controls)
@@ -151,23 +151,6 @@ class PositionalEncodingPanel(Panel):
         self.pages.addTab(order, "Shuffle test")
         self.reflow(maps)
         self.body.addWidget(self.pages, 1)
-        self.listen(self.params.events, self._show_params)
-        self._show_params()
-
-    # -- input ---------------------------------------------------------------------------------
-    def set_value(self, field: str, value: Any) -> bool:
-        """Write one parameter as the widgets do (a refusal shows its message)."""
-        if field != "base":
-            value = int(value)
-        ok = self.try_set(lambda: setattr(self.params, field, value))
-        if not ok:
-            self._show_params()
-        return ok
-
-    def _show_params(self, *_: object) -> None:
-        for field, box in self.inputs.items():
-            with signals_blocked(box):
-                box.setValue(getattr(self.params, field))
 
     # -- drawing -------------------------------------------------------------------------------
     def draw(self, result: Result) -> None:

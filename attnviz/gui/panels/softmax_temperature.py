@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
-from superqt.utils import signals_blocked
 
 from attnviz.export.captions import settings_caption
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
@@ -52,7 +51,10 @@ class SoftmaxTemperaturePanel(Panel):
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.setObjectName("temperature_slider")
         self.slider.setRange(0, STEPS)
-        self.slider.valueChanged.connect(self._slider_moved)
+        slider = self.slider
+        self.bind(self.session, "temperature", slider.valueChanged,
+                  lambda t: slider.setValue(t_to_slider(t)), slider,
+                  lambda pos: round(slider_to_t(pos), 4))  # fmt: skip
         self.t_box = QtWidgets.QLineEdit()
         self.t_box.setObjectName("temperature_input")
         self.t_box.setMaximumWidth(80)
@@ -106,9 +108,6 @@ class SoftmaxTemperaturePanel(Panel):
         self._show_logits()
 
     # -- input -----------------------------------------------------------------------------
-    def _slider_moved(self, pos: int) -> None:
-        self.try_set(lambda: setattr(self.session, "temperature", round(slider_to_t(pos), 4)))
-
     def _apply_typed_t(self) -> None:
         text = self.t_box.text().strip()
         try:
@@ -151,10 +150,7 @@ class SoftmaxTemperaturePanel(Panel):
         )
 
     def _show_t(self, *_: object) -> None:
-        t = self.session.temperature
-        with signals_blocked(self.slider):
-            self.slider.setValue(t_to_slider(t))
-        self.t_box.setText(f"{t:g}")
+        self.t_box.setText(f"{self.session.temperature:g}")  # the slider is bound
 
     def _show_logits(self, *_: object) -> None:
         self.logits_edit.setText(", ".join(f"{v:g}" for v in self.session.logits))

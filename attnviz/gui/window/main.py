@@ -21,7 +21,7 @@ __all__ = ["MainWindow"]
 
 
 def _ms(seconds: float) -> str:
-    """"12 ms", or "<1 ms" (a cached change takes microseconds: "0 ms" read as broken)."""
+    """ "12 ms", or "<1 ms" (a cached change takes microseconds: "0 ms" read as broken)."""
     return "<1 ms" if seconds < 0.0005 else f"{seconds * 1000:.0f} ms"
 
 
