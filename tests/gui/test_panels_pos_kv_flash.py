@@ -349,7 +349,7 @@ def test_flash_memory_page_numbers(qtbot, make_panel):
 
 
 def test_flash_measurement_runs_off_the_gui_thread(qtbot, make_panel, monkeypatch):
-    import attnviz.gui.panels.flash_attention as F
+    import attnviz.gui.panels._flash_memory as F  # the page that starts the measurement
 
     threads = []
     real = F.measure_attention
@@ -375,7 +375,7 @@ def test_flash_measurement_runs_off_the_gui_thread(qtbot, make_panel, monkeypatc
 
 
 def test_flash_measurement_can_be_cancelled(qtbot, make_panel, monkeypatch):
-    import attnviz.gui.panels.flash_attention as F
+    import attnviz.gui.panels._flash_memory as F  # the page that starts the measurement
 
     gate = threading.Event()
     real = F.measure_attention
