@@ -69,6 +69,7 @@ FILE_CAUSAL = (
 )
 FILE_EDITS = "a saved-attention file has no X or W to edit; choose “Toy model” to edit"
 INPUTS = ("scene", "text", "model_path", "hide_special", "attention_path")
+_FIXED_BY_SOURCE = ("text", "hide_special", "edits", "causal", "temperature")
 
 Edit = tuple[str, int, int, int, float]  # (matrix, head, row, col, value); head ignored for X
 
@@ -215,25 +216,30 @@ class Session:
     def _validate(self, name: str, value: Any) -> Any:
         if name in ("tokens", "n_heads", "n_layers"):
             raise ValueError(f"{name} follows the text and scene; set text or scene instead")
-        model, att = self.model, self.attention
+        model = self.model
         if name == "attention_path":
             if value is None:
                 return None
             if not isinstance(value, (str, os.PathLike)):
                 raise ValueError(f"attention_path must be a file path, got {value!r}")
             return str(attention_file(value).path.resolve())
-        if att is not None and name == "text" and value != self.text:
-            raise ValueError(FILE_TEXT)
-        if att is not None and name == "hide_special" and value:
-            raise ValueError(
-                "hiding special tokens is for real models; a saved-attention file is shown as saved"
-            )
-        if att is not None and name == "edits" and value:
-            raise ValueError(FILE_EDITS)
-        if att is not None and name == "causal" and bool(value) != self.causal:
-            raise ValueError(FILE_CAUSAL)
-        if att is not None and name == "temperature" and value != self.temperature:
-            raise ValueError(FILE_TEMPERATURE)
+        # What the source cannot change (saved probabilities: text, mask and temperature are
+        # as they were saved; there are no tokens to hide, nothing to edit).
+        caps = self.source.caps if name in _FIXED_BY_SOURCE else None
+        if caps is not None:
+            if name == "text" and not caps.typed_text and value != self.text:
+                raise ValueError(FILE_TEXT)
+            if name == "hide_special" and not caps.has_qkv and value:
+                raise ValueError(
+                    "hiding special tokens is for real models; a saved-attention file is shown "
+                    "as saved"
+                )
+            if name == "edits" and not caps.has_qkv and value:
+                raise ValueError(FILE_EDITS)
+            if name == "causal" and not caps.adjustable and bool(value) != self.causal:
+                raise ValueError(FILE_CAUSAL)
+            if name == "temperature" and not caps.adjustable and value != self.temperature:
+                raise ValueError(FILE_TEMPERATURE)
         if name == "model_path":
             if value is None:
                 return None
