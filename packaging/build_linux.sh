@@ -3,12 +3,16 @@
 # .deb (app under /opt/attnviz, `attnviz` on PATH, desktop entry and icon). Prints sizes, the
 # build time and the oldest glibc the bundle needs.
 #
-#   bash packaging/build_linux.sh            (uses .venv; `bash .ci/dev test` creates it)
+#   bash packaging/build_linux.sh            (from a fresh clone: sets up .venv as README's
+#                                             commands do, through `bash .ci/dev setup`)
 #
 # Output: build/linux/{dist/attnviz/, attnviz-VERSION-linux-x86_64.tar.gz, attnviz_VERSION_amd64.deb,
 # build-info.txt}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ -z "${PYTHON:-}" ]; then
+  bash .ci/dev setup  # the virtual environment and Debian packages README's commands set up
+fi
 py=${PYTHON:-.venv/bin/python}
 out=build/linux
 name=$("$py" -c 'import tomllib; print(tomllib.load(open("pyproject.toml","rb"))["project"]["name"])')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import traceback
 from types import TracebackType
 
@@ -97,7 +98,17 @@ def run_app(qt_args: list[str], check: bool = False, scene: str | None = None) -
     if app.platformName() == "offscreen":
         quiet_offscreen_messages()
     install_exception_hook()
-    window = MainWindow()
+    # The self-check neither reads nor writes the user's settings: it opens the default layout
+    # and what it would save goes to a folder deleted on exit (it once left an 800×800 window
+    # geometry for the user's first real launch).
+    scratch = tempfile.TemporaryDirectory(prefix="attnviz-check-") if check else None
+    settings = None
+    if scratch is not None:
+        from PySide6 import QtCore
+
+        ini = os.path.join(scratch.name, "settings.ini")
+        settings = QtCore.QSettings(ini, QtCore.QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings)
     if scene_file is not None and not window.open_scene(scene):
         print(f"attnviz: {window.statusBar().currentMessage()}", file=sys.stderr)
     window.show()
@@ -113,4 +124,7 @@ def run_app(qt_args: list[str], check: bool = False, scene: str | None = None) -
     else:
         code = app.exec()
     dispose(window)
+    if scratch is not None:
+        del settings
+        scratch.cleanup()
     return code
