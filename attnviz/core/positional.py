@@ -37,28 +37,51 @@ def rope_frequencies(head_dim: int, base: float = 10000.0) -> np.ndarray:
     return base ** (-np.arange(0, head_dim, 2, dtype=np.float64) / head_dim)
 
 
-def rope_angles(positions: Any, head_dim: int, base: float = 10000.0) -> np.ndarray:
-    """(..., head_dim/2) rotation angles position * theta_i."""
+def rope_angles(
+    positions: Any, head_dim: int, base: float = 10000.0, frequencies: Any | None = None
+) -> np.ndarray:
+    """(..., head_dim/2) rotation angles position * theta_i.
+
+    ``frequencies`` replaces base^(-2i/head_dim) with one frequency per pair: the long-context
+    variants (Llama 3, YaRN, LongRoPE) rescale each pair's frequency separately.
+    """
     pos = np.asarray(positions, dtype=np.float64)
-    return pos[..., None] * rope_frequencies(head_dim, base)
+    if frequencies is None:
+        theta = rope_frequencies(head_dim, base)
+    else:
+        theta = np.asarray(frequencies, dtype=np.float64)
+        if theta.shape != (head_dim // 2,) or not np.isfinite(theta).all():
+            raise ValueError(
+                f"RoPE needs {head_dim // 2} finite frequencies for head dim {head_dim}, got "
+                f"shape {theta.shape}"
+            )
+    return pos[..., None] * theta
 
 
 def apply_rope(
-    x: Any, positions: Any | None = None, base: float = 10000.0, interleaved: bool = False
+    x: Any,
+    positions: Any | None = None,
+    base: float = 10000.0,
+    interleaved: bool = False,
+    *,
+    frequencies: Any | None = None,
+    scaling: float = 1.0,
 ) -> Any:
     """Rotate query or key vectors x (..., L, E) by their positions (default 0..L-1).
 
     ``interleaved=False`` pairs feature i with i + E/2 (GPT-NeoX / Llama "rotate_half");
     ``interleaved=True`` pairs 2i with 2i+1 (the RoFormer paper). Both give scores that depend
-    only on relative offsets.
+    only on relative offsets. ``frequencies`` (one per pair) replaces base^(-2i/E);
+    ``scaling`` multiplies cos and sin (YaRN's and LongRoPE's attention factor: every score
+    q·k grows by scaling²).
     """
     xp = array_namespace(x)
     *_, n, e = x.shape
     if positions is None:
         positions = np.arange(n)
-    ang = rope_angles(positions, e, base)  # (L, E/2)
-    cos = xp.asarray(np.cos(ang), dtype=x.dtype)
-    sin = xp.asarray(np.sin(ang), dtype=x.dtype)
+    ang = rope_angles(positions, e, base, frequencies)  # (L, E/2)
+    cos = xp.asarray(np.cos(ang) * scaling, dtype=x.dtype)
+    sin = xp.asarray(np.sin(ang) * scaling, dtype=x.dtype)
     if interleaved:
         x1, x2 = x[..., 0::2], x[..., 1::2]
     else:

@@ -1,4 +1,4 @@
-"""Llama-style decoders: Llama, and the near-identical Mistral and Qwen2.
+"""Llama-style decoders: Llama, and the near-identical Mistral, Qwen2 and Qwen3.
 
     x = token[ids]
     per layer:  h = RMSNorm(x)
@@ -7,6 +7,7 @@
                 x = x + Wdown (SiLU(h' Wgate) ⊙ h' Wup),  h' = RMSNorm(x)      (SwiGLU)
 
 RoPE pairs feature i with i + E/2 ("rotate_half"), positions 0..L-1, base ``rope_theta``.
+Qwen3 normalises each head's query and key (RMSNorm over E, weights of its own) before RoPE.
 Grouped-query attention: each key/value head serves Hq/Hkv consecutive query heads; the trace
 keeps k and v with their own Hkv heads. Mistral (and Qwen2 with ``use_sliding_window``) limit
 each query to the last ``sliding_window`` keys: the core's ``window=(W-1, 0)``.
@@ -22,11 +23,12 @@ References
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from attnviz.core.positional import apply_rope
+from attnviz.core.positional import apply_rope, rope_frequencies
 from attnviz.models.base import Architecture, Family, LayerResult, attend, heads
 from attnviz.models.config import Config
 from attnviz.models.nn import ACTIVATIONS, linear, rms_norm
@@ -34,9 +36,11 @@ from attnviz.models.nn import ACTIVATIONS, linear, rms_norm
 __all__ = ["Llama", "Rope"]
 
 DEFAULT_THETA = 10_000.0
-# RoPE variants whose frequencies are base^(-2i/E) and whose positions are 0..L-1 scaled by a
-# constant: "dynamic" (NTK) only changes the base past max_position_embeddings, which we refuse.
-ROPE_TYPES = ("default", "linear", "dynamic")
+# "default" and "linear" use base^(-2i/E) at positions 0..L-1 (divided by the factor for
+# "linear"); "dynamic" (NTK) changes the base only past max_position_embeddings, which we
+# refuse. "llama3", "yarn" and "longrope" give each pair its own frequency (and YaRN/LongRoPE an
+# attention factor on cos and sin): the long-context checkpoints (Llama 3.1+, Qwen2.5, Phi-3.5).
+ROPE_TYPES = ("default", "linear", "dynamic", "llama3", "yarn", "longrope")
 
 
 @dataclass(frozen=True)
@@ -46,13 +50,22 @@ class Rope:
     theta: float
     kind: str = "default"
     factor: float = 1.0  # "linear": positions are divided by this
+    frequencies: tuple[float, ...] | None = None  # one per pair, where the kind rescales them
+    long_frequencies: tuple[float, ...] | None = None  # LongRoPE, past original_max tokens
+    original_max: int = 0  # the pre-training context the scaling stretches
+    scaling: float = 1.0  # multiplies cos and sin (YaRN, LongRoPE)
 
     def describe(self) -> str:
-        extra = f", linear scaling ×{self.factor:g}" if self.kind == "linear" else ""
+        extra = {
+            "linear": f", linear scaling ×{self.factor:g}",
+            "llama3": f", Llama 3 scaling ×{self.factor:g} past {self.original_max:,} tokens",
+            "yarn": f", YaRN ×{self.factor:g} from {self.original_max:,} tokens",
+            "longrope": f", LongRoPE from {self.original_max:,} tokens",
+        }.get(self.kind, "")
         return f"rotary (RoPE, θ = {self.theta:g}{extra})"
 
     @classmethod
-    def from_config(cls, config: Config) -> Rope:
+    def from_config(cls, config: Config, head_dim: int) -> Rope:
         """Read rope_parameters (transformers ≥ 5) or rope_theta + rope_scaling (earlier)."""
         doc = config.doc
         params = doc.get("rope_parameters")
@@ -65,28 +78,137 @@ class Rope:
         kind = params.get("rope_type", params.get("type", "default"))
         if kind not in ROPE_TYPES:
             raise config.error(
-                f"RoPE type {kind!r} is not supported yet (supported: {', '.join(ROPE_TYPES)}); "
-                "it rescales each frequency separately, which attnviz.core.positional.apply_rope "
-                "cannot express"
+                f"RoPE type {kind!r} is not supported (supported: {', '.join(ROPE_TYPES)})"
             )
         theta = params.get("rope_theta", doc.get("rope_theta", DEFAULT_THETA))
         prf = params.get("partial_rotary_factor", doc.get("partial_rotary_factor", 1.0))
         if prf not in (1, 1.0, None):
             raise config.error(f"partial_rotary_factor {prf!r} is not supported (only 1)")
-        factor = params.get("factor", 1.0) if kind == "linear" else 1.0
+        factor = params.get("factor", 1.0) if kind != "default" else 1.0
         for name, value in (("rope_theta", theta), ("factor", factor)):
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise config.error(f"RoPE {name} must be a positive number, got {value!r}")
-        return cls(float(theta), kind, float(factor))
+        theta, factor = float(theta), float(factor)
+        if kind in ("default", "linear", "dynamic"):
+            return cls(theta, kind, factor if kind == "linear" else 1.0)
+        max_pos = config.int("max_position_embeddings", default=2048)
+        original = params.get("original_max_position_embeddings",
+                              doc.get("original_max_position_embeddings", max_pos))  # fmt: skip
+        if isinstance(original, bool) or not isinstance(original, int) or original < 1:
+            raise config.error(
+                f"RoPE original_max_position_embeddings must be a whole number ≥ 1, got "
+                f"{original!r}"
+            )
+        base = rope_frequencies(head_dim, theta)  # (E/2,)
+        if kind == "llama3":
+            return cls(theta, kind, factor, _llama3(config, params, base, factor, original),
+                       original_max=original)  # fmt: skip
+        if kind == "yarn":
+            if "factor" not in params:
+                factor = max_pos / original
+            freqs, scale = _yarn(config, params, base, factor, original, head_dim, theta)
+            return cls(theta, kind, factor, freqs, original_max=original, scaling=scale)
+        # longrope
+        if "factor" not in params:
+            factor = max_pos / original
+        short = _factors(config, params, "short_factor", head_dim)
+        long = _factors(config, params, "long_factor", head_dim)
+        attention = params.get("attention_factor")
+        if attention is None:
+            attention = 1.0 if factor <= 1 else math.sqrt(1 + math.log(factor) / math.log(original))
+        return cls(
+            theta, kind, factor, tuple(base / short), tuple(base / long), original,
+            float(attention),
+        )  # fmt: skip
 
     def positions(self, n: int) -> np.ndarray:
         pos = np.arange(n, dtype=np.float64)
         return pos / self.factor if self.kind == "linear" else pos
 
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """Rotate (H, L, E) queries or keys at positions 0..L-1."""
+        n = x.shape[-2]
+        freqs = self.frequencies
+        if self.long_frequencies is not None and n > self.original_max:
+            freqs = self.long_frequencies  # LongRoPE switches on the sequence's length
+        return apply_rope(x, self.positions(n), self.theta, frequencies=freqs, scaling=self.scaling)
+
+
+def _number(config: Config, params: dict, key: str, default: float) -> float:
+    value = params.get(key, default)
+    if value is None:
+        value = default
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise config.error(f"RoPE {key} must be a number, got {value!r}")
+    return float(value)
+
+
+def _llama3(
+    config: Config, params: dict, base: np.ndarray, factor: float, original: int
+) -> tuple[float, ...]:
+    """Llama 3.1: pairs whose wavelength is longer than original/low_freq_factor turn ``factor``
+    times slower, those shorter than original/high_freq_factor stay, and those between are
+    blended by where their wavelength falls."""
+    low = _number(config, params, "low_freq_factor", 1.0)
+    high = _number(config, params, "high_freq_factor", 4.0)
+    if not 0 < low < high:
+        raise config.error(f"RoPE needs 0 < low_freq_factor < high_freq_factor, got {low}, {high}")
+    wavelength = 2 * math.pi / base
+    blend = (original / wavelength - low) / (high - low)  # 0 at the long end, 1 at the short
+    out = np.where(wavelength > original / low, base / factor, base)
+    middle = (wavelength >= original / high) & (wavelength <= original / low)
+    out = np.where(middle, (1 - blend) * base / factor + blend * base, out)
+    return tuple(float(f) for f in out)
+
+
+def _yarn(
+    config: Config, params: dict, base: np.ndarray, factor: float, original: int, dim: int,
+    theta: float,
+) -> tuple[tuple[float, ...], float]:  # fmt: skip
+    """YaRN (Peng et al., 2023): pairs that turn fewer than beta_slow times over the original
+    context are interpolated (``factor`` times slower), those turning more than beta_fast times
+    keep their frequency, with a linear ramp between; cos and sin scale by the attention
+    factor (0.1 ln(factor) + 1 unless given)."""
+    beta_fast = _number(config, params, "beta_fast", 32.0) or 32.0
+    beta_slow = _number(config, params, "beta_slow", 1.0) or 1.0
+
+    def pair_of(turns: float) -> float:  # the pair index that turns `turns` times
+        return dim * math.log(original / (turns * 2 * math.pi)) / (2 * math.log(theta))
+
+    lo, hi = pair_of(beta_fast), pair_of(beta_slow)
+    if params.get("truncate", True):
+        lo, hi = math.floor(lo), math.ceil(hi)
+    lo, hi = max(lo, 0), min(hi, dim - 1)
+    if lo == hi:
+        hi += 0.001
+    ramp = np.clip((np.arange(dim // 2) - lo) / (hi - lo), 0, 1)  # 0: keep, 1: interpolate
+    freqs = base / factor * ramp + base * (1 - ramp)
+
+    def m(scale: float, ms: float = 1.0) -> float:
+        return 1.0 if scale <= 1 else 0.1 * ms * math.log(scale) + 1.0
+
+    attention = params.get("attention_factor")
+    if attention is None:
+        mscale, mscale_all = params.get("mscale"), params.get("mscale_all_dim")
+        attention = (
+            m(factor, mscale) / m(factor, mscale_all) if mscale and mscale_all else m(factor)
+        )
+    return tuple(float(f) for f in freqs), float(attention)
+
+
+def _factors(config: Config, params: dict, key: str, dim: int) -> np.ndarray:
+    values = params.get(key)
+    if not isinstance(values, list) or len(values) != dim // 2:
+        raise config.error(f"LongRoPE {key} must list {dim // 2} numbers, got {values!r}")
+    out = np.asarray(values, dtype=np.float64)
+    if not (np.isfinite(out).all() and (out > 0).all()):
+        raise config.error(f"LongRoPE {key} must be positive numbers, got {values!r}")
+    return out
+
 
 class Llama(Family):
     name = "llama"
-    model_types = ("llama", "mistral", "qwen2")
+    model_types = ("llama", "mistral", "qwen2", "qwen3")
     anchor = "embed_tokens.weight"
 
     def __init__(
@@ -100,8 +222,10 @@ class Llama(Family):
         o_bias: bool,
         mlp_bias: bool,
         windows: tuple[int | None, ...],
+        qk_norm: bool = False,
     ) -> None:
         super().__init__(arch, config)
+        self.qk_norm = qk_norm  # Qwen3: RMSNorm on each head's q and k before RoPE
         self.eps = eps
         self.rope = rope
         self.qkv_bias, self.o_bias, self.mlp_bias = qkv_bias, o_bias, mlp_bias
@@ -116,15 +240,20 @@ class Llama(Family):
         hkv = config.int("num_key_value_heads", default=h)
         if h % hkv:
             raise config.error(f"{h} query heads cannot be shared evenly by {hkv} key/value heads")
-        e = config.int("head_dim", default=cls.split(config, d, h))
+        # head_dim may differ from hidden/heads (Qwen3, Gemma): split only when it is not given.
+        given = config.doc.get("head_dim") is not None
+        e = config.int("head_dim") if given else cls.split(config, d, h)
         n_layers = config.int("num_hidden_layers")
-        rope = Rope.from_config(config)
         if e % 2:
             raise config.error(f"RoPE needs an even head_dim, got {e}")
+        rope = Rope.from_config(config, e)
         if mt == "qwen2":
             qkv_bias, o_bias, mlp_bias = True, False, False
         elif mt == "mistral":
             qkv_bias = o_bias = mlp_bias = False
+        elif mt == "qwen3":
+            qkv_bias = o_bias = config.bool("attention_bias", default=False)
+            mlp_bias = False
         else:
             qkv_bias = o_bias = config.bool("attention_bias", default=False)
             mlp_bias = config.bool("mlp_bias", default=False)
@@ -143,7 +272,7 @@ class Llama(Family):
             causal=True,
             positions=rope.describe(),
             activation=cls.activation(config, "hidden_act", default="silu"),
-            norm="RMSNorm (pre)",
+            norm="RMSNorm (pre)" + (", q/k RMSNorm per head" if mt == "qwen3" else ""),
         )
         return cls(
             arch,
@@ -154,6 +283,7 @@ class Llama(Family):
             o_bias=o_bias,
             mlp_bias=mlp_bias,
             windows=cls._windows(config, mt, n_layers),
+            qk_norm=mt == "qwen3",
         )
 
     @staticmethod
@@ -163,7 +293,8 @@ class Llama(Family):
         w = config.int("sliding_window", default=None) if "sliding_window" in config.doc else 4096
         if model_type == "mistral":
             return (w,) * n_layers
-        if model_type != "qwen2" or not config.bool("use_sliding_window", default=False):
+        qwen = model_type in ("qwen2", "qwen3")
+        if not qwen or not config.bool("use_sliding_window", default=False):
             return (None,) * n_layers
         types = config.doc.get("layer_types")
         if isinstance(types, list) and len(types) == n_layers:
@@ -187,6 +318,9 @@ class Llama(Family):
                 out[f"{s}q_proj.bias"] = (nq,)
                 out[f"{s}k_proj.bias"] = (nkv,)
                 out[f"{s}v_proj.bias"] = (nkv,)
+            if self.qk_norm:
+                out[f"{s}q_norm.weight"] = (e,)
+                out[f"{s}k_norm.weight"] = (e,)
             out[f"{s}o_proj.weight"] = (d, nq)
             if self.o_bias:
                 out[f"{s}o_proj.bias"] = (d,)
@@ -213,6 +347,9 @@ class Llama(Family):
             t[f"{i}.qkv_b"] = (
                 np.concatenate([w[f"{s}{m}_proj.bias"] for m in "qkv"]) if self.qkv_bias else None
             )
+            if self.qk_norm:
+                t[f"{i}.q_norm"] = w[f"{s}q_norm.weight"]
+                t[f"{i}.k_norm"] = w[f"{s}k_norm.weight"]
             t[f"{i}.o_w"] = w[f"{s}o_proj.weight"].T
             t[f"{i}.o_b"] = w[f"{s}o_proj.bias"] if self.o_bias else None
             m = f"{p}mlp."
@@ -233,9 +370,12 @@ class Llama(Family):
         nq, nkv = a.heads * a.head_dim, a.kv_heads * a.head_dim
         h = rms_norm(x, t[f"{i}.ln1"], self.eps)
         qkv = linear(h, t[f"{i}.qkv_w"], t[f"{i}.qkv_b"])  # (L, (Hq + 2 Hkv) E)
-        pos = self.rope.positions(len(x))
-        q = apply_rope(heads(qkv[:, :nq], a.heads), pos, self.rope.theta)  # (Hq, L, E)
-        k = apply_rope(heads(qkv[:, nq : nq + nkv], a.kv_heads), pos, self.rope.theta)  # (Hkv,L,E)
+        q = heads(qkv[:, :nq], a.heads)  # (Hq, L, E)
+        k = heads(qkv[:, nq : nq + nkv], a.kv_heads)  # (Hkv, L, E)
+        if self.qk_norm:
+            q = rms_norm(q, t[f"{i}.q_norm"], self.eps)
+            k = rms_norm(k, t[f"{i}.k_norm"], self.eps)
+        q, k = self.rope.apply(q), self.rope.apply(k)
         v = heads(qkv[:, nq + nkv :], a.kv_heads)  # (Hkv, L, E)
         w = self.windows[i]
         ctx, res = attend(q, k, v, causal=True, window=None if w is None else (w - 1, 0))

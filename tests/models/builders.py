@@ -199,7 +199,7 @@ def gpt2(folder: Path, vocab_size: int, *, prefixed: bool = True, seed: int = 1,
 
 
 def llama(folder: Path, vocab_size: int, *, kind: str = "llama", seed: int = 2, **cfg: Any) -> Any:
-    """A 2-layer Llama (or Mistral / Qwen2) with grouped-query attention and RoPE."""
+    """A 2-layer Llama (or Mistral / Qwen2 / Qwen3) with grouped-query attention and RoPE."""
     kw = dict(
         vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
         num_key_value_heads=2, intermediate_size=48, max_position_embeddings=64,
@@ -212,6 +212,7 @@ def llama(folder: Path, vocab_size: int, *, kind: str = "llama", seed: int = 2, 
         "llama": (transformers.LlamaConfig, transformers.LlamaForCausalLM),
         "mistral": (transformers.MistralConfig, transformers.MistralForCausalLM),
         "qwen2": (transformers.Qwen2Config, transformers.Qwen2ForCausalLM),
+        "qwen3": (transformers.Qwen3Config, transformers.Qwen3ForCausalLM),
     }[kind]
     model = randomize(model_cls(config_cls(**kw)), seed)
     save(model, folder)

@@ -193,11 +193,24 @@ def test_bad_config_values(bert_dir, changes, fragments):
 
 
 def test_unsupported_rope_type(tmp_path):
+    """An unknown RoPE type is refused by name ("llama3" was, until issue 16 made it work)."""
     n = B.write_llama_tokenizer_json(tmp_path)
     B.llama(tmp_path, n)
-    rope = {"rope_type": "llama3", "rope_theta": 5e5, "factor": 8.0}
+    rope = {"rope_type": "wobbly", "rope_theta": 5e5, "factor": 8.0}
     B.edit_config(tmp_path, rope_parameters=rope)
-    refused(tmp_path, "config.json", "RoPE type 'llama3' is not supported")
+    refused(tmp_path, "config.json", "RoPE type 'wobbly' is not supported")
+
+
+def test_bad_long_context_rope_settings(tmp_path):
+    n = B.write_llama_tokenizer_json(tmp_path)
+    B.llama(tmp_path, n)
+    bad = {"rope_type": "longrope", "rope_theta": 5e5, "short_factor": [1.0], "long_factor": [1.0]}
+    B.edit_config(tmp_path, rope_parameters=bad)
+    refused(tmp_path, "config.json", "short_factor must list 4 numbers")
+    bad = {"rope_type": "llama3", "rope_theta": 5e5, "factor": 8.0, "low_freq_factor": 4.0,
+           "high_freq_factor": 1.0, "original_max_position_embeddings": 64}  # fmt: skip
+    B.edit_config(tmp_path, rope_parameters=bad)
+    refused(tmp_path, "config.json", "low_freq_factor < high_freq_factor")
 
 
 def test_config_not_json(bert_dir):

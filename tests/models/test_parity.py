@@ -159,6 +159,8 @@ def _hf_qkv(hf, ids, layer: int):
             h.remove()
         e = attn.head_dim
         q, k, v = (got[m][0].view(len(ids), -1, e).transpose(0, 1)[None] for m in "qkv")
+        if hasattr(attn, "q_norm"):  # Qwen3: per-head RMSNorm over E, before RoPE
+            q, k = attn.q_norm(q), attn.k_norm(k)
         pos = torch.arange(len(ids))[None]
         cos, sin = hf.rotary_emb(q, pos)
         q, k = apply_rotary_pos_emb(q, k, cos, sin)
@@ -193,7 +195,24 @@ def test_llama_legacy_config_mqa_and_biases(tmp_path):
     assert model.info.kv_heads == 1 and "θ = 321" in model.info.positions
 
 
-ROPE_SCALINGS = [{"rope_type": "linear", "factor": 2.0}, {"type": "dynamic", "factor": 3.0}]
+ROPE_SCALINGS = [
+    {"rope_type": "linear", "factor": 2.0},
+    {"type": "dynamic", "factor": 3.0},
+    # head dim 8, θ 800: wavelengths 6.3, 33, 177, 944 tokens. Llama 3 with an original context
+    # of 64 keeps the first pair, blends the second and slows the last two: every branch.
+    {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 8.0,
+     "original_max_position_embeddings": 64},
+    # YaRN: the ramp between beta_fast and beta_slow falls inside the 4 pairs; attention factor
+    # 0.1 ln 4 + 1 on cos and sin (every score × 1.29).
+    {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 16,
+     "beta_fast": 8.0, "beta_slow": 1.0},
+    {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 16,
+     "mscale": 1.0, "mscale_all_dim": 0.5, "truncate": False},
+    # LongRoPE (Phi-3.5 style): the text is longer than the original 8 tokens, so the long
+    # factors apply; attention factor √(1 + ln 8 / ln 8).
+    {"rope_type": "longrope", "original_max_position_embeddings": 8,
+     "short_factor": [1.0, 1.2, 1.5, 2.0], "long_factor": [1.0, 2.0, 4.0, 8.0]},
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("rope", ROPE_SCALINGS)
@@ -202,6 +221,18 @@ def test_llama_rope_scaling(tmp_path, rope):
     B.llama(tmp_path, n, seed=9)
     B.edit_config(tmp_path, rope_parameters=..., rope_theta=800.0, rope_scaling=rope)
     check_parity(tmp_path)
+
+
+def test_longrope_short_text_uses_the_short_factors(tmp_path):
+    """LongRoPE switches factors on the sequence length: at most the original context (8
+    tokens here), the short factors; both sides compared with transformers."""
+    n = B.write_llama_tokenizer_json(tmp_path)
+    B.llama(tmp_path, n, seed=9)
+    rope = {"rope_type": "longrope", "original_max_position_embeddings": 8,
+            "short_factor": [1.0, 1.5, 3.0, 6.0], "long_factor": [1.0, 1.0, 1.0, 1.0]}  # fmt: skip
+    B.edit_config(tmp_path, rope_parameters=..., rope_theta=800.0, rope_scaling=rope)
+    model, trace = check_parity(tmp_path, text="the cat sat")
+    assert len(trace) <= 8 and "LongRoPE" in model.info.positions
 
 
 def test_mistral_sliding_window(tmp_path):
@@ -222,6 +253,22 @@ def test_qwen2_biases_and_sliding_layers(tmp_path):
 
 
 # -- storage: dtypes and shards --------------------------------------------------------------
+
+
+def test_qwen3_qk_norm_head_dim_and_groups_of_three(tmp_path):
+    """Qwen3: RMSNorm on each head's q and k before RoPE; head_dim 12 ≠ hidden/heads (32/6);
+    6 query heads in groups of 3 over 2 KV heads; q/k/v biases on; two sliding layers of 4."""
+    n = B.write_llama_tokenizer_json(tmp_path)
+    B.llama(tmp_path, n, kind="qwen3", seed=12, num_attention_heads=6, num_key_value_heads=2,
+            head_dim=12, attention_bias=True, rope_theta=700.0, use_sliding_window=True,
+            sliding_window=4, max_window_layers=0)  # fmt: skip
+    model, trace = check_parity(tmp_path)
+    assert (model.info.model_type, model.info.heads, model.info.head_dim) == ("qwen3", 6, 12)
+    assert [trace.kv_head(h) for h in range(6)] == [0, 0, 0, 1, 1, 1]
+    hf, _ = B.reference(tmp_path, trace.ids)
+    q, k, _ = _hf_qkv(hf, trace.ids, 1)
+    np.testing.assert_allclose(trace.q[1], q, rtol=0, atol=ATOL * float(np.abs(q).max()))
+    np.testing.assert_allclose(trace.k[1], k, rtol=0, atol=ATOL * float(np.abs(k).max()))
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
