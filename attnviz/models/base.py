@@ -29,7 +29,7 @@ class Architecture:
     """The numbers that describe a model, read from its config.json."""
 
     family: str  # "bert", "gpt2" or "llama"
-    model_type: str  # config.json's model_type ("bert", "gpt2", "llama", "mistral", "qwen2")
+    model_type: str  # config.json's model_type ("bert", "roberta", "gpt2", "llama", "qwen3" …)
     architecture: str  # config.json's architectures[0], e.g. "BertForMaskedLM"
     layers: int
     heads: int  # query heads per layer

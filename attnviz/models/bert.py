@@ -1,5 +1,10 @@
-"""BERT-style encoders: BERT, and sentence-transformers models such as MiniLM (same layers,
-weights saved without the ``bert.`` prefix).
+"""BERT-style encoders: BERT, sentence-transformers models such as MiniLM (same layers, weights
+saved without the ``bert.`` prefix), RoBERTa (and XLM-R, CamemBERT) and DistilBERT.
+
+RoBERTa numbers positions from the padding index: a token's position is padding_idx + 1 + its
+index among the non-padding tokens, and a padding token sits at padding_idx (transformers'
+``create_position_ids_from_input_ids``); it has one token type. DistilBERT has no token types
+and names its tensors differently (q_lin …, sa_layer_norm, ffn.lin1); the layers are BERT's.
 
     x = LayerNorm(word[ids] + position[0..L-1] + token_type[0])
     per layer:  a = LayerNorm(x + Attention(x) Wo)          (post-norm)
@@ -22,18 +27,25 @@ from attnviz.models.base import Architecture, Family, LayerResult, attend, heads
 from attnviz.models.config import Config
 from attnviz.models.nn import ACTIVATIONS, layer_norm, linear
 
-__all__ = ["Bert"]
+__all__ = ["Bert", "DistilBert"]
+
+ROBERTA_TYPES = ("roberta", "xlm-roberta", "camembert")
 
 
 class Bert(Family):
     name = "bert"
-    model_types = ("bert",)
+    model_types = ("bert", *ROBERTA_TYPES)
     anchor = "embeddings.word_embeddings.weight"
 
-    def __init__(self, arch: Architecture, config: Config, eps: float, type_vocab: int) -> None:
+    def __init__(
+        self, arch: Architecture, config: Config, eps: float, type_vocab: int,
+        padding_idx: int | None = None, table: int | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(arch, config)
         self.eps = eps
         self.type_vocab = type_vocab
+        self.padding_idx = padding_idx  # RoBERTa: positions count from here (None: from 0)
+        self.table = table if table is not None else arch.max_positions  # position rows
         self.act = ACTIVATIONS[arch.activation]
 
     @classmethod
@@ -46,9 +58,20 @@ class Bert(Family):
                 f"position_embedding_type {pos_type!r} is not supported (only 'absolute')"
             )
         causal = config.bool("is_decoder", default=False)
+        mt = config.model_type or "bert"
+        table = config.int("max_position_embeddings", default=512)
+        padding_idx = None
+        positions = "learned absolute"
+        if mt in ROBERTA_TYPES:
+            padding_idx = config.int("pad_token_id", default=1, minimum=0)
+            if padding_idx + 1 >= table:
+                raise config.error(
+                    f"pad_token_id {padding_idx} leaves no position in a table of {table}"
+                )
+            positions = f"learned absolute, from {padding_idx + 1} (after the padding index)"
         arch = Architecture(
             family=cls.name,
-            model_type=config.model_type or "bert",
+            model_type=mt,
             architecture=config.architecture or "BertModel",
             layers=config.int("num_hidden_layers"),
             heads=h,
@@ -56,22 +79,23 @@ class Bert(Family):
             hidden_size=d,
             head_dim=cls.split(config, d, h),
             intermediate_size=config.int("intermediate_size"),
-            max_positions=config.int("max_position_embeddings", default=512),
+            max_positions=table - (padding_idx + 1 if padding_idx is not None else 0),
             vocab_size=config.int("vocab_size"),
             causal=causal,
-            positions="learned absolute",
+            positions=positions,
             activation=cls.activation(config, "hidden_act", default="gelu"),
             norm="LayerNorm (post)",
         )
         eps = config.float("layer_norm_eps", default=1e-12)
-        return cls(arch, config, eps, config.int("type_vocab_size", default=2))
+        types = config.int("type_vocab_size", default=1 if padding_idx is not None else 2)
+        return cls(arch, config, eps, types, padding_idx, table)
 
     def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
         a = self.arch
         d, inner = a.hidden_size, a.intermediate_size
         out: dict[str, tuple[int, ...]] = {
             "embeddings.word_embeddings.weight": (a.vocab_size, d),
-            "embeddings.position_embeddings.weight": (a.max_positions, d),
+            "embeddings.position_embeddings.weight": (self.table, d),
             "embeddings.token_type_embeddings.weight": (self.type_vocab, d),
             "embeddings.LayerNorm.weight": (d,),
             "embeddings.LayerNorm.bias": (d,),
@@ -126,9 +150,19 @@ class Bert(Family):
             t[f"{i}.ln2_w"] = w[f"{p}output.LayerNorm.weight"]
             t[f"{i}.ln2_b"] = w[f"{p}output.LayerNorm.bias"]
 
+    def position_ids(self, ids: np.ndarray) -> np.ndarray:
+        """0..L-1; RoBERTa: padding_idx + 1 + the count of non-padding tokens so far, and
+        padding_idx for a padding token."""
+        if self.padding_idx is None:
+            return np.arange(len(ids))
+        real = np.asarray(ids) != self.padding_idx
+        return np.cumsum(real) * real + self.padding_idx
+
     def embed(self, ids: np.ndarray) -> np.ndarray:
         t = self.w
-        x = t["word"][ids] + t["position"][: len(ids)] + t["type0"]  # (L, D)
+        x = t["word"][ids] + t["position"][self.position_ids(ids)]  # (L, D)
+        if "type0" in t:
+            x = x + t["type0"]  # every token in segment 0
         return layer_norm(x, t["ln_w"], t["ln_b"], self.eps)
 
     def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
@@ -145,3 +179,83 @@ class Bert(Family):
         h = linear(h, t[f"{i}.fc2_w"], t[f"{i}.fc2_b"])
         h += x
         return layer_norm(h, t[f"{i}.ln2_w"], t[f"{i}.ln2_b"], self.eps), res
+
+
+class DistilBert(Bert):
+    """DistilBERT: BERT's post-norm layers under other names, and no token types."""
+
+    name = "bert"
+    model_types = ("distilbert",)
+    anchor = "embeddings.word_embeddings.weight"
+
+    @classmethod
+    def from_config(cls, config: Config) -> DistilBert:
+        d = config.int("dim", "hidden_size")
+        h = config.int("n_heads", "num_attention_heads")
+        table = config.int("max_position_embeddings", default=512)
+        arch = Architecture(
+            family=cls.name,
+            model_type="distilbert",
+            architecture=config.architecture or "DistilBertModel",
+            layers=config.int("n_layers", "num_hidden_layers"),
+            heads=h,
+            kv_heads=h,
+            hidden_size=d,
+            head_dim=cls.split(config, d, h),
+            intermediate_size=config.int("hidden_dim", "intermediate_size"),
+            max_positions=table,
+            vocab_size=config.int("vocab_size"),
+            causal=False,
+            positions="learned absolute (no token types)",
+            activation=cls.activation(config, "activation", "hidden_act", default="gelu"),
+            norm="LayerNorm (post)",
+        )
+        return cls(arch, config, 1e-12, 0, None, table)  # DistilBERT's LayerNorm eps is fixed
+
+    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+        a = self.arch
+        d, inner = a.hidden_size, a.intermediate_size
+        out: dict[str, tuple[int, ...]] = {
+            "embeddings.word_embeddings.weight": (a.vocab_size, d),
+            "embeddings.position_embeddings.weight": (self.table, d),
+            "embeddings.LayerNorm.weight": (d,),
+            "embeddings.LayerNorm.bias": (d,),
+        }
+        for i in range(a.layers):
+            p = f"transformer.layer.{i}."
+            for m in ("q_lin", "k_lin", "v_lin", "out_lin"):
+                out[f"{p}attention.{m}.weight"] = (d, d)
+                out[f"{p}attention.{m}.bias"] = (d,)
+            for norm in ("sa_layer_norm", "output_layer_norm"):
+                out[f"{p}{norm}.weight"] = (d,)
+                out[f"{p}{norm}.bias"] = (d,)
+            out[f"{p}ffn.lin1.weight"] = (inner, d)
+            out[f"{p}ffn.lin1.bias"] = (inner,)
+            out[f"{p}ffn.lin2.weight"] = (d, inner)
+            out[f"{p}ffn.lin2.bias"] = (d,)
+        return out
+
+    def aliases(self, name: str) -> tuple[str, ...]:
+        return ()
+
+    def bind(self, w: dict[str, np.ndarray]) -> None:
+        t = self.w
+        t["word"] = w["embeddings.word_embeddings.weight"]
+        t["position"] = w["embeddings.position_embeddings.weight"]
+        t["ln_w"] = w["embeddings.LayerNorm.weight"]
+        t["ln_b"] = w["embeddings.LayerNorm.bias"]
+        for i in range(self.arch.layers):
+            p = f"transformer.layer.{i}."
+            a = f"{p}attention."
+            t[f"{i}.qkv_w"] = np.concatenate([w[f"{a}{m}_lin.weight"] for m in "qkv"]).T
+            t[f"{i}.qkv_b"] = np.concatenate([w[f"{a}{m}_lin.bias"] for m in "qkv"])
+            t[f"{i}.o_w"] = w[f"{a}out_lin.weight"].T
+            t[f"{i}.o_b"] = w[f"{a}out_lin.bias"]
+            t[f"{i}.ln1_w"] = w[f"{p}sa_layer_norm.weight"]
+            t[f"{i}.ln1_b"] = w[f"{p}sa_layer_norm.bias"]
+            t[f"{i}.fc1_w"] = w[f"{p}ffn.lin1.weight"].T
+            t[f"{i}.fc1_b"] = w[f"{p}ffn.lin1.bias"]
+            t[f"{i}.fc2_w"] = w[f"{p}ffn.lin2.weight"].T
+            t[f"{i}.fc2_b"] = w[f"{p}ffn.lin2.bias"]
+            t[f"{i}.ln2_w"] = w[f"{p}output_layer_norm.weight"]
+            t[f"{i}.ln2_b"] = w[f"{p}output_layer_norm.bias"]

@@ -185,6 +185,33 @@ def bert(folder: Path, *, prefixed: bool = True, seed: int = 0, **cfg: Any) -> A
     return model
 
 
+def roberta(folder: Path, *, seed: int = 3, **cfg: Any) -> Any:
+    """A 2-layer RoBERTa: positions from pad_token_id + 1, one token type, names under
+    'roberta.'."""
+    kw = dict(
+        vocab_size=len(bert_vocab()), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=40, max_position_embeddings=42, type_vocab_size=1,
+        layer_norm_eps=1e-3, hidden_act="gelu", pad_token_id=1,
+    )  # fmt: skip
+    kw.update(cfg)
+    model = randomize(transformers.RobertaForMaskedLM(transformers.RobertaConfig(**kw)), seed)
+    save(model, folder)
+    return model
+
+
+def distilbert(folder: Path, *, seed: int = 4, **cfg: Any) -> Any:
+    """A 2-layer DistilBERT (no token types; q_lin, sa_layer_norm, ffn.lin1 …)."""
+    kw = dict(
+        vocab_size=len(bert_vocab()), dim=32, n_layers=2, n_heads=4, hidden_dim=40,
+        max_position_embeddings=40, activation="gelu", pad_token_id=0,
+    )  # fmt: skip
+    kw.update(cfg)
+    config = transformers.DistilBertConfig(**kw)
+    model = randomize(transformers.DistilBertForMaskedLM(config), seed)
+    save(model, folder)
+    return model
+
+
 def gpt2(folder: Path, vocab_size: int, *, prefixed: bool = True, seed: int = 1, **cfg: Any) -> Any:
     kw = dict(
         vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=4, n_positions=40,

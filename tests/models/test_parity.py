@@ -103,6 +103,25 @@ def test_bert_gamma_beta_names_and_token_type_row_0(tmp_path):
     assert np.abs(M.load(tmp_path).attentions(B.SENTENCE) - before).max() > 1e-3
 
 
+def test_roberta_positions_count_from_the_padding_index(tmp_path):
+    """RoBERTa: positions start at pad_token_id + 1 (here 2); a token whose id is the padding
+    id (1, "[UNK]" in this vocabulary: the unknown word "zzyzx") sits at position 1 and does not
+    advance the count, as transformers' create_position_ids_from_input_ids has it."""
+    B.write_wordlevel_tokenizer_json(tmp_path)
+    B.roberta(tmp_path)
+    model, trace = check_parity(tmp_path, text="the cat zzyzx sat on the mat")
+    assert 1 in trace.ids  # the padding id occurs, so the rule above is exercised
+    assert model.info.model_type == "roberta" and "from 2" in model.info.positions
+    assert model.info.max_positions == 40  # 42 rows, the first two never used by text
+
+
+def test_distilbert_names_and_no_token_types(tmp_path):
+    B.write_wordlevel_tokenizer_json(tmp_path)
+    B.distilbert(tmp_path)
+    model, _ = check_parity(tmp_path)
+    assert model.info.model_type == "distilbert" and not model.info.causal
+
+
 def test_bert_is_decoder_is_causal(tmp_path):
     B.write_wordlevel_tokenizer_json(tmp_path)
     B.bert(tmp_path, seed=6, is_decoder=True)
