@@ -1,4 +1,4 @@
-"""Llama-style decoders: Llama, and the near-identical Mistral, Qwen2 and Qwen3.
+"""Llama-style decoders: Llama, and the near-identical Mistral, Qwen2, Qwen3 and Phi-3.
 
     x = token[ids]
     per layer:  h = RMSNorm(x)
@@ -8,6 +8,9 @@
 
 RoPE pairs feature i with i + E/2 ("rotate_half"), positions 0..L-1, base ``rope_theta``.
 Qwen3 normalises each head's query and key (RMSNorm over E, weights of its own) before RoPE.
+Phi-3 stores q, k, v as one fused ``qkv_proj`` and gate and up as one ``gate_up_proj`` (the
+same [q | k | v] and [gate | up] order this module fuses them in), and may rotate only the
+first part of each head (partial_rotary_factor, as Phi-4-mini).
 Grouped-query attention: each key/value head serves Hq/Hkv consecutive query heads; the trace
 keeps k and v with their own Hkv heads. Mistral (and Qwen2 with ``use_sliding_window``) limit
 each query to the last ``sliding_window`` keys: the core's ``window=(W-1, 0)``.
@@ -54,6 +57,7 @@ class Rope:
     long_frequencies: tuple[float, ...] | None = None  # LongRoPE, past original_max tokens
     original_max: int = 0  # the pre-training context the scaling stretches
     scaling: float = 1.0  # multiplies cos and sin (YaRN, LongRoPE)
+    dim: int = 0  # features rotated at the start of each head; 0: all (partial rotary < E)
 
     def describe(self) -> str:
         extra = {
@@ -62,7 +66,8 @@ class Rope:
             "yarn": f", YaRN ×{self.factor:g} from {self.original_max:,} tokens",
             "longrope": f", LongRoPE from {self.original_max:,} tokens",
         }.get(self.kind, "")
-        return f"rotary (RoPE, θ = {self.theta:g}{extra})"
+        part = f", on the first {self.dim} features of each head" if self.dim else ""
+        return f"rotary (RoPE, θ = {self.theta:g}{extra}{part})"
 
     @classmethod
     def from_config(cls, config: Config, head_dim: int) -> Rope:
@@ -81,16 +86,15 @@ class Rope:
                 f"RoPE type {kind!r} is not supported (supported: {', '.join(ROPE_TYPES)})"
             )
         theta = params.get("rope_theta", doc.get("rope_theta", DEFAULT_THETA))
-        prf = params.get("partial_rotary_factor", doc.get("partial_rotary_factor", 1.0))
-        if prf not in (1, 1.0, None):
-            raise config.error(f"partial_rotary_factor {prf!r} is not supported (only 1)")
         factor = params.get("factor", 1.0) if kind != "default" else 1.0
         for name, value in (("rope_theta", theta), ("factor", factor)):
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise config.error(f"RoPE {name} must be a positive number, got {value!r}")
         theta, factor = float(theta), float(factor)
+        rotary = _rotary_dim(config, params, head_dim)
+        partial = rotary if rotary < head_dim else 0
         if kind in ("default", "linear", "dynamic"):
-            return cls(theta, kind, factor if kind == "linear" else 1.0)
+            return cls(theta, kind, factor if kind == "linear" else 1.0, dim=partial)
         max_pos = config.int("max_position_embeddings", default=2048)
         original = params.get("original_max_position_embeddings",
                               doc.get("original_max_position_embeddings", max_pos))  # fmt: skip
@@ -99,26 +103,27 @@ class Rope:
                 f"RoPE original_max_position_embeddings must be a whole number ≥ 1, got "
                 f"{original!r}"
             )
-        base = rope_frequencies(head_dim, theta)  # (E/2,)
+        base = rope_frequencies(rotary, theta)  # (rotary/2,)
         if kind == "llama3":
-            return cls(theta, kind, factor, _llama3(config, params, base, factor, original),
-                       original_max=original)  # fmt: skip
+            freqs = _llama3(config, params, base, factor, original)
+            return cls(theta, kind, factor, freqs, original_max=original, dim=partial)
         if kind == "yarn":
             if "factor" not in params:
                 factor = max_pos / original
-            freqs, scale = _yarn(config, params, base, factor, original, head_dim, theta)
-            return cls(theta, kind, factor, freqs, original_max=original, scaling=scale)
+            freqs, scale = _yarn(config, params, base, factor, original, rotary, theta)
+            return cls(theta, kind, factor, freqs, original_max=original, scaling=scale,
+                       dim=partial)  # fmt: skip
         # longrope
         if "factor" not in params:
             factor = max_pos / original
-        short = _factors(config, params, "short_factor", head_dim)
-        long = _factors(config, params, "long_factor", head_dim)
+        short = _factors(config, params, "short_factor", rotary)
+        long = _factors(config, params, "long_factor", rotary)
         attention = params.get("attention_factor")
         if attention is None:
             attention = 1.0 if factor <= 1 else math.sqrt(1 + math.log(factor) / math.log(original))
         return cls(
             theta, kind, factor, tuple(base / short), tuple(base / long), original,
-            float(attention),
+            float(attention), partial,
         )  # fmt: skip
 
     def positions(self, n: int) -> np.ndarray:
@@ -131,7 +136,29 @@ class Rope:
         freqs = self.frequencies
         if self.long_frequencies is not None and n > self.original_max:
             freqs = self.long_frequencies  # LongRoPE switches on the sequence's length
-        return apply_rope(x, self.positions(n), self.theta, frequencies=freqs, scaling=self.scaling)
+        turn = x[..., : self.dim] if self.dim else x
+        out = apply_rope(turn, self.positions(n), self.theta, frequencies=freqs,
+                         scaling=self.scaling)  # fmt: skip
+        if not self.dim:
+            return out
+        # Partial rotary: the rest of each head passes unrotated and unscaled.
+        return np.concatenate([out, x[..., self.dim :]], axis=-1)
+
+
+def _rotary_dim(config: Config, params: dict, head_dim: int) -> int:
+    """Features rotated per head: head_dim × partial_rotary_factor, as transformers rounds it."""
+    prf = params.get("partial_rotary_factor", config.doc.get("partial_rotary_factor", 1.0))
+    if prf is None:
+        prf = 1.0
+    if isinstance(prf, bool) or not isinstance(prf, int | float) or not 0 < prf <= 1:
+        raise config.error(f"partial_rotary_factor must lie in (0, 1], got {prf!r}")
+    rotary = int(head_dim * prf)
+    if rotary < 2 or rotary % 2:
+        raise config.error(
+            f"partial_rotary_factor {prf:g} rotates {rotary} of {head_dim} features per head; "
+            "RoPE needs an even number, at least 2"
+        )
+    return rotary
 
 
 def _number(config: Config, params: dict, key: str, default: float) -> float:
@@ -208,7 +235,7 @@ def _factors(config: Config, params: dict, key: str, dim: int) -> np.ndarray:
 
 class Llama(Family):
     name = "llama"
-    model_types = ("llama", "mistral", "qwen2", "qwen3")
+    model_types = ("llama", "mistral", "qwen2", "qwen3", "phi3")
     anchor = "embed_tokens.weight"
 
     def __init__(
@@ -226,6 +253,7 @@ class Llama(Family):
     ) -> None:
         super().__init__(arch, config)
         self.qk_norm = qk_norm  # Qwen3: RMSNorm on each head's q and k before RoPE
+        self.fused = arch.model_type == "phi3"  # one qkv_proj, one gate_up_proj
         self.eps = eps
         self.rope = rope
         self.qkv_bias, self.o_bias, self.mlp_bias = qkv_bias, o_bias, mlp_bias
@@ -249,7 +277,7 @@ class Llama(Family):
         rope = Rope.from_config(config, e)
         if mt == "qwen2":
             qkv_bias, o_bias, mlp_bias = True, False, False
-        elif mt == "mistral":
+        elif mt == "mistral" or mt == "phi3":
             qkv_bias = o_bias = mlp_bias = False
         elif mt == "qwen3":
             qkv_bias = o_bias = config.bool("attention_bias", default=False)
@@ -293,6 +321,8 @@ class Llama(Family):
         w = config.int("sliding_window", default=None) if "sliding_window" in config.doc else 4096
         if model_type == "mistral":
             return (w,) * n_layers
+        if model_type == "phi3":  # every layer, when the config names a window
+            return (config.int("sliding_window", default=None),) * n_layers
         qwen = model_type in ("qwen2", "qwen3")
         if not qwen or not config.bool("use_sliding_window", default=False):
             return (None,) * n_layers
@@ -311,9 +341,12 @@ class Llama(Family):
             p = f"layers.{i}."
             s = f"{p}self_attn."
             out[f"{p}input_layernorm.weight"] = (d,)
-            out[f"{s}q_proj.weight"] = (nq, d)
-            out[f"{s}k_proj.weight"] = (nkv, d)
-            out[f"{s}v_proj.weight"] = (nkv, d)
+            if self.fused:
+                out[f"{s}qkv_proj.weight"] = (nq + 2 * nkv, d)
+            else:
+                out[f"{s}q_proj.weight"] = (nq, d)
+                out[f"{s}k_proj.weight"] = (nkv, d)
+                out[f"{s}v_proj.weight"] = (nkv, d)
             if self.qkv_bias:
                 out[f"{s}q_proj.bias"] = (nq,)
                 out[f"{s}k_proj.bias"] = (nkv,)
@@ -325,8 +358,11 @@ class Llama(Family):
             if self.o_bias:
                 out[f"{s}o_proj.bias"] = (d,)
             out[f"{p}post_attention_layernorm.weight"] = (d,)
-            out[f"{p}mlp.gate_proj.weight"] = (inner, d)
-            out[f"{p}mlp.up_proj.weight"] = (inner, d)
+            if self.fused:
+                out[f"{p}mlp.gate_up_proj.weight"] = (2 * inner, d)
+            else:
+                out[f"{p}mlp.gate_proj.weight"] = (inner, d)
+                out[f"{p}mlp.up_proj.weight"] = (inner, d)
             out[f"{p}mlp.down_proj.weight"] = (d, inner)
             if self.mlp_bias:
                 out[f"{p}mlp.gate_proj.bias"] = (inner,)
@@ -343,7 +379,11 @@ class Llama(Family):
             t[f"{i}.ln1"] = w[f"{p}input_layernorm.weight"]
             t[f"{i}.ln2"] = w[f"{p}post_attention_layernorm.weight"]
             # Fused products: [q | k | v] (D, (Hq + 2 Hkv) E) and [gate | up] (D, 2I).
-            t[f"{i}.qkv_w"] = np.concatenate([w[f"{s}{m}_proj.weight"] for m in "qkv"]).T
+            t[f"{i}.qkv_w"] = (
+                w[f"{s}qkv_proj.weight"].T
+                if self.fused
+                else np.concatenate([w[f"{s}{m}_proj.weight"] for m in "qkv"]).T
+            )
             t[f"{i}.qkv_b"] = (
                 np.concatenate([w[f"{s}{m}_proj.bias"] for m in "qkv"]) if self.qkv_bias else None
             )
@@ -353,7 +393,11 @@ class Llama(Family):
             t[f"{i}.o_w"] = w[f"{s}o_proj.weight"].T
             t[f"{i}.o_b"] = w[f"{s}o_proj.bias"] if self.o_bias else None
             m = f"{p}mlp."
-            t[f"{i}.gu_w"] = np.concatenate([w[f"{m}gate_proj.weight"], w[f"{m}up_proj.weight"]]).T
+            t[f"{i}.gu_w"] = (
+                w[f"{m}gate_up_proj.weight"].T
+                if self.fused
+                else np.concatenate([w[f"{m}gate_proj.weight"], w[f"{m}up_proj.weight"]]).T
+            )
             t[f"{i}.gu_b"] = (
                 np.concatenate([w[f"{m}gate_proj.bias"], w[f"{m}up_proj.bias"]])
                 if self.mlp_bias

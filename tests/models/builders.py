@@ -226,7 +226,8 @@ def gpt2(folder: Path, vocab_size: int, *, prefixed: bool = True, seed: int = 1,
 
 
 def llama(folder: Path, vocab_size: int, *, kind: str = "llama", seed: int = 2, **cfg: Any) -> Any:
-    """A 2-layer Llama (or Mistral / Qwen2 / Qwen3) with grouped-query attention and RoPE."""
+    """A 2-layer Llama (or Mistral / Qwen2 / Qwen3 / Phi-3) with grouped-query attention and
+    RoPE."""
     kw = dict(
         vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
         num_key_value_heads=2, intermediate_size=48, max_position_embeddings=64,
@@ -240,6 +241,7 @@ def llama(folder: Path, vocab_size: int, *, kind: str = "llama", seed: int = 2, 
         "mistral": (transformers.MistralConfig, transformers.MistralForCausalLM),
         "qwen2": (transformers.Qwen2Config, transformers.Qwen2ForCausalLM),
         "qwen3": (transformers.Qwen3Config, transformers.Qwen3ForCausalLM),
+        "phi3": (transformers.Phi3Config, transformers.Phi3ForCausalLM),
     }[kind]
     model = randomize(model_cls(config_cls(**kw)), seed)
     save(model, folder)

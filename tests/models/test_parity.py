@@ -274,6 +274,28 @@ def test_qwen2_biases_and_sliding_layers(tmp_path):
 # -- storage: dtypes and shards --------------------------------------------------------------
 
 
+def test_phi3_fused_projections_partial_rotary_and_window(tmp_path):
+    """Phi-3: fused qkv_proj and gate_up_proj; partial rotary (6 of 8 features per head, as
+    Phi-4-mini rotates 3/4); every layer windowed to 5 keys."""
+    n = B.write_llama_tokenizer_json(tmp_path)
+    B.llama(tmp_path, n, kind="phi3", seed=13, rope_theta=600.0, sliding_window=5,
+            partial_rotary_factor=0.75, pad_token_id=0)  # fmt: skip
+    model, trace = check_parity(tmp_path)
+    assert model.info.model_type == "phi3" and "first 6 features" in model.info.positions
+    assert trace.windows[0] == (4, 0)
+
+
+def test_phi35_longrope(tmp_path):
+    """Phi-3.5's long-context config: LongRoPE with top-level original_max_position_embeddings."""
+    n = B.write_llama_tokenizer_json(tmp_path)
+    B.llama(tmp_path, n, kind="phi3", seed=14, rope_theta=600.0, pad_token_id=0,
+            max_position_embeddings=64, original_max_position_embeddings=8)  # fmt: skip
+    rope = {"rope_type": "longrope", "short_factor": [1.0, 1.1, 1.3, 1.6],
+            "long_factor": [1.0, 2.0, 3.0, 5.0]}  # fmt: skip
+    B.edit_config(tmp_path, rope_parameters=..., rope_theta=600.0, rope_scaling=rope)
+    check_parity(tmp_path)
+
+
 def test_qwen3_qk_norm_head_dim_and_groups_of_three(tmp_path):
     """Qwen3: RMSNorm on each head's q and k before RoPE; head_dim 12 ≠ hidden/heads (32/6);
     6 query heads in groups of 3 over 2 KV heads; q/k/v biases on; two sliding layers of 4."""
