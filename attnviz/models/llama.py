@@ -70,8 +70,12 @@ class Rope:
         return f"rotary (RoPE, θ = {self.theta:g}{extra}{part})"
 
     @classmethod
-    def from_config(cls, config: Config, head_dim: int) -> Rope:
-        """Read rope_parameters (transformers ≥ 5) or rope_theta + rope_scaling (earlier)."""
+    def from_config(
+        cls, config: Config, head_dim: int, theta: float = DEFAULT_THETA, partial: float = 1.0
+    ) -> Rope:
+        """Read rope_parameters (transformers ≥ 5) or rope_theta + rope_scaling (earlier);
+        ``theta`` and ``partial`` are the family's defaults (GPT-NeoX: rotary_emb_base,
+        rotary_pct)."""
         doc = config.doc
         params = doc.get("rope_parameters")
         if params is None:
@@ -85,13 +89,13 @@ class Rope:
             raise config.error(
                 f"RoPE type {kind!r} is not supported (supported: {', '.join(ROPE_TYPES)})"
             )
-        theta = params.get("rope_theta", doc.get("rope_theta", DEFAULT_THETA))
+        theta = params.get("rope_theta", doc.get("rope_theta", theta))
         factor = params.get("factor", 1.0) if kind != "default" else 1.0
         for name, value in (("rope_theta", theta), ("factor", factor)):
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise config.error(f"RoPE {name} must be a positive number, got {value!r}")
         theta, factor = float(theta), float(factor)
-        rotary = _rotary_dim(config, params, head_dim)
+        rotary = _rotary_dim(config, params, head_dim, partial)
         partial = rotary if rotary < head_dim else 0
         if kind in ("default", "linear", "dynamic"):
             return cls(theta, kind, factor if kind == "linear" else 1.0, dim=partial)
@@ -145,9 +149,9 @@ class Rope:
         return np.concatenate([out, x[..., self.dim :]], axis=-1)
 
 
-def _rotary_dim(config: Config, params: dict, head_dim: int) -> int:
+def _rotary_dim(config: Config, params: dict, head_dim: int, default: float) -> int:
     """Features rotated per head: head_dim × partial_rotary_factor, as transformers rounds it."""
-    prf = params.get("partial_rotary_factor", config.doc.get("partial_rotary_factor", 1.0))
+    prf = params.get("partial_rotary_factor", config.doc.get("partial_rotary_factor", default))
     if prf is None:
         prf = 1.0
     if isinstance(prf, bool) or not isinstance(prf, int | float) or not 0 < prf <= 1:

@@ -225,6 +225,19 @@ def gpt2(folder: Path, vocab_size: int, *, prefixed: bool = True, seed: int = 1,
     return model
 
 
+def gpt_neox(folder: Path, vocab_size: int, *, seed: int = 5, **cfg: Any) -> Any:
+    """A 2-layer GPT-NeoX (Pythia layout): fused per-head query_key_value, partial RoPE."""
+    kw = dict(
+        vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=48, max_position_embeddings=64, layer_norm_eps=1e-3,
+        hidden_act="gelu", bos_token_id=0, eos_token_id=0,
+    )  # fmt: skip
+    kw.update(cfg)
+    model = randomize(transformers.GPTNeoXForCausalLM(transformers.GPTNeoXConfig(**kw)), seed)
+    save(model, folder)
+    return model
+
+
 def llama(folder: Path, vocab_size: int, *, kind: str = "llama", seed: int = 2, **cfg: Any) -> Any:
     """A 2-layer Llama (or Mistral / Qwen2 / Qwen3 / Phi-3) with grouped-query attention and
     RoPE."""

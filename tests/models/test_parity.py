@@ -186,6 +186,23 @@ def _hf_qkv(hf, ids, layer: int):
     return q[0].numpy(), k[0].numpy(), v[0].numpy()
 
 
+@pytest.mark.parametrize(
+    ("partial", "parallel"),
+    [(0.25, True), (0.5, False), (1.0, True)],
+    ids=["pythia", "seq", "full"],
+)
+def test_gpt_neox_partial_rotary_and_residuals(tmp_path, partial, parallel):
+    """GPT-NeoX / Pythia: the per-head fused query_key_value, RoPE on the first quarter (or
+    half, or all) of each head, parallel and sequential residuals."""
+    n = B.write_gpt2_bpe(tmp_path)
+    B.gpt_neox(tmp_path, n, rotary_pct=partial, rotary_emb_base=700.0,
+               use_parallel_residual=parallel)  # fmt: skip
+    model, _ = check_parity(tmp_path)
+    assert model.info.model_type == "gpt_neox"
+    rotated = int(8 * partial)  # head dim 8
+    assert (f"first {rotated} features" in model.info.positions) == (rotated < 8)
+
+
 def test_llama_gqa_rope_theta(tmp_path):
     n = B.write_llama_tokenizer_json(tmp_path)
     B.llama(tmp_path, n)  # 4 query heads share 2 KV heads; rope_theta 500; rms eps 1e-2
