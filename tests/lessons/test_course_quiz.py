@@ -14,9 +14,9 @@ from attnviz.lessons.course import COURSE, STEP_DEFAULTS, get_lesson, outline
 from attnviz.lessons.quiz import QUIZZES, check, score
 from attnviz.state.session import Session
 
-PANEL_IDS = {
+PANEL_IDS = {  # a module per panel, as all_panels() finds them (private modules are parts)
     p.stem for p in Path(panels_pkg.__file__).parent.glob("*.py")
-    if p.stem not in ("__init__", "base")
+    if p.stem != "base" and not p.stem.startswith("_")
 }  # fmt: skip
 SESSION_FIELDS = {f.name for f in dataclasses.fields(Session)}
 CURRICULUM = ("what", "qkv", "scores", "softmax", "temperature", "heads", "causal", "cross",
