@@ -1,4 +1,4 @@
-"""Llama-style decoders: Llama, and the near-identical Mistral, Qwen2, Qwen3 and Phi-3.
+"""Llama-style decoders: Llama, and the near-identical Mistral, Qwen2, Qwen3, Phi-3 and Gemma.
 
     x = token[ids]
     per layer:  h = RMSNorm(x)
@@ -10,7 +10,8 @@ RoPE pairs feature i with i + E/2 ("rotate_half"), positions 0..L-1, base ``rope
 Qwen3 normalises each head's query and key (RMSNorm over E, weights of its own) before RoPE.
 Phi-3 stores q, k, v as one fused ``qkv_proj`` and gate and up as one ``gate_up_proj`` (the
 same [q | k | v] and [gate | up] order this module fuses them in), and may rotate only the
-first part of each head (partial_rotary_factor, as Phi-4-mini).
+first part of each head (partial_rotary_factor, as Phi-4-mini). Gemma multiplies the embeddings
+by √D, scales each RMSNorm by (1 + w) instead of w, and gates its MLP with tanh-GELU (GeGLU).
 Grouped-query attention: each key/value head serves Hq/Hkv consecutive query heads; the trace
 keeps k and v with their own Hkv heads. Mistral (and Qwen2 with ``use_sliding_window``) limit
 each query to the last ``sliding_window`` keys: the core's ``window=(W-1, 0)``.
@@ -239,7 +240,7 @@ def _factors(config: Config, params: dict, key: str, dim: int) -> np.ndarray:
 
 class Llama(Family):
     name = "llama"
-    model_types = ("llama", "mistral", "qwen2", "qwen3", "phi3")
+    model_types = ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma")
     anchor = "embed_tokens.weight"
 
     def __init__(
@@ -258,6 +259,10 @@ class Llama(Family):
         super().__init__(arch, config)
         self.qk_norm = qk_norm  # Qwen3: RMSNorm on each head's q and k before RoPE
         self.fused = arch.model_type == "phi3"  # one qkv_proj, one gate_up_proj
+        gemma = arch.model_type == "gemma"
+        # Gemma: embeddings × √D (rounded to float32 as transformers does), RMSNorm × (1 + w).
+        self.embed_scale = np.float32(arch.hidden_size**0.5) if gemma else None
+        self.norm_offset = np.float32(1.0) if gemma else np.float32(0.0)
         self.eps = eps
         self.rope = rope
         self.qkv_bias, self.o_bias, self.mlp_bias = qkv_bias, o_bias, mlp_bias
@@ -303,8 +308,17 @@ class Llama(Family):
             vocab_size=config.int("vocab_size"),
             causal=True,
             positions=rope.describe(),
-            activation=cls.activation(config, "hidden_act", default="silu"),
-            norm="RMSNorm (pre)" + (", q/k RMSNorm per head" if mt == "qwen3" else ""),
+            activation=(
+                cls.activation(
+                    config, "hidden_activation", "hidden_act", default="gelu_pytorch_tanh"
+                )
+                if mt == "gemma"
+                else cls.activation(config, "hidden_act", default="silu")
+            ),
+            norm={
+                "qwen3": "RMSNorm (pre), q/k RMSNorm per head",
+                "gemma": "RMSNorm (pre, scale 1 + w)",
+            }.get(mt, "RMSNorm (pre)"),
         )
         return cls(
             arch,
@@ -380,8 +394,8 @@ class Llama(Family):
         for i in range(self.arch.layers):
             p = f"layers.{i}."
             s = f"{p}self_attn."
-            t[f"{i}.ln1"] = w[f"{p}input_layernorm.weight"]
-            t[f"{i}.ln2"] = w[f"{p}post_attention_layernorm.weight"]
+            t[f"{i}.ln1"] = w[f"{p}input_layernorm.weight"] + self.norm_offset
+            t[f"{i}.ln2"] = w[f"{p}post_attention_layernorm.weight"] + self.norm_offset
             # Fused products: [q | k | v] (D, (Hq + 2 Hkv) E) and [gate | up] (D, 2I).
             t[f"{i}.qkv_w"] = (
                 w[f"{s}qkv_proj.weight"].T
@@ -411,7 +425,8 @@ class Llama(Family):
             t[f"{i}.down_b"] = w[f"{m}down_proj.bias"] if self.mlp_bias else None
 
     def embed(self, ids: np.ndarray) -> np.ndarray:
-        return self.w["embed"][ids]  # (L, D); order enters through RoPE, inside attention
+        x = self.w["embed"][ids]  # (L, D); order enters through RoPE, inside attention
+        return x if self.embed_scale is None else x * self.embed_scale
 
     def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
         t, a = self.w, self.arch

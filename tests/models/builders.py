@@ -255,6 +255,7 @@ def llama(folder: Path, vocab_size: int, *, kind: str = "llama", seed: int = 2, 
         "qwen2": (transformers.Qwen2Config, transformers.Qwen2ForCausalLM),
         "qwen3": (transformers.Qwen3Config, transformers.Qwen3ForCausalLM),
         "phi3": (transformers.Phi3Config, transformers.Phi3ForCausalLM),
+        "gemma": (transformers.GemmaConfig, transformers.GemmaForCausalLM),
     }[kind]
     model = randomize(model_cls(config_cls(**kw)), seed)
     save(model, folder)

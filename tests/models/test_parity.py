@@ -313,6 +313,16 @@ def test_phi35_longrope(tmp_path):
     check_parity(tmp_path)
 
 
+def test_gemma_scaled_embeddings_geglu_and_one_plus_w_norms(tmp_path):
+    """Gemma: embeddings × √32, RMSNorm × (1 + w), tanh-GELU gate, head_dim 16 ≠ 32/4,
+    multi-query (one KV head, as Gemma 2B)."""
+    n = B.write_llama_tokenizer_json(tmp_path)
+    B.llama(tmp_path, n, kind="gemma", seed=15, head_dim=16, num_key_value_heads=1,
+            rope_theta=900.0, hidden_activation="gelu_pytorch_tanh", pad_token_id=0)  # fmt: skip
+    model, _ = check_parity(tmp_path)
+    assert model.info.model_type == "gemma" and model.info.kv_heads == 1
+
+
 def test_qwen3_qk_norm_head_dim_and_groups_of_three(tmp_path):
     """Qwen3: RMSNorm on each head's q and k before RoPE; head_dim 12 ≠ hidden/heads (32/6);
     6 query heads in groups of 3 over 2 KV heads; q/k/v biases on; two sliding layers of 4."""
