@@ -23,6 +23,7 @@ from attnviz.models.errors import PICKLE_SUFFIXES, ModelError, pickle_refusal
 from attnviz.models.gpt2 import GPT2
 from attnviz.models.gpt_neox import GPTNeoX
 from attnviz.models.llama import Llama
+from attnviz.models.olmo import Olmo
 from attnviz.models.tokenizer import Encoding, TextTokenizer, load_tokenizer, tokenizer_files
 from attnviz.models.weights import TensorInfo, WeightFiles, open_weights
 
@@ -37,7 +38,7 @@ __all__ = [
     "load",
 ]
 
-FAMILIES: tuple[type[Family], ...] = (Bert, DistilBert, GPT2, GPTNeoX, Llama)
+FAMILIES: tuple[type[Family], ...] = (Bert, DistilBert, GPT2, GPTNeoX, Llama, Olmo)
 SUPPORTED = ", ".join(mt for f in FAMILIES for mt in f.model_types)
 _DTYPE_NAMES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}
 
@@ -52,7 +53,7 @@ def family_for(config: Config) -> type[Family]:
         raise config.error(f"has no model_type; attnviz runs model types {SUPPORTED}")
     raise config.error(
         f"model_type {mt!r} ({config.architecture}) is not supported; attnviz runs BERT-, "
-        f"RoBERTa-, DistilBERT-, GPT-2-, GPT-NeoX- and Llama-style models (model types "
+        f"RoBERTa-, DistilBERT-, GPT-2-, GPT-NeoX-, Llama- and OLMo-style models (model types "
         f"{SUPPORTED})"
     )
 

@@ -323,6 +323,28 @@ def test_gemma_scaled_embeddings_geglu_and_one_plus_w_norms(tmp_path):
     assert model.info.model_type == "gemma" and model.info.kv_heads == 1
 
 
+@pytest.mark.parametrize("clip", [None, 1.5])
+def test_olmo_weightless_layer_norm_and_clipped_qkv(tmp_path, clip):
+    """OLMo: LayerNorm without weights (eps 1e-5), q/k/v clipped to ±clip_qkv when set."""
+    n = B.write_llama_tokenizer_json(tmp_path)
+    B.llama(tmp_path, n, kind="olmo", seed=16, rope_theta=650.0, clip_qkv=clip,
+            pad_token_id=0)  # fmt: skip
+    model, trace = check_parity(tmp_path)
+    assert model.info.model_type == "olmo"
+    if clip is not None:  # the clip bites: without it the same weights attend differently
+        B.edit_config(tmp_path, clip_qkv=None)
+        unclipped = M.load(tmp_path).forward(B.SENTENCE).attentions
+        assert np.abs(unclipped - trace.attentions).max() > 1e-3
+
+
+def test_olmo2_norms_after_attention_and_mlp(tmp_path):
+    """OLMo 2: RMSNorm after attention and after the MLP, q/k RMSNorm over all heads."""
+    n = B.write_llama_tokenizer_json(tmp_path)
+    B.llama(tmp_path, n, kind="olmo2", seed=17, rope_theta=650.0, pad_token_id=0)
+    model, _ = check_parity(tmp_path)
+    assert model.info.model_type == "olmo2" and model.info.kv_heads == 2
+
+
 def test_qwen3_qk_norm_head_dim_and_groups_of_three(tmp_path):
     """Qwen3: RMSNorm on each head's q and k before RoPE; head_dim 12 ≠ hidden/heads (32/6);
     6 query heads in groups of 3 over 2 KV heads; q/k/v biases on; two sliding layers of 4."""

@@ -1,0 +1,103 @@
+"""OLMo and OLMo 2: Llama's attention and SwiGLU MLP with their norms placed differently.
+
+    OLMo:    h = LN(x) (no weight, no bias, eps 1e-5);  q, k, v = clip(h W)  (clip_qkv, if set)
+             x = x + Attention(q, k, v) Wo;   x = x + MLP(LN(x))
+    OLMo 2:  q = RMSNorm_q(x Wq), k = RMSNorm_k(x Wk) over all heads together, v = x Wv
+             x = x + RMSNorm(Attention(q, k, v) Wo);   x = x + RMSNorm(MLP(x))     (norm after)
+
+References
+----------
+- Groeneveld et al., "OLMo: Accelerating the Science of Language Models", 2024.
+- OLMo Team, "2 OLMo 2 Furious", 2024.
+- transformers ``models/olmo/modeling_olmo.py`` and ``models/olmo2/modeling_olmo2.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from attnviz.models.base import LayerResult, attend, heads
+from attnviz.models.config import Config
+from attnviz.models.llama import Llama
+from attnviz.models.nn import layer_norm, linear, rms_norm
+
+__all__ = ["Olmo"]
+
+_ONE, _ZERO = np.float32(1.0), np.float32(0.0)
+
+
+class Olmo(Llama):
+    name = "olmo"
+    model_types = ("olmo", "olmo2")
+    anchor = "embed_tokens.weight"
+
+    @classmethod
+    def from_config(cls, config: Config) -> Olmo:
+        model = super().from_config(config)
+        v2 = model.arch.model_type == "olmo2"
+        model.v2 = v2
+        clip = None if v2 else config.doc.get("clip_qkv")
+        model.clip = None if clip is None else config.float("clip_qkv")
+        if not v2:
+            model.eps = 1e-5  # OLMo's LayerNorm has a fixed eps
+        norm = (
+            "RMSNorm after attention and MLP, q/k RMSNorm over all heads"
+            if v2
+            else "LayerNorm without weights (pre)"
+        )
+        model.arch = dataclasses.replace(model.arch, norm=norm)
+        return model  # type: ignore[return-value]
+
+    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+        out = super().tensor_shapes()
+        a = self.arch
+        d = a.hidden_size
+        for i in range(a.layers):
+            p = f"layers.{i}."
+            del out[f"{p}input_layernorm.weight"]
+            if self.v2:
+                out[f"{p}post_feedforward_layernorm.weight"] = (d,)
+                out[f"{p}self_attn.q_norm.weight"] = (a.heads * a.head_dim,)
+                out[f"{p}self_attn.k_norm.weight"] = (a.kv_heads * a.head_dim,)
+            else:
+                del out[f"{p}post_attention_layernorm.weight"]
+        return out
+
+    def bind(self, w: dict[str, np.ndarray]) -> None:
+        w = dict(w)
+        d = self.arch.hidden_size
+        for i in range(self.arch.layers):  # Llama.bind reads these; OLMo's norms differ
+            p = f"layers.{i}."
+            w[f"{p}input_layernorm.weight"] = np.ones(d, np.float32)
+            w.setdefault(f"{p}post_attention_layernorm.weight", np.ones(d, np.float32))
+        super().bind(w)
+        if self.v2:
+            for i in range(self.arch.layers):
+                p = f"layers.{i}."
+                self.w[f"{i}.ln3"] = w[f"{p}post_feedforward_layernorm.weight"]
+                self.w[f"{i}.q_norm"] = w[f"{p}self_attn.q_norm.weight"]
+                self.w[f"{i}.k_norm"] = w[f"{p}self_attn.k_norm.weight"]
+
+    def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
+        t, a = self.w, self.arch
+        nq, nkv = a.heads * a.head_dim, a.kv_heads * a.head_dim
+        h = x if self.v2 else layer_norm(x, _ONE, _ZERO, self.eps)
+        qkv = linear(h, t[f"{i}.qkv_w"], t[f"{i}.qkv_b"])  # (L, (Hq + 2 Hkv) E)
+        if self.clip is not None:
+            np.clip(qkv, -self.clip, self.clip, out=qkv)
+        q, k, v = qkv[:, :nq], qkv[:, nq : nq + nkv], qkv[:, nq + nkv :]
+        if self.v2:
+            q = rms_norm(q, t[f"{i}.q_norm"], self.eps)
+            k = rms_norm(k, t[f"{i}.k_norm"], self.eps)
+        q = self.rope.apply(heads(q, a.heads))  # (Hq, L, E)
+        k = self.rope.apply(heads(k, a.kv_heads))  # (Hkv, L, E)
+        ctx, res = attend(q, k, heads(v, a.kv_heads), causal=True)
+        attn = linear(ctx, t[f"{i}.o_w"], t[f"{i}.o_b"])
+        x = x + (rms_norm(attn, t[f"{i}.ln2"], self.eps) if self.v2 else attn)
+        h = x if self.v2 else layer_norm(x, _ONE, _ZERO, self.eps)
+        gu = linear(h, t[f"{i}.gu_w"], t[f"{i}.gu_b"])  # (L, 2I)
+        inner = a.intermediate_size
+        m = linear(self.act(gu[:, :inner]) * gu[:, inner:], t[f"{i}.down_w"], t[f"{i}.down_b"])
+        return x + (rms_norm(m, t[f"{i}.ln3"], self.eps) if self.v2 else m), res
