@@ -19,6 +19,7 @@ def reference_attention(
     scale: float | None = None,
     temperature: float = 1.0,
     window: tuple[int | None, int | None] | None = None,
+    softcap: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """q (*B, Hq, L, E), k (*B, Hkv, S, E), v (*B, Hkv, S, Ev) with equal batch dims.
 
@@ -52,7 +53,10 @@ def reference_attention(
                             ok = False
                     if bm is not None and not bm[(*b, h, i, j)]:
                         ok = False
-                    x = float(np.dot(q[(*b, h, i)], k[(*b, kh, j)])) * scale / temperature
+                    x = float(np.dot(q[(*b, h, i)], k[(*b, kh, j)])) * scale
+                    if softcap is not None:  # Gemma 2: cap · tanh(logit / cap), then ÷T
+                        x = softcap * math.tanh(x / softcap)
+                    x /= temperature
                     if fm is not None:
                         x += fm[(*b, h, i, j)]
                     logits.append(x if ok else -math.inf)

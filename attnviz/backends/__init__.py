@@ -133,6 +133,7 @@ def scaled_dot_product_attention(
     *,
     temperature: float = 1.0,
     window: tuple[int | None, int | None] | None = None,
+    softcap: float | None = None,
     return_weights: bool = False,
     method: Method = "auto",
     backend: BackendName | None = None,
@@ -158,6 +159,9 @@ def scaled_dot_product_attention(
         Divides the scaled scores; must be > 0 (T -> 0 is the argmax, see ``hardmax``).
     window : (left, right), keyword-only
         Key j visible to query i when i - left <= j <= i + right; None on a side is unlimited.
+    softcap : float, keyword-only
+        Soft-cap the scaled logits: softcap · tanh(logits / softcap), before the mask and the
+        temperature (Gemma 2's attention-logit soft-capping). None: no cap.
     return_weights : bool, keyword-only
         Also return the probabilities (..., Hq, L, S).
     method : {"auto", "standard", "flash"}, keyword-only
@@ -185,7 +189,9 @@ def scaled_dot_product_attention(
         )
     # Checked once, where the inputs live: a mistake in the call raises the same message on
     # every backend, and anything a backend raises after this is the backend's failure.
-    p = prepare(query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window)
+    p = prepare(
+        query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window, softcap
+    )
     if use == "numpy":
         out, w = numpy_backend.run(p, method, return_weights)
     else:

@@ -487,6 +487,8 @@ def run(
         try:
             if d.visible is not None or d.bias is not None:
                 raise KernelUnsupported("the flash kernel takes no attn_mask")
+            if d.softcap is not None:
+                raise KernelUnsupported("the flash kernel has no logit soft-capping")
             # Flatten the (broadcast) batch dimensions: (*batch, H, N, E) -> (B, H, N, E)
             q = d.q.reshape(-1, d.hq, d.length_q, d.e)
             k = d.k.reshape(-1, d.hkv, d.length_k, d.e)

@@ -67,6 +67,7 @@ class Problem:
     temperature: float
     causal: bool
     window: tuple[int | None, int | None]
+    softcap: float | None  # logits become softcap · tanh(logits / softcap) (Gemma 2)
     visible: Any | None
     bias: Any | None
     out_dtype: np.dtype
@@ -79,8 +80,24 @@ class Problem:
 
     @property
     def logit_factor(self) -> float:
-        """scale / temperature: what multiplies q·k."""
+        """scale / temperature: what multiplies q·k (without soft-capping)."""
         return self.scale / self.temperature
+
+    @property
+    def q_factor(self) -> float:
+        """What the queries are multiplied by before q·k: scale / temperature, or only the
+        scale when the logits are soft-capped (the cap comes first, the temperature after)."""
+        return self.scale if self.softcap is not None else self.scale / self.temperature
+
+    def cap_logits(self, s: Any) -> Any:
+        """In place, on q·k · q_factor: softcap · tanh(s / softcap) / temperature when capped
+        (Gemma 2's attention-logit soft-capping); unchanged otherwise. Returns ``s``."""
+        if self.softcap is None:
+            return s
+        s /= self.softcap
+        self.xp.tanh(s, out=s)
+        s *= self.softcap / self.temperature
+        return s
 
     @property
     def scores_shape(self) -> tuple[int, ...]:
@@ -140,6 +157,8 @@ class Problem:
         """
         if self.bias is not None or self.length_q == 0 or self.length_k == 0:
             return False
+        if self.softcap is not None:  # |logit| <= softcap / T whatever q and k are
+            return self.softcap / self.temperature <= SAFE_LOGIT
         xp = self.xp
         qn = float(xp.sqrt(xp.max(xp.sum(self.q * self.q, axis=-1))))
         kn = float(xp.sqrt(xp.max(xp.sum(self.k * self.k, axis=-1))))
@@ -198,6 +217,18 @@ def _check_window(window: Any) -> tuple[int | None, int | None]:
     return (out[0], out[1])
 
 
+def _check_softcap(softcap: Any) -> float | None:
+    if softcap is None:
+        return None
+    try:
+        c = float(softcap)
+    except (TypeError, ValueError):
+        raise ValueError(f"softcap must be a number, got {softcap!r}") from None
+    if not (math.isfinite(c) and c > 0):
+        raise ValueError(f"softcap must be a finite number > 0 (or None for no cap), got {c}")
+    return c
+
+
 def _check_scale(scale: Any, e: int) -> float:
     if scale is None:
         return 1.0 / math.sqrt(e)
@@ -220,6 +251,7 @@ def prepare(
     enable_gqa: bool = False,
     temperature: float = 1.0,
     window: Any = None,
+    softcap: Any = None,
 ) -> Problem:
     """Check a torch-style attention call and normalise it; see scaled_dot_product_attention."""
     xp = array_namespace(query, key, value, attn_mask)
@@ -315,6 +347,7 @@ def prepare(
         temperature=check_temperature(temperature),
         causal=bool(is_causal),
         window=_check_window(window),
+        softcap=_check_softcap(softcap),
         visible=visible,
         bias=bias,
         out_dtype=out_dtype,

@@ -53,7 +53,7 @@ def standard_forward(p: Problem, block_q: int = STANDARD_BLOCK_Q) -> tuple[Any, 
         return out, weights
     shift = not p.logits_bounded()
     b, g = p.batch, p.group
-    qg = (p.q * p.logit_factor).reshape(*b, p.hkv, g, p.length_q, p.e)  # (*b, Hkv, G, L, E)
+    qg = (p.q * p.q_factor).reshape(*b, p.hkv, g, p.length_q, p.e)  # (*b, Hkv, G, L, E)
     kt = xp.swapaxes(p.k, -1, -2)[..., None, :, :]  # (*b, Hkv, 1, E, S)
     vg = p.v[..., None, :, :]  # (*b, Hkv, 1, S, Ev)
     visible = None if p.visible is None else xp.broadcast_to(p.visible, p.scores_shape)
@@ -65,6 +65,7 @@ def standard_forward(p: Problem, block_q: int = STANDARD_BLOCK_Q) -> tuple[Any, 
             continue
         s = qg[..., i0:i1, :] @ kt[..., lo:hi]  # (*b, Hkv, G, bq, hk)
         s = s.reshape(*b, p.hq, i1 - i0, hi - lo)  # (*b, Hq, bq, hk)
+        p.cap_logits(s)
         if bias is not None:
             s += bias[..., i0:i1, lo:hi]
         hidden = p.tile_invisible(i0, i1, lo, hi)
@@ -112,6 +113,7 @@ def attention(
     *,
     temperature: float = 1.0,
     window: tuple[int | None, int | None] | None = None,
+    softcap: float | None = None,
     return_weights: bool = False,
     method: Method = "auto",
 ) -> Any:
@@ -120,7 +122,9 @@ def attention(
     This is the compute core's implementation; :func:`attnviz.scaled_dot_product_attention`
     chooses a backend and calls it (or the CUDA kernel). Arguments as documented there.
     """
-    p = prepare(query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window)
+    p = prepare(
+        query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window, softcap
+    )
     out, w = run_problem(p, method, return_weights)
     return (out, w) if return_weights else out
 
@@ -138,13 +142,14 @@ class AttentionTrace:
     key: np.ndarray
     value: np.ndarray
     scores: np.ndarray  # q · kᵀ
-    scaled_scores: np.ndarray  # · scale / temperature
+    scaled_scores: np.ndarray  # · scale (soft-capped when softcap is set) / temperature
     masked_scores: np.ndarray  # + float mask, -inf where hidden
     weights: np.ndarray  # softmax over keys
     output: np.ndarray  # weights · v
     visible: np.ndarray
     scale: float
     temperature: float
+    softcap: float | None = None  # the logits were softcap · tanh(· / softcap) before ÷T
 
 
 def attention_trace(
@@ -158,16 +163,19 @@ def attention_trace(
     *,
     temperature: float = 1.0,
     window: tuple[int | None, int | None] | None = None,
+    softcap: float | None = None,
 ) -> AttentionTrace:
     """The same computation as ``scaled_dot_product_attention``, keeping every step.
 
     For the Q/K/V panel: scores Q·Kᵀ, scaled scores, masked scores (-inf where masked), weights
     and output. Materialises L×S several times over; meant for teaching sizes.
     """
-    p = prepare(query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window)
+    p = prepare(
+        query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window, softcap
+    )
     xp = p.xp
     scores = p.scores(1.0)
-    scaled = scores * p.logit_factor
+    scaled = p.cap_logits(scores * p.q_factor)  # soft-capped, then ÷T, when the model caps
     masked = p.mask_scores(scaled.copy())
     weights = softmax_(masked.copy(), axis=-1)
     output = p.weighted_values(weights)
@@ -192,4 +200,5 @@ def attention_trace(
         visible=fin(visible),
         scale=p.scale,
         temperature=p.temperature,
+        softcap=p.softcap,
     )

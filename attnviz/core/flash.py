@@ -79,7 +79,7 @@ def flash_forward(
     tiles: list[TileStep] = []
     skipped = 0
     fixed_max = not record and p.logits_bounded()
-    factor = p.logit_factor
+    factor = p.q_factor
     visible = None if p.visible is None else xp.broadcast_to(p.visible, p.scores_shape)
     bias = None if p.bias is None else xp.broadcast_to(p.bias, p.scores_shape)
     for head in np.ndindex(*p.batch, p.hq):
@@ -92,7 +92,7 @@ def flash_forward(
             i1 = min(i0 + block_q, p.length_q)
             lo, hi = p.key_range(i0, i1)
             nq = i1 - i0
-            qs = q[i0:i1] * factor  # (bq, E): scale and temperature folded into the Q tile
+            qs = q[i0:i1] * factor  # (bq, E): scale (and temperature, uncapped) in the Q tile
             m = xp.full(nq, 0.0 if fixed_max else -np.inf, dtype=q.dtype)
             acc = xp.zeros((nq, p.ev + 1), dtype=q.dtype)  # last column: l
             for j0 in range(lo, hi, block_k):
@@ -109,6 +109,7 @@ def flash_forward(
                     skipped += 1
                     continue
                 s = qs @ k[j0:j1].T  # (bq, bk)
+                p.cap_logits(s)
                 if bias is not None:
                     s += bias[(*head, slice(i0, i1), slice(j0, j1))]
                 if fixed_max:
@@ -160,6 +161,7 @@ def flash_attention(
     *,
     temperature: float = 1.0,
     window: tuple[int | None, int | None] | None = None,
+    softcap: float | None = None,
     block_q: int = DEFAULT_BLOCK_Q,
     block_k: int = DEFAULT_BLOCK_K,
     record: bool = False,
@@ -169,7 +171,9 @@ def flash_attention(
     Arguments as :func:`attnviz.scaled_dot_product_attention`. The output has the caller's dtype;
     the log-sum-exp stays in the compute dtype.
     """
-    p = prepare(query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window)
+    p = prepare(
+        query, key, value, attn_mask, is_causal, scale, enable_gqa, temperature, window, softcap
+    )
     r = flash_forward(p, block_q=block_q, block_k=block_k, record=record)
     lse = r.lse if p.had_heads else r.lse[..., 0, :]
     return FlashResult(p.finish(r.output), lse, r.tiles, r.skipped_tiles)
@@ -181,7 +185,7 @@ def weights_from_lse(p: Problem, lse: Any) -> Any:
     This materialises (*batch, Hq, L, S); use it only where that fits (visualisation).
     """
     xp = p.xp
-    s = p.mask_scores(p.scores(p.logit_factor))  # (*b, Hq, L, S), -inf where hidden
+    s = p.mask_scores(p.cap_logits(p.scores(p.q_factor)))  # (*b, Hq, L, S), -inf where hidden
     lse_ = lse[..., None]
     s -= xp.where(xp.isfinite(lse_), lse_, 0.0)
     flush_subnormal_exponents(s)

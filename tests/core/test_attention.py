@@ -58,9 +58,10 @@ def problems(draw):
                   draw(st.one_of(st.none(), st.integers(0, 5))))  # fmt: skip
     temperature = draw(st.sampled_from([1.0, 0.25, 3.0]))
     scale = draw(st.sampled_from([None, 0.5, 2.0]))
+    softcap = draw(st.sampled_from([None, None, 0.7, 3.0]))  # caps that bite at spread 4
     return dict(
         q=q, k=k, v=v, bool_mask=bool_mask, float_mask=float_mask, causal=causal,
-        window=window, temperature=temperature, scale=scale, gqa=group > 1,
+        window=window, temperature=temperature, scale=scale, gqa=group > 1, softcap=softcap,
     )  # fmt: skip
 
 
@@ -72,14 +73,15 @@ def _call(pb, xp="numpy", **kw):
         return attnviz.scaled_dot_product_attention(
             pb["q"], pb["k"], pb["v"], attn_mask=mask, is_causal=pb["causal"],
             scale=pb["scale"], enable_gqa=pb["gqa"], temperature=pb["temperature"],
-            window=pb["window"], **kw,
+            window=pb["window"], softcap=pb["softcap"], **kw,
         )  # fmt: skip
     import cupy
 
     dev = [None if a is None else cupy.asarray(a) for a in (pb["q"], pb["k"], pb["v"], mask)]
     res = attention(
         *dev[:3], attn_mask=dev[3], is_causal=pb["causal"], scale=pb["scale"],
-        enable_gqa=pb["gqa"], temperature=pb["temperature"], window=pb["window"], **kw,
+        enable_gqa=pb["gqa"], temperature=pb["temperature"], window=pb["window"],
+        softcap=pb["softcap"], **kw,
     )  # fmt: skip
     return tuple(cupy.asnumpy(r) for r in res) if isinstance(res, tuple) else cupy.asnumpy(res)
 
@@ -88,7 +90,7 @@ def _reference(pb):
     return reference_attention(
         pb["q"], pb["k"], pb["v"], bool_mask=pb["bool_mask"], float_mask=pb["float_mask"],
         causal=pb["causal"], scale=pb["scale"], temperature=pb["temperature"],
-        window=pb["window"],
+        window=pb["window"], softcap=pb["softcap"],
     )  # fmt: skip
 
 
@@ -125,8 +127,8 @@ def test_flash_equals_standard_for_any_tiling(pb, block_q, block_k, record):
     std = _call(pb, method="standard")
     r = flash_attention(
         pb["q"], pb["k"], pb["v"], mask, pb["causal"], pb["scale"], pb["gqa"],
-        temperature=pb["temperature"], window=pb["window"], block_q=block_q, block_k=block_k,
-        record=record,
+        temperature=pb["temperature"], window=pb["window"], softcap=pb["softcap"],
+        block_q=block_q, block_k=block_k, record=record,
     )  # fmt: skip
     # Both are float32: they may differ by the rounding of the logits, as each may differ from
     # the float64 reference (a fixed 1e-5 failed for logits near 60: 1.3e-5 apart).
@@ -312,3 +314,21 @@ def test_auto_uses_flash_for_large_problems(monkeypatch):
     calls.clear()
     attnviz.scaled_dot_product_attention(x, x, x, return_weights=True)
     assert not calls  # weights asked for: the standard path forms them anyway
+
+
+@given(problems())
+def test_trace_soft_caps_before_the_mask_and_the_temperature(pb):
+    """Gemma 2's soft-capping: the trace's logits are cap · tanh(q·k · scale / cap) / T, so
+    never beyond cap / T, and its weights are the reference's."""
+    if pb["bool_mask"] is not None or pb["float_mask"] is not None or pb["q"].ndim != 3:
+        return  # one plain batch-free case is enough here; the masks are tested above
+    pb = {**pb, "softcap": 0.7}
+    t = attention_trace(
+        pb["q"], pb["k"], pb["v"], is_causal=pb["causal"], scale=pb["scale"],
+        enable_gqa=pb["gqa"], temperature=pb["temperature"], window=pb["window"], softcap=0.7,
+    )  # fmt: skip
+    assert t.softcap == 0.7
+    assert np.abs(t.scaled_scores).max() <= 0.7 / pb["temperature"] * (1 + 1e-6)
+    _, ref_w = _reference(pb)
+    tol = _float32_tolerance(pb)
+    np.testing.assert_allclose(t.weights, ref_w, rtol=tol, atol=tol / 10)
