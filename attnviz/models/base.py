@@ -55,6 +55,7 @@ class LayerResult:
     weights: np.ndarray  # (Hq, L, L) attention probabilities
     scale: float
     window: tuple[int | None, int | None] | None
+    softcap: float | None = None  # attention-logit soft-capping (Gemma 2)
 
 
 def attend(
@@ -64,14 +65,15 @@ def attend(
     causal: bool,
     scale: float | None = None,
     window: tuple[int | None, int | None] | None = None,
+    softcap: float | None = None,
 ) -> tuple[np.ndarray, LayerResult]:
     """Attention through the compute core; returns (merged output (L, Hq*Ev), LayerResult)."""
     out, w = scaled_dot_product_attention(
         q, k, v, is_causal=causal, scale=scale, enable_gqa=q.shape[0] != k.shape[0],
-        window=window, return_weights=True, method="standard",
+        window=window, softcap=softcap, return_weights=True, method="standard",
     )  # fmt: skip
     s = 1.0 / float(np.sqrt(q.shape[-1])) if scale is None else scale
-    return merge_heads(out), LayerResult(q, k, v, w, s, window)
+    return merge_heads(out), LayerResult(q, k, v, w, s, window, softcap)
 
 
 def heads(x: np.ndarray, n: int) -> np.ndarray:

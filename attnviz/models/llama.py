@@ -259,7 +259,7 @@ class Llama(Family):
         super().__init__(arch, config)
         self.qk_norm = qk_norm  # Qwen3: RMSNorm on each head's q and k before RoPE
         self.fused = arch.model_type == "phi3"  # one qkv_proj, one gate_up_proj
-        gemma = arch.model_type == "gemma"
+        gemma = arch.model_type in ("gemma", "gemma2")
         # Gemma: embeddings × √D (rounded to float32 as transformers does), RMSNorm × (1 + w).
         self.embed_scale = np.float32(arch.hidden_size**0.5) if gemma else None
         self.norm_offset = np.float32(1.0) if gemma else np.float32(0.0)
@@ -312,7 +312,7 @@ class Llama(Family):
                 cls.activation(
                     config, "hidden_activation", "hidden_act", default="gelu_pytorch_tanh"
                 )
-                if mt == "gemma"
+                if mt in ("gemma", "gemma2")
                 else cls.activation(config, "hidden_act", default="silu")
             ),
             norm={
@@ -341,6 +341,11 @@ class Llama(Family):
             return (w,) * n_layers
         if model_type == "phi3":  # every layer, when the config names a window
             return (config.int("sliding_window", default=None),) * n_layers
+        if model_type == "gemma2":  # local (sliding) and global layers, alternating by default
+            types = config.doc.get("layer_types")
+            if not (isinstance(types, list) and len(types) == n_layers):
+                types = ["sliding_attention" if i % 2 == 0 else "full" for i in range(n_layers)]
+            return tuple(w if t == "sliding_attention" else None for t in types)
         qwen = model_type in ("qwen2", "qwen3")
         if not qwen or not config.bool("use_sliding_window", default=False):
             return (None,) * n_layers

@@ -20,6 +20,7 @@ from attnviz.models.base import Architecture, Family
 from attnviz.models.bert import Bert, DistilBert
 from attnviz.models.config import Config, read_config
 from attnviz.models.errors import PICKLE_SUFFIXES, ModelError, pickle_refusal
+from attnviz.models.gemma import Gemma2
 from attnviz.models.gpt2 import GPT2
 from attnviz.models.gpt_neox import GPTNeoX
 from attnviz.models.llama import Llama
@@ -38,7 +39,7 @@ __all__ = [
     "load",
 ]
 
-FAMILIES: tuple[type[Family], ...] = (Bert, DistilBert, GPT2, GPTNeoX, Llama, Olmo)
+FAMILIES: tuple[type[Family], ...] = (Bert, DistilBert, GPT2, GPTNeoX, Llama, Gemma2, Olmo)
 SUPPORTED = ", ".join(mt for f in FAMILIES for mt in f.model_types)
 _DTYPE_NAMES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}
 
@@ -155,6 +156,7 @@ class ModelTrace:
     scales: tuple[float, ...]  # per layer: what multiplies q·k
     windows: tuple[tuple[int | None, int | None] | None, ...]  # per layer (sliding window)
     causal: bool
+    softcaps: tuple[float | None, ...] = ()  # per layer: attention-logit soft-cap, or None
 
     @property
     def layers(self) -> int:
@@ -329,6 +331,7 @@ class Model:
             scales=tuple(r.scale for r in results),
             windows=tuple(r.window for r in results),
             causal=self.info.causal,
+            softcaps=tuple(r.softcap for r in results),
         )
 
     def attentions(self, text: str) -> np.ndarray:

@@ -137,7 +137,7 @@ class LayerInputs:
 
     q, k, v: (H, L, E) with key/value heads repeated to the query heads; x: (L, D), the layer's
     input; scale multiplies q·k (None: 1/√E); window is the layer's own sliding window (a
-    model's), or None where the user's window applies.
+    model's), or None where the user's window applies; softcap caps the logits (Gemma 2).
     """
 
     q: np.ndarray
@@ -146,6 +146,7 @@ class LayerInputs:
     x: np.ndarray
     scale: float | None
     window: Window
+    softcap: float | None = None  # the layer's attention-logit soft-cap (Gemma 2)
 
 
 class Source(ABC):
@@ -301,6 +302,7 @@ class ModelSource(Source):
             q=tr.q[layer], k=tr.k[layer][kv], v=tr.v[layer][kv],
             x=np.asarray(tr.hidden_states[layer], dtype=np.float32),
             scale=tr.scales[layer], window=tr.windows[layer],
+            softcap=tr.softcaps[layer] if tr.softcaps else None,
         )  # fmt: skip
 
     def feature_names(self, layer: int) -> tuple[str, ...]:

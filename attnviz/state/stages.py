@@ -159,7 +159,7 @@ def layer_attention(source: Source, layer: int, s: Settings) -> tuple[np.ndarray
         li = layer_inputs(source, layer)
         out, w = scaled_dot_product_attention(
             li.q, li.k, li.v, is_causal=s.causal, scale=li.scale, temperature=s.temperature,
-            window=s.window_for(li), return_weights=True, backend=s.backend,
+            window=s.window_for(li), softcap=li.softcap, return_weights=True, backend=s.backend,
         )  # fmt: skip
         return _finish(source, li.v, np.asarray(w), np.asarray(out))
 
@@ -191,8 +191,8 @@ def head_attention(
         li = layer_inputs(source, layer)
         out, w = scaled_dot_product_attention(
             li.q[head], li.k[head], li.v[head], is_causal=s.causal, scale=li.scale,
-            temperature=s.temperature, window=s.window_for(li), return_weights=True,
-            backend=s.backend,
+            temperature=s.temperature, window=s.window_for(li), softcap=li.softcap,
+            return_weights=True, backend=s.backend,
         )  # fmt: skip
         return _finish(source, li.v[head], np.asarray(w), np.asarray(out))
 
@@ -217,7 +217,7 @@ def trace(source: Source, layer: int, head: int, s: Settings) -> AttentionTrace:
         li = layer_inputs(source, layer)
         tr = attention_trace(
             li.q[head], li.k[head], li.v[head], is_causal=s.causal, scale=li.scale,
-            temperature=s.temperature, window=s.window_for(li),
+            temperature=s.temperature, window=s.window_for(li), softcap=li.softcap,
         )  # fmt: skip
         keep = source.keep
         if keep is None:
@@ -253,7 +253,8 @@ def causal_pair(
         for causal in (False, True):
             _, w = scaled_dot_product_attention(
                 li.q[head], li.k[head], li.v[head], is_causal=causal, scale=li.scale,
-                temperature=s.temperature, window=li.window, return_weights=True,
+                temperature=s.temperature, window=li.window, softcap=li.softcap,
+                return_weights=True,
                 backend=s.backend,
             )  # fmt: skip
             pair.append(_shown(source, np.asarray(w)))

@@ -85,3 +85,35 @@ def test_export_cli_with_a_model(tmp_path, tiny_bert, capsys):
     assert main(["export", "--model", str(tiny_bert), "--panel", "score_heatmap",
                  "--layer", "3", "--out", str(out)]) == 2  # fmt: skip
     assert "layer must lie in [0, 1]" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def tiny_gemma2(tmp_path_factory):
+    from tests.models import builders as B
+
+    folder = tmp_path_factory.mktemp("tiny-gemma2")
+    n = B.write_llama_tokenizer_json(folder)
+    B.llama(folder, n, kind="gemma2", seed=18, head_dim=16, num_key_value_heads=2,
+            rope_theta=900.0, query_pre_attn_scalar=36, attn_logit_softcapping=2.0,
+            sliding_window=4, hidden_activation="gelu_pytorch_tanh", pad_token_id=0,
+            final_logit_softcapping=None)  # fmt: skip
+    return folder
+
+
+def test_a_soft_capping_model_shows_its_cap_step(window, wait_result, tiny_gemma2):
+    """Issue 16: soft-capping is said on screen: the Q/K/V panel's second step is the cap, its
+    formula shows cap·tanh, and every logit it lists lies within the cap."""
+    text = "the quick brown fox jumps"
+    window.session.text = text
+    assert window.set_model(str(tiny_gemma2))
+    res = wait_result(window.controller, timeout=20_000)
+    np.testing.assert_allclose(
+        res.weights, M.load(tiny_gemma2).attentions(text)[res.request.layer], atol=1e-6
+    )
+    qkv = window.panel("qkv_steps")
+    qkv.draw(res)
+    qkv.set_step(1)
+    assert "cap at ±2" in qkv.step_table.title.text()
+    assert "2·tanh(Q·Kᵀ·s / 2)" in qkv.formula.text() and "s = 0.1667" in qkv.formula.text()
+    assert np.abs(res.trace.scaled_scores).max() <= 2.0 + 1e-6
+    assert "the model's numbers" in qkv.figure_caption()  # it said "hand-built numbers"

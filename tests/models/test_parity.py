@@ -345,6 +345,23 @@ def test_olmo2_norms_after_attention_and_mlp(tmp_path):
     assert model.info.model_type == "olmo2" and model.info.kv_heads == 2
 
 
+def test_gemma2_soft_capping_alternating_windows_and_four_norms(tmp_path):
+    """Gemma 2: logits capped at 2 (q·k of these random weights reach far beyond, so the cap
+    bites), scale query_pre_attn_scalar^-½ = 1/6, a sliding window of 4 on layer 1 and global
+    attention on layer 2, norms before and after attention and MLP."""
+    n = B.write_llama_tokenizer_json(tmp_path)
+    B.llama(tmp_path, n, kind="gemma2", seed=18, head_dim=16, num_key_value_heads=2,
+            rope_theta=900.0, query_pre_attn_scalar=36, attn_logit_softcapping=2.0,
+            sliding_window=4, hidden_activation="gelu_pytorch_tanh", pad_token_id=0,
+            final_logit_softcapping=None)  # fmt: skip
+    model, trace = check_parity(tmp_path)
+    assert trace.windows == ((3, 0), None) and trace.softcaps == (2.0, 2.0)
+    assert "soft-capped at 2" in model.family.arch.norm
+    assert trace.scales == (pytest.approx(1 / 6), pytest.approx(1 / 6))
+    B.edit_config(tmp_path, attn_logit_softcapping=None)  # the cap bites: uncapped differs
+    assert np.abs(M.load(tmp_path).forward(B.SENTENCE).attentions - trace.attentions).max() > 1e-3
+
+
 def test_qwen3_qk_norm_head_dim_and_groups_of_three(tmp_path):
     """Qwen3: RMSNorm on each head's q and k before RoPE; head_dim 12 ≠ hidden/heads (32/6);
     6 query heads in groups of 3 over 2 KV heads; q/k/v biases on; two sliding layers of 4."""

@@ -215,9 +215,9 @@ class QKVStepsPanel(Panel):
         if self.result is None:
             return ""
         _, label, _ = STEPS[self.step]
-        return settings_caption(
-            self.result.request, [f"step {label} of {len(STEPS)}", "hand-built numbers"]
-        )
+        r = self.result.request
+        made = "the model's numbers" if r.source.caps.trained else "hand-built numbers"
+        return settings_caption(r, [f"step {label} of {len(STEPS)}", made])
 
     def export_data(self) -> dict:
         if self.result is None:
@@ -265,6 +265,10 @@ class QKVStepsPanel(Panel):
         if not r.source.caps.has_qkv:
             return
         key, label, what = STEPS[self.step]
+        cap = result.trace.softcap
+        if key == "scaled" and cap is not None:  # Gemma 2: the model soft-caps its logits
+            label = f"2 · scale, cap at ±{cap:g}"
+            what = f"scaled, then soft-capped: {cap:g}·tanh(score / {cap:g}) (and ÷ T)"
         d_k = result.q.shape[2]
         matrix = self.step_matrix(result)
         cols = r.tokens if key != "output" else tuple(f"d{i + 1}" for i in range(matrix.shape[1]))
@@ -274,9 +278,14 @@ class QKVStepsPanel(Panel):
         mask = "causal mask" if r.causal else "no mask"
         if r.window is not None:
             mask += f", window of {r.window}"
+        logits = "Q·Kᵀ / √d_k" if cap is None else f"{cap:g}·tanh(Q·Kᵀ·s / {cap:g})"
+        scale = (
+            f"d_k = {d_k} (√d_k = {math.sqrt(d_k):.3f}"
+            if cap is None
+            else f"s = {result.trace.scale:.4g} (the model's query scale"
+        )
         self.formula.setText(
-            f"softmax(mask(Q·Kᵀ / √d_k / T))·V with d_k = {d_k} (√d_k = {math.sqrt(d_k):.3f}"
-            f"{self._scale_note(result)}), "
+            f"softmax(mask({logits} / T))·V with {scale}{self._scale_note(result)}), "
             f"T = {r.temperature:g}, {mask}; head {r.head + 1}: {r.head_names[r.head]}."
         )
 
