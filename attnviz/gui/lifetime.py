@@ -11,12 +11,21 @@ __all__ = ["dispose", "settle"]
 
 def settle(ms: int = 30) -> None:
     """Run the event loop for ``ms`` milliseconds: layouts, resizes, deferred deletes and
-    timers happen (offscreen, processEvents() alone does not run them all)."""
+    timers happen (offscreen, processEvents() alone does not run them all).
+
+    The timer is a child of the loop, deleted with it. ``QTimer.singleShot(ms, loop.quit)``
+    left a hidden receiver holding the bound ``loop.quit`` to be deleted later, in the next
+    settle's loop, after ``loop`` itself was gone: the frozen app aborted in about one export
+    in twenty ("free(): invalid pointer" in a deferred delete inside QEventLoop.exec)."""
     from PySide6 import QtCore
 
     loop = QtCore.QEventLoop()
-    QtCore.QTimer.singleShot(ms, loop.quit)
+    timer = QtCore.QTimer(loop)
+    timer.setSingleShot(True)
+    timer.timeout.connect(loop.quit)
+    timer.start(ms)
     loop.exec()
+    timer.stop()
 
 
 def dispose(widget: object) -> None:
