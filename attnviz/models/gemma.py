@@ -1,4 +1,4 @@
-"""Gemma 2: Gemma's layers (embeddings × √D, (1 + w) RMSNorm, GeGLU) with a norm before and
+"""Gemma 2 and 3: Gemma's layers (embeddings × √D, (1 + w) RMSNorm, GeGLU) with a norm before and
 after both attention and MLP, attention-logit soft-capping, and local (sliding-window) and
 global layers alternating.
 
@@ -6,9 +6,15 @@ global layers alternating.
     x = h + RMSNorm_post_ff(MLP(RMSNorm_pre_ff(h)))
     Attention logits: softcap · tanh(q·k · query_pre_attn_scalar^-½ / softcap)
 
+Gemma 3 (text) adds a (1 + w) RMSNorm on each head's query and key before RoPE, turns its
+local layers with their own base (rope_local_base_freq, 10,000) and its global ones with
+rope_theta (1,000,000, where any RoPE scaling applies), and has five local layers to each global
+one; it does not soft-cap.
+
 References
 ----------
 - Gemma Team, "Gemma 2: Improving Open Language Models at a Practical Size", 2024.
+- Gemma Team, "Gemma 3 Technical Report", 2025.
 - transformers ``models/gemma2/modeling_gemma2.py`` (the eager path this reproduces).
 """
 
@@ -20,10 +26,10 @@ import numpy as np
 
 from attnviz.models.base import LayerResult, attend, heads
 from attnviz.models.config import Config
-from attnviz.models.llama import Llama
+from attnviz.models.llama import Llama, Rope
 from attnviz.models.nn import linear, rms_norm
 
-__all__ = ["Gemma2"]
+__all__ = ["Gemma2", "Gemma3"]
 
 
 class Gemma2(Llama):
@@ -38,7 +44,8 @@ class Gemma2(Llama):
         if scalar <= 0:
             raise config.error(f"query_pre_attn_scalar must be > 0, got {scalar:g}")
         model.scale = scalar**-0.5
-        cap = config.doc.get("attn_logit_softcapping", 50.0)
+        default = 50.0 if config.model_type == "gemma2" else None  # Gemma 3 does not cap
+        cap = config.doc.get("attn_logit_softcapping", default)
         model.softcap = None if cap is None else config.float("attn_logit_softcapping")
         if model.softcap is not None and model.softcap <= 0:
             raise config.error(f"attn_logit_softcapping must be > 0, got {model.softcap:g}")
@@ -62,14 +69,19 @@ class Gemma2(Llama):
             self.w[f"{i}.ln3"] = w[f"{p}pre_feedforward_layernorm.weight"] + self.norm_offset
             self.w[f"{i}.ln4"] = w[f"{p}post_feedforward_layernorm.weight"] + self.norm_offset
 
-    def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
+    def project(self, i: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """q, k (after RoPE) and v of layer ``i``, from its normalised input."""
         t, a = self.w, self.arch
         nq, nkv = a.heads * a.head_dim, a.kv_heads * a.head_dim
         h = rms_norm(x, t[f"{i}.ln1"], self.eps)
         qkv = linear(h, t[f"{i}.qkv_w"], t[f"{i}.qkv_b"])  # (L, (Hq + 2 Hkv) E)
         q = self.rope.apply(heads(qkv[:, :nq], a.heads))
         k = self.rope.apply(heads(qkv[:, nq : nq + nkv], a.kv_heads))
-        v = heads(qkv[:, nq + nkv :], a.kv_heads)
+        return q, k, heads(qkv[:, nq + nkv :], a.kv_heads)
+
+    def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
+        t, a = self.w, self.arch
+        q, k, v = self.project(i, x)
         w = self.windows[i]
         ctx, res = attend(
             q, k, v, causal=True, scale=self.scale, softcap=self.softcap,
@@ -81,3 +93,62 @@ class Gemma2(Llama):
         inner = a.intermediate_size
         m = linear(self.act(gu[:, :inner]) * gu[:, inner:], t[f"{i}.down_w"], t[f"{i}.down_b"])
         return x + rms_norm(m, t[f"{i}.ln4"], self.eps), res
+
+
+class Gemma3(Gemma2):
+    name = "gemma3"
+    model_types = ("gemma3_text",)
+    anchor = "embed_tokens.weight"
+
+    @classmethod
+    def rope_from_config(cls, config: Config, head_dim: int) -> Rope:
+        return cls._ropes(config, head_dim)[0]
+
+    @staticmethod
+    def _ropes(config: Config, head_dim: int) -> tuple[Rope, Rope]:
+        """(global, local) RoPE: per layer type in rope_parameters (transformers ≥ 5), or
+        rope_theta + rope_scaling for the global layers and rope_local_base_freq (earlier)."""
+        doc = config.doc
+        params = doc.get("rope_parameters")
+        if isinstance(params, dict) and all(isinstance(v, dict) for v in params.values()):
+            full = params.get("full_attention") or {}
+            local = params.get("sliding_attention") or {}
+        else:
+            full = dict(doc.get("rope_scaling") or {})
+            full.setdefault("rope_theta", doc.get("rope_theta", 1_000_000.0))
+            local = {"rope_theta": doc.get("rope_local_base_freq", 10_000.0)}
+        full = {"rope_theta": 1_000_000.0, **full}
+        local = {"rope_theta": 10_000.0, **local}
+        return (Rope.from_config(config, head_dim, given=full),
+                Rope.from_config(config, head_dim, given=local))  # fmt: skip
+
+    @classmethod
+    def from_config(cls, config: Config) -> Gemma3:
+        model = super().from_config(config)
+        model.local_rope = cls._ropes(config, model.arch.head_dim)[1]
+        return model  # type: ignore[return-value]
+
+    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+        out = super().tensor_shapes()
+        e = self.arch.head_dim
+        for i in range(self.arch.layers):
+            out[f"layers.{i}.self_attn.q_norm.weight"] = (e,)
+            out[f"layers.{i}.self_attn.k_norm.weight"] = (e,)
+        return out
+
+    def bind(self, w: dict[str, np.ndarray]) -> None:
+        super().bind(w)
+        for i in range(self.arch.layers):
+            s = f"layers.{i}.self_attn."
+            self.w[f"{i}.q_norm"] = w[f"{s}q_norm.weight"] + self.norm_offset
+            self.w[f"{i}.k_norm"] = w[f"{s}k_norm.weight"] + self.norm_offset
+
+    def project(self, i: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        t, a = self.w, self.arch
+        nq, nkv = a.heads * a.head_dim, a.kv_heads * a.head_dim
+        h = rms_norm(x, t[f"{i}.ln1"], self.eps)
+        qkv = linear(h, t[f"{i}.qkv_w"], t[f"{i}.qkv_b"])
+        q = rms_norm(heads(qkv[:, :nq], a.heads), t[f"{i}.q_norm"], self.eps)
+        k = rms_norm(heads(qkv[:, nq : nq + nkv], a.kv_heads), t[f"{i}.k_norm"], self.eps)
+        rope = self.local_rope if self.windows[i] is not None else self.rope
+        return rope.apply(q), rope.apply(k), heads(qkv[:, nq + nkv :], a.kv_heads)

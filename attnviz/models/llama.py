@@ -72,13 +72,14 @@ class Rope:
 
     @classmethod
     def from_config(
-        cls, config: Config, head_dim: int, theta: float = DEFAULT_THETA, partial: float = 1.0
-    ) -> Rope:
+        cls, config: Config, head_dim: int, theta: float = DEFAULT_THETA, partial: float = 1.0,
+        given: dict | None = None,
+    ) -> Rope:  # fmt: skip
         """Read rope_parameters (transformers ≥ 5) or rope_theta + rope_scaling (earlier);
         ``theta`` and ``partial`` are the family's defaults (GPT-NeoX: rotary_emb_base,
-        rotary_pct)."""
+        rotary_pct); ``given`` replaces the config's RoPE settings (one layer type's)."""
         doc = config.doc
-        params = doc.get("rope_parameters")
+        params = doc.get("rope_parameters") if given is None else given
         if params is None:
             params = doc.get("rope_scaling") or {}
         if not isinstance(params, dict):
@@ -238,6 +239,9 @@ def _factors(config: Config, params: dict, key: str, dim: int) -> np.ndarray:
     return out
 
 
+GEMMA_TYPES = ("gemma", "gemma2", "gemma3_text")
+
+
 class Llama(Family):
     name = "llama"
     model_types = ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma")
@@ -259,7 +263,7 @@ class Llama(Family):
         super().__init__(arch, config)
         self.qk_norm = qk_norm  # Qwen3: RMSNorm on each head's q and k before RoPE
         self.fused = arch.model_type == "phi3"  # one qkv_proj, one gate_up_proj
-        gemma = arch.model_type in ("gemma", "gemma2")
+        gemma = arch.model_type in GEMMA_TYPES
         # Gemma: embeddings × √D (rounded to float32 as transformers does), RMSNorm × (1 + w).
         self.embed_scale = np.float32(arch.hidden_size**0.5) if gemma else None
         self.norm_offset = np.float32(1.0) if gemma else np.float32(0.0)
@@ -283,7 +287,7 @@ class Llama(Family):
         n_layers = config.int("num_hidden_layers")
         if e % 2:
             raise config.error(f"RoPE needs an even head_dim, got {e}")
-        rope = Rope.from_config(config, e)
+        rope = cls.rope_from_config(config, e)
         if mt == "qwen2":
             qkv_bias, o_bias, mlp_bias = True, False, False
         elif mt == "mistral" or mt == "phi3":
@@ -312,7 +316,7 @@ class Llama(Family):
                 cls.activation(
                     config, "hidden_activation", "hidden_act", default="gelu_pytorch_tanh"
                 )
-                if mt in ("gemma", "gemma2")
+                if mt in GEMMA_TYPES
                 else cls.activation(config, "hidden_act", default="silu")
             ),
             norm={
@@ -332,6 +336,11 @@ class Llama(Family):
             qk_norm=mt == "qwen3",
         )
 
+    @classmethod
+    def rope_from_config(cls, config: Config, head_dim: int) -> Rope:
+        """The RoPE of every layer (Gemma 3 has a second one for its local layers)."""
+        return Rope.from_config(config, head_dim)
+
     @staticmethod
     def _windows(config: Config, model_type: str, n_layers: int) -> tuple[int | None, ...]:
         """Each layer's sliding window, as transformers decides it (None = full causal)."""
@@ -341,10 +350,14 @@ class Llama(Family):
             return (w,) * n_layers
         if model_type == "phi3":  # every layer, when the config names a window
             return (config.int("sliding_window", default=None),) * n_layers
-        if model_type == "gemma2":  # local (sliding) and global layers, alternating by default
+        if model_type in ("gemma2", "gemma3_text"):  # local (sliding) and global layers
             types = config.doc.get("layer_types")
             if not (isinstance(types, list) and len(types) == n_layers):
-                types = ["sliding_attention" if i % 2 == 0 else "full" for i in range(n_layers)]
+                # Gemma 2 alternates; Gemma 3 has five local layers to each global one.
+                pattern = config.int("sliding_window_pattern", default=6)
+                every = 2 if model_type == "gemma2" else pattern
+                types = ["sliding_attention" if (i + 1) % every else "full"
+                         for i in range(n_layers)]  # fmt: skip
             return tuple(w if t == "sliding_attention" else None for t in types)
         qwen = model_type in ("qwen2", "qwen3")
         if not qwen or not config.bool("use_sliding_window", default=False):

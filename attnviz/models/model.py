@@ -20,7 +20,7 @@ from attnviz.models.base import Architecture, Family
 from attnviz.models.bert import Bert, DistilBert
 from attnviz.models.config import Config, read_config
 from attnviz.models.errors import PICKLE_SUFFIXES, ModelError, pickle_refusal
-from attnviz.models.gemma import Gemma2
+from attnviz.models.gemma import Gemma2, Gemma3
 from attnviz.models.gpt2 import GPT2
 from attnviz.models.gpt_neox import GPTNeoX
 from attnviz.models.llama import Llama
@@ -39,7 +39,7 @@ __all__ = [
     "load",
 ]
 
-FAMILIES: tuple[type[Family], ...] = (Bert, DistilBert, GPT2, GPTNeoX, Llama, Gemma2, Olmo)
+FAMILIES: tuple[type[Family], ...] = (Bert, DistilBert, GPT2, GPTNeoX, Llama, Gemma2, Gemma3, Olmo)
 SUPPORTED = ", ".join(mt for f in FAMILIES for mt in f.model_types)
 _DTYPE_NAMES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}
 

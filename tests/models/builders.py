@@ -257,6 +257,7 @@ def llama(folder: Path, vocab_size: int, *, kind: str = "llama", seed: int = 2, 
         "phi3": (transformers.Phi3Config, transformers.Phi3ForCausalLM),
         "gemma": (transformers.GemmaConfig, transformers.GemmaForCausalLM),
         "gemma2": (transformers.Gemma2Config, transformers.Gemma2ForCausalLM),
+        "gemma3": (transformers.Gemma3TextConfig, transformers.Gemma3ForCausalLM),
         "olmo": (transformers.OlmoConfig, transformers.OlmoForCausalLM),
         "olmo2": (transformers.Olmo2Config, transformers.Olmo2ForCausalLM),
     }[kind]

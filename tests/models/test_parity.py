@@ -362,6 +362,22 @@ def test_gemma2_soft_capping_alternating_windows_and_four_norms(tmp_path):
     assert np.abs(M.load(tmp_path).forward(B.SENTENCE).attentions - trace.attentions).max() > 1e-3
 
 
+def test_gemma3_qk_norms_and_local_and_global_rope_bases(tmp_path):
+    """Gemma 3 (text): (1 + w) q/k norms per head; local layers turned with base 500 and a
+    window of 4, the global one (every 3rd here) with base 8,000 and linear scaling ×2."""
+    n = B.write_llama_tokenizer_json(tmp_path)
+    B.llama(tmp_path, n, kind="gemma3", seed=19, num_hidden_layers=3, head_dim=16,
+            num_key_value_heads=2, query_pre_attn_scalar=16, sliding_window=4,
+            layer_types=["sliding_attention", "sliding_attention", "full_attention"],
+            rope_parameters={"full_attention": {"rope_type": "linear", "factor": 2.0,
+                                                "rope_theta": 8000.0},
+                             "sliding_attention": {"rope_type": "default", "rope_theta": 500.0}},
+            hidden_activation="gelu_pytorch_tanh", pad_token_id=0)  # fmt: skip
+    model, trace = check_parity(tmp_path)
+    assert model.info.model_type == "gemma3_text"
+    assert trace.windows == ((3, 0), (3, 0), None) and trace.softcaps == (None,) * 3
+
+
 def test_qwen3_qk_norm_head_dim_and_groups_of_three(tmp_path):
     """Qwen3: RMSNorm on each head's q and k before RoPE; head_dim 12 ≠ hidden/heads (32/6);
     6 query heads in groups of 3 over 2 KV heads; q/k/v biases on; two sliding layers of 4."""
