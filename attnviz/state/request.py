@@ -24,7 +24,7 @@ from attnviz.state import stages
 from attnviz.state.source import Source, Window
 from attnviz.state.views import LazyViews
 
-__all__ = ["NotFiniteError", "Request", "Result"]
+__all__ = ["STAGES", "NotFiniteError", "Request", "Result", "needs_of"]
 
 
 @dataclass(frozen=True)
@@ -299,6 +299,3 @@ def needs_of(names: Iterable[str]) -> tuple[str, ...]:
         if not n.startswith("view:") and n not in STAGES:
             raise ValueError(f"a result has no stage {n!r}; it has {STAGES}")
     return names
-
-
-__all__ += ["STAGES", "needs_of"]
