@@ -24,6 +24,7 @@ from attnviz.models.gemma import Gemma2, Gemma3
 from attnviz.models.gpt2 import GPT2
 from attnviz.models.gpt_neox import GPTNeoX
 from attnviz.models.llama import Llama
+from attnviz.models.mixtral import Mixtral
 from attnviz.models.olmo import Olmo
 from attnviz.models.tokenizer import Encoding, TextTokenizer, load_tokenizer, tokenizer_files
 from attnviz.models.weights import TensorInfo, WeightFiles, open_weights
@@ -39,7 +40,17 @@ __all__ = [
     "load",
 ]
 
-FAMILIES: tuple[type[Family], ...] = (Bert, DistilBert, GPT2, GPTNeoX, Llama, Gemma2, Gemma3, Olmo)
+FAMILIES: tuple[type[Family], ...] = (
+    Bert,
+    DistilBert,
+    GPT2,
+    GPTNeoX,
+    Llama,
+    Gemma2,
+    Gemma3,
+    Mixtral,
+    Olmo,
+)
 SUPPORTED = ", ".join(mt for f in FAMILIES for mt in f.model_types)
 _DTYPE_NAMES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}
 

@@ -258,6 +258,7 @@ def llama(folder: Path, vocab_size: int, *, kind: str = "llama", seed: int = 2, 
         "gemma": (transformers.GemmaConfig, transformers.GemmaForCausalLM),
         "gemma2": (transformers.Gemma2Config, transformers.Gemma2ForCausalLM),
         "gemma3": (transformers.Gemma3TextConfig, transformers.Gemma3ForCausalLM),
+        "mixtral": (transformers.MixtralConfig, transformers.MixtralForCausalLM),
         "olmo": (transformers.OlmoConfig, transformers.OlmoForCausalLM),
         "olmo2": (transformers.Olmo2Config, transformers.Olmo2ForCausalLM),
     }[kind]

@@ -378,6 +378,37 @@ def test_gemma3_qk_norms_and_local_and_global_rope_bases(tmp_path):
     assert trace.windows == ((3, 0), (3, 0), None) and trace.softcaps == (None,) * 3
 
 
+def test_mixtral_experts_one_by_one_and_fused(tmp_path):
+    """Mixtral: each token through its top 2 of 4 experts. The Hub's layout (experts one by
+    one, which transformers saves) matches transformers; the same weights fused as transformers
+    5 holds them in memory (experts.gate_up_proj (E, 2I, D), down_proj (E, D, I)) give the
+    same numbers."""
+    from safetensors.numpy import load_file, save_file
+
+    n = B.write_llama_tokenizer_json(tmp_path)
+    B.llama(tmp_path, n, kind="mixtral", seed=20, num_local_experts=4, num_experts_per_tok=2,
+            rope_theta=750.0, sliding_window=6, pad_token_id=0)  # fmt: skip
+    model, hub = check_parity(tmp_path)
+    assert model.info.model_type == "mixtral" and hub.windows[0] == (5, 0)
+    (path,) = tmp_path.glob("*.safetensors")
+    w = load_file(path)
+    assert any(".block_sparse_moe.experts.3.w2.weight" in name for name in w)
+    fused: dict[str, np.ndarray] = {}
+    for layer in range(model.info.layers):
+        p = next(n for n in w if n.endswith(f"layers.{layer}.block_sparse_moe.gate.weight"))
+        p = p[: -len("block_sparse_moe.gate.weight")]
+        ex = [f"{p}block_sparse_moe.experts.{e}." for e in range(4)]
+        fused[f"{p}mlp.gate.weight"] = w.pop(f"{p}block_sparse_moe.gate.weight")
+        fused[f"{p}mlp.experts.gate_up_proj"] = np.stack(
+            [np.concatenate([w.pop(f"{x}w1.weight"), w.pop(f"{x}w3.weight")]) for x in ex]
+        )
+        fused[f"{p}mlp.experts.down_proj"] = np.stack([w.pop(f"{x}w2.weight") for x in ex])
+    save_file({**w, **fused}, path, metadata={"format": "pt"})
+    again = M.load(tmp_path).forward(B.SENTENCE)
+    np.testing.assert_allclose(again.attentions, hub.attentions, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(again.hidden_states, hub.hidden_states, rtol=0, atol=1e-5)
+
+
 def test_qwen3_qk_norm_head_dim_and_groups_of_three(tmp_path):
     """Qwen3: RMSNorm on each head's q and k before RoPE; head_dim 12 ≠ hidden/heads (32/6);
     6 query heads in groups of 3 over 2 KV heads; q/k/v biases on; two sliding layers of 4."""
