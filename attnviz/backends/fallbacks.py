@@ -24,12 +24,18 @@ class Fallbacks(list[str]):
 @contextmanager
 def recording_fallbacks() -> Iterator[Fallbacks]:
     """Collect the fall-backs of the calls made inside (in this thread or task only): what
-    computed a result is then known, not just what was selected."""
-    token = _fallbacks.set(Fallbacks())
+    computed a result is then known, not just what was selected. Nested, the inner record
+    is also added to the outer one when it closes."""
+    outer = _fallbacks.get()
+    record = Fallbacks()
+    token = _fallbacks.set(record)
     try:
-        yield _fallbacks.get()  # type: ignore[misc]
+        yield record
     finally:
         _fallbacks.reset(token)
+        if outer is not None:
+            outer.extend(record)
+            outer.kernel.extend(record.kernel)
 
 
 _fallbacks: contextvars.ContextVar[Fallbacks | None] = contextvars.ContextVar(

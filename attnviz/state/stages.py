@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from attnviz.backends import scaled_dot_product_attention
+from attnviz.backends import recording_fallbacks, scaled_dot_product_attention
 from attnviz.core import AttentionTrace, attention_trace
 from attnviz.core.masks import causal_mask
 from attnviz.core.subset import keep_positions, renormalise_kept
@@ -73,9 +73,12 @@ class Memo:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key][0]
-        value = compute()  # outside the lock: a slow layer must not stall the main thread
+        with recording_fallbacks() as fell:
+            value = compute()  # outside the lock: a slow layer must not stall the main thread
         COUNTS[self.name] += 1
         _read_only(value)  # shared by every result on these inputs: never written
+        if fell:  # the GPU failed and NumPy computed: not kept under the GPU's settings
+            return value
         size = _nbytes(value)
         with self._lock:
             if key not in self._items and size <= self.max_bytes:

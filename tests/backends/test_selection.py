@@ -162,3 +162,29 @@ def test_a_kernel_fall_back_is_said_and_the_gpu_keeps_the_label(fake_gpu, monkey
     result = run(resolve(s))
     assert result.backend_label == "CuPy (GPU)"
     assert "standard path, not the flash kernel: head dim 8" in result.backend
+
+
+def test_numbers_computed_after_a_gpu_failure_are_not_kept_as_the_gpus(fake_gpu, monkeypatch):
+    """After a fall-back, the same settings asked again (the GPU answering now) are computed
+    again on the GPU and labelled so, not taken from a cache filled by NumPy under the GPU's
+    name."""
+    from attnviz.backends import cupy_backend, numpy_backend
+    from attnviz.state.pipeline import resolve, run
+    from attnviz.state.session import Session
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("cudaErrorLaunchFailure: unspecified launch failure")
+
+    monkeypatch.setattr(cupy_backend, "run", broken)
+    s = Session()
+    s.backend = "auto"
+    assert run(resolve(s), ("head_weights",)).backend_label == "NumPy (CPU)"
+    gpu_runs = []
+
+    def works(p, method, return_weights, **kwargs):
+        gpu_runs.append(method)
+        return numpy_backend.run(p, method, return_weights)
+
+    monkeypatch.setattr(cupy_backend, "run", works)
+    assert run(resolve(s), ("head_weights",)).backend_label == "CuPy (GPU)"
+    assert gpu_runs  # computed on the GPU, not taken from what NumPy filled in
