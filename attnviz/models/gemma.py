@@ -24,10 +24,10 @@ import dataclasses
 
 import numpy as np
 
-from attnviz.models.base import LayerResult, attend, heads
+from attnviz.models.base import LayerResult
 from attnviz.models.config import Config
 from attnviz.models.llama import Llama, Rope
-from attnviz.models.nn import linear, rms_norm
+from attnviz.models.nn import rms_norm
 
 __all__ = ["Gemma2", "Gemma3"]
 
@@ -69,29 +69,11 @@ class Gemma2(Llama):
             self.w[f"{i}.ln3"] = w[f"{p}pre_feedforward_layernorm.weight"] + self.norm_offset
             self.w[f"{i}.ln4"] = w[f"{p}post_feedforward_layernorm.weight"] + self.norm_offset
 
-    def project(self, i: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """q, k (after RoPE) and v of layer ``i``, from its normalised input."""
-        t, a = self.w, self.arch
-        nq, nkv = a.heads * a.head_dim, a.kv_heads * a.head_dim
-        h = rms_norm(x, t[f"{i}.ln1"], self.eps)
-        qkv = linear(h, t[f"{i}.qkv_w"], t[f"{i}.qkv_b"])  # (L, (Hq + 2 Hkv) E)
-        q = self.rope.apply(heads(qkv[:, :nq], a.heads))
-        k = self.rope.apply(heads(qkv[:, nq : nq + nkv], a.kv_heads))
-        return q, k, heads(qkv[:, nq + nkv :], a.kv_heads)
-
     def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
-        t, a = self.w, self.arch
-        q, k, v = self.project(i, x)
-        w = self.windows[i]
-        ctx, res = attend(
-            q, k, v, causal=True, scale=self.scale, softcap=self.softcap,
-            window=None if w is None else (w - 1, 0),
-        )  # fmt: skip
-        x = x + rms_norm(linear(ctx, t[f"{i}.o_w"], t[f"{i}.o_b"]), t[f"{i}.ln2"], self.eps)
-        h = rms_norm(x, t[f"{i}.ln3"], self.eps)
-        gu = linear(h, t[f"{i}.gu_w"], t[f"{i}.gu_b"])  # (L, 2I)
-        inner = a.intermediate_size
-        m = linear(self.act(gu[:, :inner]) * gu[:, inner:], t[f"{i}.down_w"], t[f"{i}.down_b"])
+        t = self.w
+        attn, res = self.attention(i, *self.project(i, x))
+        x = x + rms_norm(attn, t[f"{i}.ln2"], self.eps)
+        m = self.mlp(i, rms_norm(x, t[f"{i}.ln3"], self.eps))
         return x + rms_norm(m, t[f"{i}.ln4"], self.eps), res
 
 
@@ -126,29 +108,8 @@ class Gemma3(Gemma2):
     def from_config(cls, config: Config) -> Gemma3:
         model = super().from_config(config)
         model.local_rope = cls._ropes(config, model.arch.head_dim)[1]
+        model.qk_norm = True  # per head, (1 + w) like Gemma's other norms
         return model  # type: ignore[return-value]
 
-    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
-        out = super().tensor_shapes()
-        e = self.arch.head_dim
-        for i in range(self.arch.layers):
-            out[f"layers.{i}.self_attn.q_norm.weight"] = (e,)
-            out[f"layers.{i}.self_attn.k_norm.weight"] = (e,)
-        return out
-
-    def bind(self, w: dict[str, np.ndarray]) -> None:
-        super().bind(w)
-        for i in range(self.arch.layers):
-            s = f"layers.{i}.self_attn."
-            self.w[f"{i}.q_norm"] = w[f"{s}q_norm.weight"] + self.norm_offset
-            self.w[f"{i}.k_norm"] = w[f"{s}k_norm.weight"] + self.norm_offset
-
-    def project(self, i: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        t, a = self.w, self.arch
-        nq, nkv = a.heads * a.head_dim, a.kv_heads * a.head_dim
-        h = rms_norm(x, t[f"{i}.ln1"], self.eps)
-        qkv = linear(h, t[f"{i}.qkv_w"], t[f"{i}.qkv_b"])
-        q = rms_norm(heads(qkv[:, :nq], a.heads), t[f"{i}.q_norm"], self.eps)
-        k = rms_norm(heads(qkv[:, nq : nq + nkv], a.kv_heads), t[f"{i}.k_norm"], self.eps)
-        rope = self.local_rope if self.windows[i] is not None else self.rope
-        return rope.apply(q), rope.apply(k), heads(qkv[:, nq + nkv :], a.kv_heads)
+    def rope_for(self, i: int) -> Rope:
+        return self.local_rope if self.windows[i] is not None else self.rope

@@ -261,7 +261,9 @@ class Llama(Family):
         qk_norm: bool = False,
     ) -> None:
         super().__init__(arch, config)
-        self.qk_norm = qk_norm  # Qwen3: RMSNorm on each head's q and k before RoPE
+        self.qk_norm = qk_norm  # Qwen3, Gemma 3: RMSNorm on each head's q and k before RoPE
+        self.scale: float | None = None  # what multiplies q·k (None: 1/√E; Gemma 2 sets it)
+        self.softcap: float | None = None  # attention-logit soft-cap (Gemma 2)
         self.fused = arch.model_type == "phi3"  # one qkv_proj, one gate_up_proj
         gemma = arch.model_type in GEMMA_TYPES
         # Gemma: embeddings × √D (rounded to float32 as transformers does), RMSNorm × (1 + w).
@@ -423,9 +425,9 @@ class Llama(Family):
             t[f"{i}.qkv_b"] = (
                 np.concatenate([w[f"{s}{m}_proj.bias"] for m in "qkv"]) if self.qkv_bias else None
             )
-            if self.qk_norm:
-                t[f"{i}.q_norm"] = w[f"{s}q_norm.weight"]
-                t[f"{i}.k_norm"] = w[f"{s}k_norm.weight"]
+            if self.qk_norm:  # (1 + w) for Gemma 3, like its other norms
+                t[f"{i}.q_norm"] = w[f"{s}q_norm.weight"] + self.norm_offset
+                t[f"{i}.k_norm"] = w[f"{s}k_norm.weight"] + self.norm_offset
             t[f"{i}.o_w"] = w[f"{s}o_proj.weight"].T
             t[f"{i}.o_b"] = w[f"{s}o_proj.bias"] if self.o_bias else None
             m = f"{p}mlp."
@@ -446,25 +448,40 @@ class Llama(Family):
         x = self.w["embed"][ids]  # (L, D); order enters through RoPE, inside attention
         return x if self.embed_scale is None else x * self.embed_scale
 
-    def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
+    # The layer in parts, so that the families built on this one replace only what differs.
+    def rope_for(self, i: int) -> Rope:
+        """The RoPE of layer ``i`` (Gemma 3's local layers have their own)."""
+        return self.rope
+
+    def project(self, i: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """q (Hq, L, E) and k (Hkv, L, E) after any per-head norm and RoPE, and v, from the
+        layer's normalised input."""
         t, a = self.w, self.arch
         nq, nkv = a.heads * a.head_dim, a.kv_heads * a.head_dim
         h = rms_norm(x, t[f"{i}.ln1"], self.eps)
         qkv = linear(h, t[f"{i}.qkv_w"], t[f"{i}.qkv_b"])  # (L, (Hq + 2 Hkv) E)
-        q = heads(qkv[:, :nq], a.heads)  # (Hq, L, E)
-        k = heads(qkv[:, nq : nq + nkv], a.kv_heads)  # (Hkv, L, E)
+        q = heads(qkv[:, :nq], a.heads)
+        k = heads(qkv[:, nq : nq + nkv], a.kv_heads)
         if self.qk_norm:
             q = rms_norm(q, t[f"{i}.q_norm"], self.eps)
             k = rms_norm(k, t[f"{i}.k_norm"], self.eps)
-        q, k = self.rope.apply(q), self.rope.apply(k)
-        v = heads(qkv[:, nq + nkv :], a.kv_heads)  # (Hkv, L, E)
-        w = self.windows[i]
-        ctx, res = attend(q, k, v, causal=True, window=None if w is None else (w - 1, 0))
-        x = x + linear(ctx, t[f"{i}.o_w"], t[f"{i}.o_b"])
-        h = rms_norm(x, t[f"{i}.ln2"], self.eps)
+        rope = self.rope_for(i)
+        return rope.apply(q), rope.apply(k), heads(qkv[:, nq + nkv :], a.kv_heads)
+
+    def attention(self, i: int, q: np.ndarray, k: np.ndarray, v: np.ndarray) -> tuple:
+        """(context (L, Hq E) through the output projection, LayerResult) of layer ``i``."""
+        t, w = self.w, self.windows[i]
+        ctx, res = attend(q, k, v, causal=True, scale=self.scale, softcap=self.softcap,
+                          window=None if w is None else (w - 1, 0))  # fmt: skip
+        return linear(ctx, t[f"{i}.o_w"], t[f"{i}.o_b"]), res
+
+    def mlp(self, i: int, h: np.ndarray) -> np.ndarray:
+        """The gated MLP (SwiGLU, GeGLU) of layer ``i`` on its normalised input."""
+        t, inner = self.w, self.arch.intermediate_size
         gu = linear(h, t[f"{i}.gu_w"], t[f"{i}.gu_b"])  # (L, 2I)
-        inner = a.intermediate_size
-        h = self.act(gu[:, :inner]) * gu[:, inner:]
-        h = linear(h, t[f"{i}.down_w"], t[f"{i}.down_b"])
-        h += x
-        return h, res
+        return linear(self.act(gu[:, :inner]) * gu[:, inner:], t[f"{i}.down_w"], t[f"{i}.down_b"])
+
+    def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
+        attn, res = self.attention(i, *self.project(i, x))
+        x = x + attn
+        return x + self.mlp(i, rms_norm(x, self.w[f"{i}.ln2"], self.eps)), res

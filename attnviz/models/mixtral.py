@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from attnviz.models.base import LayerResult, attend, heads
 from attnviz.models.config import Config
 from attnviz.models.llama import Llama
-from attnviz.models.nn import linear, rms_norm
+from attnviz.models.nn import linear
 from attnviz.models.weights import TensorInfo
 
 __all__ = ["Mixtral"]
@@ -97,7 +96,7 @@ class Mixtral(Llama):
                 t[f"{i}.ex_gu"] = [g.T for g in w[f"{p}experts.gate_up_proj"]]  # (D, 2I) each
                 t[f"{i}.ex_down"] = [d.T for d in w[f"{p}experts.down_proj"]]  # (I, D) each
 
-    def moe(self, i: int, h: np.ndarray) -> np.ndarray:
+    def mlp(self, i: int, h: np.ndarray) -> np.ndarray:
         """Each token through its top-k experts, mixed by the renormalised router weights."""
         t, inner = self.w, self.arch.intermediate_size
         logits = linear(h, t[f"{i}.router"])  # (L, E)
@@ -115,16 +114,3 @@ class Mixtral(Llama):
             y = linear(self.act(gu[:, :inner]) * gu[:, inner:], t[f"{i}.ex_down"][e])
             out[rows] += share[rows, slot, None] * y
         return out
-
-    def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
-        t, a = self.w, self.arch
-        nq, nkv = a.heads * a.head_dim, a.kv_heads * a.head_dim
-        h = rms_norm(x, t[f"{i}.ln1"], self.eps)
-        qkv = linear(h, t[f"{i}.qkv_w"], t[f"{i}.qkv_b"])
-        q = self.rope.apply(heads(qkv[:, :nq], a.heads))
-        k = self.rope.apply(heads(qkv[:, nq : nq + nkv], a.kv_heads))
-        w = self.windows[i]
-        ctx, res = attend(q, k, heads(qkv[:, nq + nkv :], a.kv_heads), causal=True,
-                          window=None if w is None else (w - 1, 0))  # fmt: skip
-        x = x + linear(ctx, t[f"{i}.o_w"], t[f"{i}.o_b"])
-        return x + self.moe(i, rms_norm(x, t[f"{i}.ln2"], self.eps)), res

@@ -18,7 +18,7 @@ import dataclasses
 
 import numpy as np
 
-from attnviz.models.base import LayerResult, attend, heads
+from attnviz.models.base import LayerResult, heads
 from attnviz.models.config import Config
 from attnviz.models.llama import Llama
 from attnviz.models.nn import layer_norm, linear, rms_norm
@@ -93,11 +93,7 @@ class Olmo(Llama):
             k = rms_norm(k, t[f"{i}.k_norm"], self.eps)
         q = self.rope.apply(heads(q, a.heads))  # (Hq, L, E)
         k = self.rope.apply(heads(k, a.kv_heads))  # (Hkv, L, E)
-        ctx, res = attend(q, k, heads(v, a.kv_heads), causal=True)
-        attn = linear(ctx, t[f"{i}.o_w"], t[f"{i}.o_b"])
+        attn, res = self.attention(i, q, k, heads(v, a.kv_heads))
         x = x + (rms_norm(attn, t[f"{i}.ln2"], self.eps) if self.v2 else attn)
-        h = x if self.v2 else layer_norm(x, _ONE, _ZERO, self.eps)
-        gu = linear(h, t[f"{i}.gu_w"], t[f"{i}.gu_b"])  # (L, 2I)
-        inner = a.intermediate_size
-        m = linear(self.act(gu[:, :inner]) * gu[:, inner:], t[f"{i}.down_w"], t[f"{i}.down_b"])
+        m = self.mlp(i, x if self.v2 else layer_norm(x, _ONE, _ZERO, self.eps))
         return x + (rms_norm(m, t[f"{i}.ln3"], self.eps) if self.v2 else m), res
