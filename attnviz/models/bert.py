@@ -30,6 +30,18 @@ from attnviz.models.nn import ACTIVATIONS, layer_norm, linear
 __all__ = ["Bert", "DistilBert"]
 
 ROBERTA_TYPES = ("roberta", "xlm-roberta", "camembert")
+# BERT's names -> DistilBERT's, in this order ("attention.output.dense." before "output.dense.").
+_DISTIL_NAMES = (
+    ("encoder.layer.", "transformer.layer."),
+    ("attention.self.query.", "attention.q_lin."),
+    ("attention.self.key.", "attention.k_lin."),
+    ("attention.self.value.", "attention.v_lin."),
+    ("attention.output.dense.", "attention.out_lin."),
+    ("attention.output.LayerNorm.", "sa_layer_norm."),
+    ("intermediate.dense.", "ffn.lin1."),
+    ("output.dense.", "ffn.lin2."),
+    ("output.LayerNorm.", "output_layer_norm."),
+)
 
 
 class Bert(Family):
@@ -96,10 +108,11 @@ class Bert(Family):
         out: dict[str, tuple[int, ...]] = {
             "embeddings.word_embeddings.weight": (a.vocab_size, d),
             "embeddings.position_embeddings.weight": (self.table, d),
-            "embeddings.token_type_embeddings.weight": (self.type_vocab, d),
             "embeddings.LayerNorm.weight": (d,),
             "embeddings.LayerNorm.bias": (d,),
         }
+        if self.type_vocab:  # DistilBERT has none
+            out["embeddings.token_type_embeddings.weight"] = (self.type_vocab, d)
         for i in range(a.layers):
             p = f"encoder.layer.{i}."
             for m in ("query", "key", "value"):
@@ -127,7 +140,8 @@ class Bert(Family):
         t = self.w
         t["word"] = w["embeddings.word_embeddings.weight"]
         t["position"] = w["embeddings.position_embeddings.weight"]
-        t["type0"] = w["embeddings.token_type_embeddings.weight"][0].copy()
+        if self.type_vocab:
+            t["type0"] = w["embeddings.token_type_embeddings.weight"][0].copy()
         t["ln_w"] = w["embeddings.LayerNorm.weight"]
         t["ln_b"] = w["embeddings.LayerNorm.bias"]
         for i in range(self.arch.layers):
@@ -212,50 +226,8 @@ class DistilBert(Bert):
         )
         return cls(arch, config, 1e-12, 0, None, table)  # DistilBERT's LayerNorm eps is fixed
 
-    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
-        a = self.arch
-        d, inner = a.hidden_size, a.intermediate_size
-        out: dict[str, tuple[int, ...]] = {
-            "embeddings.word_embeddings.weight": (a.vocab_size, d),
-            "embeddings.position_embeddings.weight": (self.table, d),
-            "embeddings.LayerNorm.weight": (d,),
-            "embeddings.LayerNorm.bias": (d,),
-        }
-        for i in range(a.layers):
-            p = f"transformer.layer.{i}."
-            for m in ("q_lin", "k_lin", "v_lin", "out_lin"):
-                out[f"{p}attention.{m}.weight"] = (d, d)
-                out[f"{p}attention.{m}.bias"] = (d,)
-            for norm in ("sa_layer_norm", "output_layer_norm"):
-                out[f"{p}{norm}.weight"] = (d,)
-                out[f"{p}{norm}.bias"] = (d,)
-            out[f"{p}ffn.lin1.weight"] = (inner, d)
-            out[f"{p}ffn.lin1.bias"] = (inner,)
-            out[f"{p}ffn.lin2.weight"] = (d, inner)
-            out[f"{p}ffn.lin2.bias"] = (d,)
-        return out
-
     def aliases(self, name: str) -> tuple[str, ...]:
-        return ()
-
-    def bind(self, w: dict[str, np.ndarray]) -> None:
-        t = self.w
-        t["word"] = w["embeddings.word_embeddings.weight"]
-        t["position"] = w["embeddings.position_embeddings.weight"]
-        t["ln_w"] = w["embeddings.LayerNorm.weight"]
-        t["ln_b"] = w["embeddings.LayerNorm.bias"]
-        for i in range(self.arch.layers):
-            p = f"transformer.layer.{i}."
-            a = f"{p}attention."
-            t[f"{i}.qkv_w"] = np.concatenate([w[f"{a}{m}_lin.weight"] for m in "qkv"]).T
-            t[f"{i}.qkv_b"] = np.concatenate([w[f"{a}{m}_lin.bias"] for m in "qkv"])
-            t[f"{i}.o_w"] = w[f"{a}out_lin.weight"].T
-            t[f"{i}.o_b"] = w[f"{a}out_lin.bias"]
-            t[f"{i}.ln1_w"] = w[f"{p}sa_layer_norm.weight"]
-            t[f"{i}.ln1_b"] = w[f"{p}sa_layer_norm.bias"]
-            t[f"{i}.fc1_w"] = w[f"{p}ffn.lin1.weight"].T
-            t[f"{i}.fc1_b"] = w[f"{p}ffn.lin1.bias"]
-            t[f"{i}.fc2_w"] = w[f"{p}ffn.lin2.weight"].T
-            t[f"{i}.fc2_b"] = w[f"{p}ffn.lin2.bias"]
-            t[f"{i}.ln2_w"] = w[f"{p}output_layer_norm.weight"]
-            t[f"{i}.ln2_b"] = w[f"{p}output_layer_norm.bias"]
+        """BERT's tensor names as DistilBERT spells them (the layers are the same)."""
+        for bert, distil in _DISTIL_NAMES:
+            name = name.replace(bert, distil)
+        return (name,)
