@@ -47,14 +47,7 @@ class MemoryPage:
 
     # -- building ------------------------------------------------------------------------------
     def _spin(self, field: str, lo: int, hi: int, tip: str) -> QtWidgets.QSpinBox:
-        spin = QtWidgets.QSpinBox()
-        spin.setObjectName(f"{field}_input")
-        spin.setRange(lo, hi)
-        spin.setKeyboardTracking(False)
-        spin.setGroupSeparatorShown(True)
-        spin.setToolTip(tip)
-        self.bind(self.params, field, spin.valueChanged, spin.setValue, spin)
-        self.spins[field] = spin
+        spin = self.spins[field] = self.bound_spin(self.params, field, lo, hi, tip)
         return spin
 
     def _build_memory_page(self) -> QtWidgets.QWidget:
@@ -70,9 +63,7 @@ class MemoryPage:
         self.dtype_box.setObjectName("flash_dtype")
         for name, nbytes in DTYPES.items():
             self.dtype_box.addItem(f"{name} ({nbytes} B)", name)
-        box = self.dtype_box
-        show = lambda name: box.setCurrentIndex(box.findData(name))  # noqa: E731
-        self.bind(self.params, "dtype", box.currentIndexChanged, show, box, box.itemData)
+        self.bind_choice(self.params, "dtype", self.dtype_box)
         controls.add(None, self.dtype_box)
         left.addWidget(controls)
         self.curve_plot = pg.PlotWidget(title="memory of one head's attention (log–log)")

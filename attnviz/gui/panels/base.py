@@ -243,6 +243,28 @@ class Panel(QtWidgets.QWidget):
             )
         )
 
+    def bound_spin(
+        self, model: Any, field: str, lo: int, hi: int, tip: str, *, step: int = 1,
+        separators: bool = True,
+    ) -> QtWidgets.QSpinBox:  # fmt: skip
+        """A spin box for the whole-number ``model.<field>``, bound both ways; one change per
+        Enter, not per keystroke. Its range may include refused values (0 heads): they are
+        refused with a message instead of being clamped."""
+        spin = QtWidgets.QSpinBox()
+        spin.setObjectName(f"{field}_input")
+        spin.setRange(lo, hi)
+        spin.setSingleStep(step)
+        spin.setKeyboardTracking(False)
+        spin.setGroupSeparatorShown(separators)
+        spin.setToolTip(tip)
+        self.bind(model, field, spin.valueChanged, spin.setValue, spin)
+        return spin
+
+    def bind_choice(self, model: Any, field: str, box: QtWidgets.QComboBox) -> None:
+        """Bind a combo box whose items carry the field's values as their data."""
+        show = lambda value: box.setCurrentIndex(box.findData(value))  # noqa: E731
+        self.bind(model, field, box.currentIndexChanged, show, box, box.itemData)
+
     def detach(self) -> None:
         """Cut every link from the session and view parameters to this panel.
 

@@ -144,15 +144,7 @@ class KVCachePanel(Panel):
             ("head_dim", "Head dim", 4096, "Width of one head, d_k"),
             ("batch", "Batch", 4096, "Sequences decoded together"),
         ):
-            spin = QtWidgets.QSpinBox()
-            spin.setObjectName(f"{field}_input")
-            # 0 is allowed in the box so that it can be refused with a message, not clamped.
-            spin.setRange(0, hi)
-            spin.setKeyboardTracking(False)  # one change per Enter, not one per keystroke
-            spin.setToolTip(tip)
-            spin.setGroupSeparatorShown(True)
-            self._bind_spin(spin, field)
-            self.spins[field] = spin
+            spin = self.spins[field] = self.bound_spin(self.params, field, 0, hi, tip)
             form.addRow(label, spin)
         seq_row = QtWidgets.QHBoxLayout()
         self.seq_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
@@ -163,13 +155,8 @@ class KVCachePanel(Panel):
         slider = self.seq_slider
         show = lambda n: slider.setValue(_nearest_step(n))  # noqa: E731
         self.bind(self.params, "seq_len", slider.valueChanged, show, slider, SEQ_STEPS.__getitem__)
-        self.seq_spin = QtWidgets.QSpinBox()
-        self.seq_spin.setObjectName("seq_len_input")
-        self.seq_spin.setRange(0, SEQ_STEPS[-1])
-        self.seq_spin.setKeyboardTracking(False)
-        self.seq_spin.setGroupSeparatorShown(True)
+        self.seq_spin = self.bound_spin(self.params, "seq_len", 0, int(SEQ_STEPS[-1]), "")
         self.seq_spin.setSuffix(" tokens")
-        self._bind_spin(self.seq_spin, "seq_len")
         self.spins["seq_len"] = self.seq_spin
         seq_row.addWidget(self.seq_slider, 1)
         seq_row.addWidget(self.seq_spin)
@@ -178,9 +165,7 @@ class KVCachePanel(Panel):
         self.dtype_box.setObjectName("dtype_selector")
         for name, nbytes in DTYPES.items():
             self.dtype_box.addItem(f"{name} ({nbytes:g} bytes)", name)
-        box = self.dtype_box
-        show = lambda name: box.setCurrentIndex(box.findData(name))  # noqa: E731
-        self.bind(self.params, "dtype", box.currentIndexChanged, show, box, box.itemData)
+        self.bind_choice(self.params, "dtype", self.dtype_box)
         form.addRow("Number type", self.dtype_box)
         calc.addLayout(form)
         self.results = QtWidgets.QLabel()
@@ -246,9 +231,6 @@ class KVCachePanel(Panel):
         self._show_preset()
 
     # -- input ---------------------------------------------------------------------------------
-    def _bind_spin(self, spin: QtWidgets.QSpinBox, field: str) -> None:
-        self.bind(self.params, field, spin.valueChanged, spin.setValue, spin)
-
     def _pick_preset(self, index: int) -> None:
         name = self.preset_box.itemText(index)
         if name == CUSTOM:

@@ -66,13 +66,7 @@ class PositionalEncodingPanel(Panel):
             ("pair", "Pair", 0, 255, 1, "Which RoPE pair (i, i + d/2) to follow"),
             ("seed", "Seed", 0, 99_999, 1, "Seed of the vectors and the permutation"),
         ):
-            spin = QtWidgets.QSpinBox()
-            spin.setObjectName(f"{field}_input")
-            spin.setRange(lo, hi)
-            spin.setSingleStep(step)
-            spin.setKeyboardTracking(False)
-            spin.setToolTip(tip)
-            self.bind(self.params, field, spin.valueChanged, spin.setValue, spin, int)
+            spin = self.bound_spin(self.params, field, lo, hi, tip, step=step, separators=False)
             self.inputs[field] = spin
             controls.add(label, spin)
         self.base_box = QtWidgets.QDoubleSpinBox()
