@@ -26,6 +26,7 @@ from attnviz.models.gpt_neox import GPTNeoX
 from attnviz.models.llama import Llama
 from attnviz.models.mixtral import Mixtral
 from attnviz.models.olmo import Olmo
+from attnviz.models.seq2seq import Bart
 from attnviz.models.tokenizer import Encoding, TextTokenizer, load_tokenizer, tokenizer_files
 from attnviz.models.weights import TensorInfo, WeightFiles, open_weights
 
@@ -50,6 +51,7 @@ FAMILIES: tuple[type[Family], ...] = (
     Gemma3,
     Mixtral,
     Olmo,
+    Bart,
 )
 SUPPORTED = ", ".join(mt for f in FAMILIES for mt in f.model_types)
 _DTYPE_NAMES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}
@@ -65,7 +67,8 @@ def family_for(config: Config) -> type[Family]:
         raise config.error(f"has no model_type; attnviz runs model types {SUPPORTED}")
     raise config.error(
         f"model_type {mt!r} ({config.architecture}) is not supported; attnviz runs BERT-, "
-        f"RoBERTa-, DistilBERT-, GPT-2-, GPT-NeoX-, Llama- and OLMo-style models (model types "
+        f"RoBERTa-, DistilBERT-, GPT-2-, GPT-NeoX-, Llama-, OLMo-, BART- and Marian-style models "
+        f"(model types "
         f"{SUPPORTED})"
     )
 
