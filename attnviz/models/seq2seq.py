@@ -215,14 +215,15 @@ class Bart(Seq2SeqFamily):
 
     def bind(self, w: dict[str, np.ndarray]) -> None:
         t, a = self.w, self.arch
-        d = a.hidden_size
         enc_tok = w["shared.weight"] if self.shared else w["encoder.embed_tokens.weight"]
         dec_tok = w["shared.weight"] if self.shared else w["decoder.embed_tokens.weight"]
         t["encoder.tokens"], t["decoder.tokens"] = enc_tok, dec_tok
         head = w.get("lm_head.weight") if not self.tied else None
         t["lm_w"] = (head if head is not None else dec_tok).T
         bias = w.get("final_logits_bias")
-        t["lm_b"] = bias.reshape(-1) if bias is not None else np.zeros(self.decoder_vocab, np.float32)
+        t["lm_b"] = (
+            bias.reshape(-1) if bias is not None else np.zeros(self.decoder_vocab, np.float32)
+        )
         for stack, n in (("encoder", a.layers), ("decoder", self.decoder_layers)):
             if self.learned_positions:
                 t[f"{stack}.positions"] = w[f"{stack}.embed_positions.weight"]

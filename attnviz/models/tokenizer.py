@@ -68,6 +68,7 @@ class Encoding:
     tokens: tuple[str, ...]
     labels: tuple[str, ...]
     special: tuple[bool, ...]
+    segments: tuple[int, ...] = ()  # token type ids: 0 for sentence A, 1 for sentence B
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -89,21 +90,41 @@ class TextTokenizer:
         """Number of ids, added tokens included."""
         return self.tokenizer.get_vocab_size(with_added_tokens=True)
 
-    def encode(self, text: str) -> Encoding:
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, got {type(text).__name__}")
-        enc = self.tokenizer.encode(text, add_special_tokens=True)
-        tokens = tuple(enc.tokens)
+    def encode(self, text: str, pair: str | None = None, *, special: bool = True) -> Encoding:
+        """``text`` (and ``pair``, a second segment) as the model reads them; ``special=False``
+        leaves out the tokens the post-processor adds ([CLS], <s>, </s>)."""
+        for t in (text, pair):
+            if t is not None and not isinstance(t, str):
+                raise TypeError(f"text must be a str, got {type(t).__name__}")
+        enc = self.tokenizer.encode(text, pair, add_special_tokens=special)
+        return self._encoding(enc.ids, enc.tokens, enc.special_tokens_mask, enc.type_ids)
+
+    def from_ids(self, ids: list[int] | np.ndarray) -> Encoding:
+        """The tokens of ids the model produced (or chose to start with)."""
+        ids = [int(i) for i in ids]
+        special = {i for i, t in self.tokenizer.get_added_tokens_decoder().items() if t.special}
+        tokens = [self.tokenizer.id_to_token(i) or f"<{i}>" for i in ids]
+        return self._encoding(ids, tokens, [int(i in special) for i in ids], [0] * len(ids))
+
+    def decode(self, ids: list[int] | np.ndarray) -> str:
+        """Text of ids without the special tokens."""
+        return self.tokenizer.decode([int(i) for i in ids], skip_special_tokens=True)
+
+    def _encoding(
+        self, ids: list[int], tokens: list[str], special: list[int], segments: list[int]
+    ) -> Encoding:
+        tokens = tuple(tokens)
         if self._byte_level:
             dec = self.tokenizer.decoder
             labels = tuple(dec.decode([t]) for t in tokens)
         else:
             labels = tokens
         return Encoding(
-            ids=np.asarray(enc.ids, dtype=np.int64),
+            ids=np.asarray(ids, dtype=np.int64),
             tokens=tokens,
             labels=labels,
-            special=tuple(bool(s) for s in enc.special_tokens_mask),
+            special=tuple(bool(s) for s in special),
+            segments=tuple(int(s) for s in segments),
         )
 
 

@@ -274,3 +274,77 @@ def reference(folder: Path, ids: np.ndarray, **kw: Any) -> Any:
     with torch.no_grad():
         out = model(torch.as_tensor(ids[None]), output_attentions=True, output_hidden_states=True)
     return model, out
+
+
+# -- encoder–decoders ------------------------------------------------------------------------
+
+SEQ2SEQ_WORDS = [*WORDS, "le", "chat", "est", "assis", "sur", "tapis", ".", ","]
+
+
+def write_seq2seq_tokenizer_json(folder: Path, specials: list[str], template: str) -> int:
+    """A word-level tokenizer.json whose ids start with ``specials``; ``template`` places them
+    ("$A </s>" as Marian, "<s> $A </s>" as BART). Returns the vocabulary size."""
+    vocab = {w: i for i, w in enumerate([*specials, *SEQ2SEQ_WORDS])}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()]
+    )
+    used = [s for s in specials if s in template]
+    tok.post_processor = processors.TemplateProcessing(
+        single=template, special_tokens=[(s, vocab[s]) for s in used]
+    )
+    tok.decoder = decoders.WordPiece(prefix="##")  # joins words with spaces
+    tok.add_special_tokens(specials)
+    folder.mkdir(parents=True, exist_ok=True)
+    tok.save(str(folder / "tokenizer.json"))
+    return len(vocab)
+
+
+def bart(folder: Path, *, seed: int = 6, **cfg: Any) -> Any:
+    """A 2 + 2-layer BART (<s>=0, <pad>=1, </s>=2 as facebook/bart-*; decoder starts with </s>)."""
+    v = write_seq2seq_tokenizer_json(folder, ["<s>", "<pad>", "</s>", "<unk>"], "<s> $A </s>")
+    kw = dict(
+        vocab_size=v, d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
+        decoder_attention_heads=4, encoder_ffn_dim=40, decoder_ffn_dim=48,
+        max_position_embeddings=40, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+        decoder_start_token_id=2, forced_eos_token_id=None, activation_function="gelu",
+        scale_embedding=True,
+    )  # fmt: skip
+    kw.update(cfg)
+    model = transformers.BartForConditionalGeneration(transformers.BartConfig(**kw))
+    save(randomize(model, seed), folder)
+    return model
+
+
+def marian(folder: Path, *, seed: int = 7, **cfg: Any) -> Any:
+    """A 2 + 3-layer Marian (</s>=0, <unk>=1, <pad> last, as opus-mt; the decoder starts with
+    <pad>), sinusoidal positions, SiLU."""
+    specials = ["</s>", "<unk>"]
+    v = write_seq2seq_tokenizer_json(folder, specials, "$A </s>")
+    # <pad> is the last id, as in opus-mt: add it to the tokenizer after the words.
+    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tok.add_special_tokens(["<pad>"])
+    tok.save(str(folder / "tokenizer.json"))
+    kw = dict(
+        vocab_size=v + 1, d_model=32, encoder_layers=2, decoder_layers=3,
+        encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=48,
+        decoder_ffn_dim=40, max_position_embeddings=64, pad_token_id=v, eos_token_id=0,
+        decoder_start_token_id=v, activation_function="swish", scale_embedding=True,
+    )  # fmt: skip
+    kw.update(cfg)
+    model = transformers.MarianMTModel(transformers.MarianConfig(**kw))
+    save(randomize(model, seed), folder)
+    return model
+
+
+def reference_seq2seq(folder: Path, ids: np.ndarray, decoder_ids: np.ndarray) -> Any:
+    """transformers' eager forward of an encoder–decoder: all three attentions."""
+    model = transformers.AutoModelForSeq2SeqLM.from_pretrained(folder, attn_implementation="eager")
+    model.eval()
+    with torch.no_grad():
+        out = model(
+            torch.as_tensor(ids[None]), decoder_input_ids=torch.as_tensor(decoder_ids[None]),
+            output_attentions=True, output_hidden_states=True,
+        )  # fmt: skip
+    return model, out

@@ -1,0 +1,130 @@
+"""BART and Marian against transformers' eager attention: encoder self-attention, decoder
+causal self-attention and the decoder's cross-attention, each within 1e-5, and greedy decoding
+equal to ``generate(do_sample=False)``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import attnviz.models as M
+from attnviz.models.encoder_decoder import (
+    decoder_encoding,
+    forward_pair,
+    greedy_ids,
+    is_encoder_decoder,
+    translate,
+)
+from tests.models import builders as B
+
+ATOL = 1e-5
+SOURCE = "Le chat est assis sur le tapis."
+TARGET = "the cat sat on the mat."
+
+
+def _stack(ts) -> np.ndarray:
+    return torch.stack(ts)[:, 0].numpy()
+
+
+def check(folder, source=SOURCE, target=TARGET) -> tuple[M.Model, object]:
+    model = M.load(folder)
+    assert is_encoder_decoder(model)
+    pair = forward_pair(model, source, target)
+    _, out = B.reference_seq2seq(folder, pair.encoder.ids, pair.decoder.ids)
+    for ours, ref in ((pair.encoder.attentions, out.encoder_attentions),
+                      (pair.decoder.attentions, out.decoder_attentions),
+                      (pair.cross.attentions, out.cross_attentions)):  # fmt: skip
+        ref = _stack(ref)
+        assert ours.shape == ref.shape
+        np.testing.assert_allclose(ours, ref, rtol=0, atol=ATOL)
+    # Far from uniform: the comparison means something.
+    assert pair.cross.attentions.max(axis=-1).mean() > 2 / pair.cross.attentions.shape[-1]
+    for ours, ref in ((pair.encoder.hidden_states, out.encoder_hidden_states),
+                      (pair.decoder.hidden_states, out.decoder_hidden_states)):  # fmt: skip
+        ref = _stack(ref)
+        np.testing.assert_allclose(ours, ref, rtol=0, atol=ATOL * float(np.abs(ref).max()))
+    # The decoder's self-attention is causal, its cross-attention sees every source token.
+    above = np.triu_indices(len(pair.decoder), 1)
+    assert not pair.decoder.attentions[..., above[0], above[1]].any()
+    assert (pair.cross.attentions > 0).all()
+    return model, pair
+
+
+def test_bart_three_attentions(tmp_path):
+    B.bart(tmp_path)
+    model, pair = check(tmp_path)
+    assert pair.encoder.tokens[0] == "<s>" and pair.encoder.tokens[-1] == "</s>"
+    assert pair.decoder.tokens[:3] == ("</s>", "the", "cat")  # decoder_start, then the target
+    assert model.info.family == "bart" and model.info.positions.startswith("learned")
+    assert pair.cross.attentions.shape == (2, 4, len(pair.decoder), len(pair.encoder))
+
+
+def test_marian_sinusoidal_positions_unequal_stacks(tmp_path):
+    B.marian(tmp_path)
+    _, pair = check(tmp_path)
+    assert pair.decoder.tokens[0] == "<pad>" and pair.encoder.tokens[-1] == "</s>"
+    assert pair.cross.attentions.shape[0] == 3 and pair.encoder.attentions.shape[0] == 2
+
+
+def test_marian_own_decoder_vocabulary_and_untied_output(tmp_path):
+    B.marian(tmp_path, share_encoder_decoder_embeddings=False, tie_word_embeddings=False, seed=8)
+    cfg = B.transformers.AutoConfig.from_pretrained(tmp_path)
+    assert cfg.share_encoder_decoder_embeddings is False
+    model, _ = check(tmp_path)
+    ids = greedy_ids(model, SOURCE, 8)
+    assert ids.tolist() == _generate(tmp_path, model, SOURCE, 8)
+
+
+def test_bart_without_embedding_scale_and_empty_target(tmp_path):
+    B.bart(tmp_path, scale_embedding=False, seed=9)
+    _, pair = check(tmp_path, target="")
+    assert len(pair.decoder) == 1  # the start token alone
+
+
+def _generate(folder, model, source: str, n: int) -> list[int]:
+    hf = B.transformers.AutoModelForSeq2SeqLM.from_pretrained(folder, attn_implementation="eager")
+    ids = torch.as_tensor(model.encode(source).ids[None])
+    fam = model.family
+    out = hf.generate(
+        ids, do_sample=False, num_beams=1, max_new_tokens=n, min_length=0,
+        bad_words_ids=[[fam.pad]], forced_bos_token_id=None, forced_eos_token_id=None,
+        no_repeat_ngram_size=0, repetition_penalty=1.0, length_penalty=1.0,
+        decoder_start_token_id=fam.decoder_start, eos_token_id=fam.eos, pad_token_id=fam.pad,
+    )  # fmt: skip
+    return out[0].tolist()
+
+
+@pytest.mark.parametrize("build", [B.bart, B.marian])
+def test_greedy_decoding_equals_generate(tmp_path, build):
+    build(tmp_path)
+    model = M.load(tmp_path)
+    for source in (SOURCE, "the quick brown fox"):
+        ids = greedy_ids(model, source, 12)
+        assert ids.tolist() == _generate(tmp_path, model, source, 12)
+        text = translate(model, source, 12)
+        assert isinstance(text, str)
+        assert decoder_encoding(model, text).ids[0] == model.family.decoder_start
+
+
+def test_decoder_only_models_have_no_target(tmp_path):
+    B.write_wordlevel_tokenizer_json(tmp_path)
+    B.bert(tmp_path)
+    model = M.load(tmp_path)
+    assert not is_encoder_decoder(model)
+    with pytest.raises(M.ModelError, match="not an encoder–decoder"):
+        forward_pair(model, "the cat", "le chat")
+
+
+def test_unequal_head_counts_are_refused(tmp_path):
+    B.bart(tmp_path)
+    B.edit_config(tmp_path, decoder_attention_heads=2)
+    with pytest.raises(M.ModelError, match="encoder and decoder differ in heads"):
+        M.inspect(tmp_path)
+
+
+def test_mbart_is_refused_with_its_family_named(tmp_path):
+    B.bart(tmp_path)
+    B.edit_config(tmp_path, model_type="mbart", architectures=["MBartForConditionalGeneration"])
+    with pytest.raises(M.ModelError, match=r"'mbart'.*MBartForConditionalGeneration"):
+        M.inspect(tmp_path)
