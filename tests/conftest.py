@@ -38,6 +38,14 @@ def tiny_gpt2(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def tiny_marian(tmp_path_factory) -> Path:
+    """A 2 + 3-layer Marian encoder–decoder (sinusoidal positions, decoder starts with <pad>)."""
+    folder = tmp_path_factory.mktemp("tiny-marian")
+    _builders().marian(folder)
+    return folder
+
+
 def _builders():
     from tests.models import builders  # torch and transformers: only for the tests that build
 

@@ -19,9 +19,12 @@ from psygnal import evented
 from attnviz.backends import BACKENDS
 from attnviz.core.softmax import check_temperature
 from attnviz.lessons.scenes import SCENES, TextError, get_scene
-from attnviz.models import Model, ModelError
+from attnviz.models import Model
 from attnviz.models.attention_file import AttentionFile
+from attnviz.models.encoder_decoder import is_encoder_decoder
 from attnviz.state.source import (
+    STACKS,
+    ModelSource,
     Source,
     attention_file,
     model_stamp,
@@ -39,7 +42,6 @@ __all__ = [
     "Session",
     "attention_file",
     "model_stamp",
-    "visible_tokens",
 ]
 
 SEED_LOGITS = (2.0, 1.0, 0.1, -0.5, 3.2, 0.8)
@@ -68,7 +70,11 @@ FILE_CAUSAL = (
     "the causal mask cannot be changed for a saved-attention file"
 )
 FILE_EDITS = "a saved-attention file has no X or W to edit; choose “Toy model” to edit"
-INPUTS = ("scene", "text", "model_path", "hide_special", "attention_path")
+INPUTS = ("scene", "text", "model_path", "hide_special", "attention_path", "text_b", "stack")
+ONE_TEXT = (
+    "a second text is for real models that read two: an encoder–decoder's target, or a "
+    "sentence pair for a model with token types; {name} reads one"
+)
 _FIXED_BY_SOURCE = ("text", "hide_special", "edits", "causal", "temperature")
 
 Edit = tuple[str, int, int, int, float]  # (matrix, head, row, col, value); head ignored for X
@@ -114,17 +120,6 @@ def looks_causal(att: AttentionFile) -> bool:
     return not bool(att.attentions[..., rows, cols].any())
 
 
-def visible_tokens(model: Model, text: str, hide_special: bool) -> tuple[tuple[str, ...], Any]:
-    """(tokens the panels show, the encoding); ModelError when none would be left."""
-    enc = model.encode(text)
-    if not hide_special:
-        return enc.tokens, enc
-    kept = tuple(t for t, sp in zip(enc.tokens, enc.special, strict=True) if not sp)
-    if not kept:
-        raise ModelError("the text has no tokens besides special ones; type some words")
-    return kept, enc
-
-
 @evented
 @dataclass
 class Session:
@@ -150,6 +145,10 @@ class Session:
     # Saved attention probabilities (.npz/.npy, attnviz.models.attention_file); None: not used.
     # Tokens, layers and heads then follow the file; temperature and mask cannot change.
     attention_path: str | None = None
+    # A second text: an encoder–decoder's target (the decoder's input), or sentence B of a pair.
+    text_b: str = ""
+    # Which self-attention an encoder–decoder shows: its "encoder" or its "decoder" (STACKS).
+    stack: str = "encoder"
     n_layers: int = 1
     # One live parameter object per panel view (attnviz.state.views); set their fields.
     view_params: dict[str, Any] = field(default_factory=dict)
@@ -167,17 +166,24 @@ class Session:
         object.__setattr__(self, "n_layers", 1)
         object.__setattr__(self, "_attention", None)
         model_path, hide, att_path = self.model_path, self.hide_special, self.attention_path
+        text_b, stack = self.text_b, self.stack
         object.__setattr__(self, "model_path", None)
         object.__setattr__(self, "hide_special", False)
         object.__setattr__(self, "attention_path", None)
+        object.__setattr__(self, "text_b", "")
+        object.__setattr__(self, "stack", "encoder")
         object.__setattr__(self, "_ready", True)
         if model_path is not None:
             self.model_path = model_path
         self.hide_special = hide
+        if text_b:
+            self.text_b = text_b
+        if stack != "encoder":
+            self.stack = stack
         if att_path is not None:
             self.attention_path = att_path
         derived = ("scene", "text", "tokens", "n_heads", "n_layers", "view_params", "model_path",
-                   "attention_path")  # fmt: skip
+                   "attention_path", "text_b", "stack")  # fmt: skip
         for f in fields(self):
             if f.name not in (*derived, "hide_special"):
                 self._validate(f.name, getattr(self, f.name))
@@ -192,7 +198,7 @@ class Session:
         """What the session shows (a toy scene, a model, a saved file): its tokens, and what it
         can provide (``source.caps``). Made again only when the input changes."""
         key = (self.scene, self.text, self.edits, self.model_path, self.hide_special,
-               self.attention_path)  # fmt: skip
+               self.attention_path, self.text_b, self.stack)  # fmt: skip
         made = getattr(self, "_source", None)
         if made is None or made[0] != key:
             made = (key, source_of(self))
@@ -246,12 +252,31 @@ class Session:
             if not isinstance(value, (str, os.PathLike)):
                 raise ValueError(f"model_path must be a folder path, got {value!r}")
             m = tokenizing_model(value)  # ModelError (a ValueError) says what is wrong
-            visible_tokens(m, self.text, self.hide_special)  # the text must fit its positions
+            # The text (and a target the new model reads) must fit its positions.
+            self._model_source(path=str(m.info.path), text_b=self._kept_text_b(m), stack="encoder")
             return str(m.info.path)
         if name == "hide_special":
             value = bool(value)
             if model is not None:
-                visible_tokens(model, self.text, value)
+                self._model_source(hide=value)
+            return value
+        if name in ("text_b", "stack"):
+            if name == "text_b":
+                if not isinstance(value, str):
+                    raise ValueError("the second text must be a string")
+                if len(value) > MAX_TEXT_CHARS:
+                    raise ValueError(
+                        f"the second text is too long ({len(value):,} characters; at most "
+                        f"{MAX_TEXT_CHARS:,}): shorten it"
+                    )
+            elif value not in STACKS:
+                raise ValueError(f"stack must be one of {STACKS}, got {value!r}")
+            if model is not None:
+                self._model_source(**{name: value})
+            elif name == "text_b" and value:
+                raise ValueError(ONE_TEXT.format(name=self.source.name))
+            elif name == "stack" and value != "encoder":
+                raise ValueError("only an encoder–decoder model has a decoder stack to show")
             return value
         if name == "view_params":
             raise ValueError("set the fields of session.view_params[panel_id] instead")
@@ -267,7 +292,7 @@ class Session:
                     f"{MAX_TEXT_CHARS:,}): shorten it"
                 )
             if model is not None:
-                visible_tokens(model, value, self.hide_special)
+                self._model_source(text=value)
             else:
                 self._build(self._text_scene(), value)
             return value
@@ -284,10 +309,11 @@ class Session:
                 raise ValueError(f"temperature must lie in [{lo:g}, {hi:g}], got {t:g}")
             return t
         if name == "causal":
-            if model is not None and model.info.causal and not value:
+            if model is not None and self.source.caps.trained_causal and not value:
+                what = "its decoder" if self.stack == "decoder" else "it"
                 raise ValueError(
-                    f"{model.info.name} is a decoder: it was trained to see only earlier tokens, "
-                    "so the causal mask stays on"
+                    f"{model.info.name} is a decoder: {what} was trained to see only earlier "
+                    "tokens, so the causal mask stays on"
                 )
             return bool(value)
         if name == "window":
@@ -323,6 +349,17 @@ class Session:
             shapes = self.matrix_shapes()
             return tuple(self._check_edit(e, shapes) for e in edits)
         return value
+
+    def _model_source(self, **changes: Any) -> ModelSource:
+        """The model source the session would show with ``changes`` (path, text, hide, text_b,
+        stack); ValueError (a ModelError) saying what does not fit."""
+        args = {"path": self.model_path, "text": self.text, "hide": self.hide_special,
+                "text_b": self.text_b, "stack": self.stack, **changes}  # fmt: skip
+        return ModelSource(args["path"], args["text"], args["hide"], args["text_b"], args["stack"])
+
+    def _kept_text_b(self, model: Model) -> str:
+        """The second text a newly chosen model keeps: the target when it reads one."""
+        return self.text_b if is_encoder_decoder(model) else ""
 
     @staticmethod
     def _index(name: str, value: Any, n: int) -> int:
@@ -408,6 +445,7 @@ class Session:
         model, path = self.model, self.model_path
         att, att_path = self.attention, self.attention_path
         scene_id, text, hide = self.scene, self.text, self.hide_special
+        text_b, stack = self.text_b, self.stack
         head, token = self.head, self.selected_token
         temperature = self.temperature
         if name == "scene":
@@ -423,10 +461,16 @@ class Session:
             path = value
             model = None if value is None else tokenizing_model(value)
             att, att_path = None, None
+            text_b = "" if model is None else self._kept_text_b(model)
+            stack = "encoder"
         elif name == "attention_path":
             att_path = value
             att = None if value is None else attention_file(value)
-            model, path = None, None
+            model, path, text_b, stack = None, None, "", "encoder"
+        elif name == "text_b":
+            text_b = value
+        elif name == "stack":
+            stack = value
         else:
             hide = value
         causal = self.causal
@@ -441,14 +485,14 @@ class Session:
                 built = self._build(scene_id, text)
             tokens, n_heads, n_layers = built.tokens, len(built.head_names), 1
         else:
-            tokens, enc = visible_tokens(model, text, hide)
-            n_heads, n_layers = model.info.heads, model.info.layers
-            if name == "model_path":
-                causal = model.info.causal  # the model as it was trained
+            assert path is not None
+            src = ModelSource(path, text, hide, text_b, stack)
+            tokens, n_heads, n_layers = src.tokens, src.caps.heads, src.caps.layers
+            if name in ("model_path", "stack"):
+                causal = src.caps.trained_causal  # the model (or stack) as it was trained
                 # The same word stays selected ([CLS] would move the index one word on).
                 word = self.tokens[self.selected_token] if self.tokens else ""
-                special = enc.special if not hide else (False,) * len(tokens)
-                token = same_word(tokens, special, word)
+                token = same_word(tokens, src.special, word)
         updates = {
             "edits": () if name != "hide_special" else self.edits,
             "scene": scene_id,
@@ -456,6 +500,8 @@ class Session:
             "model_path": path,
             "hide_special": hide,
             "attention_path": att_path,
+            "text_b": text_b,
+            "stack": stack,
             "tokens": tokens,
             "n_heads": n_heads,
             "n_layers": n_layers,
@@ -493,8 +539,8 @@ class Session:
         was checked by replaying it on a fresh session.
         """
         names = ("edits", "scene", "text", "model_path", "hide_special", "attention_path",
-                 "tokens", "n_heads", "n_layers", "layer", "head", "selected_token", "causal",
-                 "temperature", "window", "logits")  # fmt: skip
+                 "text_b", "stack", "tokens", "n_heads", "n_layers", "layer", "head",
+                 "selected_token", "causal", "temperature", "window", "logits")  # fmt: skip
         changed = []
         for name in names:
             old, new = getattr(self, name), getattr(other, name)

@@ -25,13 +25,21 @@ import numpy as np
 from attnviz.lessons.scenes import SceneInput, get_scene
 from attnviz.models import Model, ModelError, ModelTrace, inspect, load
 from attnviz.models.attention_file import AttentionFile, load_attention_file
-from attnviz.models.tokenizer import load_tokenizer
+from attnviz.models.encoder_decoder import (
+    PairTrace,
+    decoder_encoding,
+    forward_pair,
+    is_encoder_decoder,
+)
+from attnviz.models.tokenizer import Encoding, load_tokenizer
 
 if TYPE_CHECKING:
     from attnviz.state.session import Edit, Session
 
 __all__ = [
+    "STACKS",
     "Capabilities",
+    "CrossInputs",
     "FileSource",
     "LayerInputs",
     "ModelSource",
@@ -41,11 +49,13 @@ __all__ = [
     "loaded_model",
     "model_stamp",
     "model_trace",
+    "pair_trace",
     "source_of",
     "tokenizing_model",
 ]
 
 Window = tuple[int | None, int | None] | None
+STACKS = ("encoder", "decoder")  # an encoder–decoder's self-attention stacks
 
 FILE_NO_QKV = (
     "A saved-attention file holds only the attention probabilities: there are no Q, K, V or "
@@ -129,6 +139,10 @@ class Capabilities:
     heads: int
     user_window: bool = False  # the user's sliding window applies (a model has its own)
     no_qkv_reason: str = ""  # what to say where Q, K or V would be shown, when has_qkv is False
+    trained_causal: bool = False  # trained to see only earlier tokens: the mask stays on
+    second_text: str = ""  # what a second text is ("Target", "Sentence B"); "": none is read
+    stacks: tuple[str, ...] = ()  # an encoder–decoder's stacks (STACKS); () for one stack
+    cross: bool = False  # the source has real cross-attention (cross_inputs)
 
 
 @dataclass(frozen=True)
@@ -147,6 +161,23 @@ class LayerInputs:
     scale: float | None
     window: Window
     softcap: float | None = None  # the layer's attention-logit soft-cap (Gemma 2)
+
+
+@dataclass(frozen=True)
+class CrossInputs:
+    """What one decoder layer's cross-attention reads: q (H, Lt, E) from the decoder, k and v
+    (H, Ls, E) from the encoder's output, over every token (hidden ones too); ``keep_rows`` and
+    ``keep_keys`` say which are shown (None: all)."""
+
+    q: np.ndarray
+    k: np.ndarray
+    v: np.ndarray
+    scale: float
+    queries: tuple[str, ...]  # the shown decoder tokens
+    keys: tuple[str, ...]  # the shown source tokens
+    keep_rows: np.ndarray | None
+    keep_keys: np.ndarray | None
+    layers: int  # the decoder's layers
 
 
 class Source(ABC):
@@ -179,6 +210,11 @@ class Source(ABC):
     def matrices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(Wq, Wk, Wv), each (H, d_model, d_k), where they are the source's own and small."""
         return None
+
+    def cross_inputs(self, layer: int) -> CrossInputs:
+        """Decoder layer ``layer``'s cross-attention inputs (sources with ``caps.cross``); a
+        layer past the decoder's last is its last."""
+        raise ValueError("this source has no cross-attention: it is not an encoder–decoder")
 
     @abstractmethod
     def feature_names(self, layer: int) -> tuple[str, ...]:
@@ -267,33 +303,110 @@ def model_trace(folder: str, text: str) -> ModelTrace:
         return _forward(folder, model_stamp(folder), text)
 
 
+@functools.lru_cache(maxsize=4)
+def _pair(folder: str, stamp: float, text: str, target: str) -> PairTrace:
+    return forward_pair(loaded_model(folder), text, target)
+
+
+def pair_trace(folder: str, text: str, target: str) -> PairTrace:
+    """One encoder–decoder pass on a source text and a target, cached like :func:`model_trace`."""
+    with _forward_lock:
+        return _pair(folder, model_stamp(folder), text, target)
+
+
+def _kept(enc: Encoding, hide_special: bool, what: str) -> np.ndarray | None:
+    """Which tokens are shown (None: all); ValueError when hiding would leave none."""
+    if not hide_special:
+        return None
+    keep = ~np.asarray(enc.special, dtype=bool)
+    if not keep.any():
+        raise ValueError(f"the {what} has no tokens besides special ones; type some words")
+    return keep
+
+
+def _shown(tokens: tuple[str, ...], keep: np.ndarray | None) -> tuple[str, ...]:
+    return tokens if keep is None else tuple(t for t, k in zip(tokens, keep, strict=True) if k)
+
+
 class ModelSource(Source):
     """A real model's attention on the text: its forward pass runs once per text, when first
-    asked for (on the worker thread), and is shared by every request on that text."""
+    asked for (on the worker thread), and is shared by every request on that text.
 
-    def __init__(self, folder: str, text: str, hide_special: bool = False) -> None:
+    An encoder–decoder reads ``text`` as its source sentence and ``text_b`` as the target; the
+    self-attention shown is the ``stack``'s ("encoder" or "decoder"), and its cross-attention
+    is :meth:`cross_inputs`.
+    """
+
+    def __init__(
+        self, folder: str, text: str, hide_special: bool = False, text_b: str = "",
+        stack: str = "encoder",
+    ) -> None:  # fmt: skip
         model = tokenizing_model(folder)  # checked, tokenizer only: cheap on the main thread
-        enc = model.encode(text)
-        special = np.asarray(enc.special, dtype=bool)
+        info = model.info
         self.folder, self.text, self.hide_special = folder, text, hide_special
-        self.keep = ~special if hide_special else None
+        self.text_b, self.stack = text_b, stack
+        self.seq2seq = is_encoder_decoder(model)
+        if stack not in STACKS or (stack != "encoder" and not self.seq2seq):
+            raise ValueError(
+                f"{info.name} has one stack of layers; only an encoder–decoder has a decoder "
+                "stack to choose"
+                if stack in STACKS
+                else f"stack must be one of {STACKS}, got {stack!r}"
+            )
+        layers, second = info.layers, ""
+        if self.seq2seq:
+            src = model.encode(text)
+            tgt = decoder_encoding(model, text_b)
+            self._keeps = (_kept(src, hide_special, "source text"),
+                           _kept(tgt, hide_special, "target"))  # fmt: skip
+            self._pair_tokens = (src.tokens, tgt.tokens)
+            enc = src if stack == "encoder" else tgt
+            if stack == "decoder":
+                layers = model.family.decoder_layers  # type: ignore[attr-defined]
+            second = "Target"
+        else:
+            if text_b:
+                raise ValueError(
+                    f"{info.name} reads one text: it has no second sentence (no token types) "
+                    "and no target"
+                )
+            enc = model.encode(text)
+        special = np.asarray(enc.special, dtype=bool)
+        self.keep = _kept(enc, hide_special, "target" if stack == "decoder" else "text")
         kept = self.keep if self.keep is not None else np.ones(len(special), dtype=bool)
-        if not kept.any():
-            raise ValueError("the text has no tokens besides special ones; type some words")
-        self.tokens = tuple(t for t, k in zip(enc.tokens, kept, strict=True) if k)
+        self.tokens = _shown(enc.tokens, self.keep)
         self.special = tuple(bool(s) for s, k in zip(special, kept, strict=True) if k)
         self.hidden_tokens = tuple(t for t, k in zip(enc.tokens, kept, strict=True) if not k)
-        info = model.info
         self.summary = info.summary()
+        if self.seq2seq:
+            self.summary += f" · {stack} self-attention"
         self.head_names = tuple(f"head {i + 1}" for i in range(info.heads))
-        self.key = ("model", folder, model_stamp(folder), text, hide_special)
+        self.key = ("model", folder, model_stamp(folder), text, hide_special, text_b, stack)
+        causal = info.causal or stack == "decoder"
         self.caps = Capabilities(
             has_qkv=True, editable=False, trained=True, adjustable=True, typed_text=True,
-            layers=info.layers, heads=info.heads,
+            layers=layers, heads=info.heads, trained_causal=causal, second_text=second,
+            stacks=STACKS if self.seq2seq else (), cross=self.seq2seq,
         )  # fmt: skip
 
     def trace(self) -> ModelTrace:
+        if self.seq2seq:
+            pair = pair_trace(self.folder, self.text, self.text_b)
+            return pair.encoder if self.stack == "encoder" else pair.decoder
         return model_trace(self.folder, self.text)
+
+    def cross_inputs(self, layer: int) -> CrossInputs:
+        if not self.seq2seq:
+            return super().cross_inputs(layer)
+        cross = pair_trace(self.folder, self.text, self.text_b).cross
+        src_keep, tgt_keep = self._keeps
+        layer = min(layer, cross.attentions.shape[0] - 1)  # the decoder may have fewer layers
+        return CrossInputs(
+            q=cross.q[layer], k=cross.k[layer], v=cross.v[layer], scale=cross.scales[layer],
+            queries=_shown(self._pair_tokens[1], tgt_keep),
+            keys=_shown(self._pair_tokens[0], src_keep),
+            keep_rows=tgt_keep, keep_keys=src_keep, layers=cross.attentions.shape[0],
+        )  # fmt: skip
 
     def layer_inputs(self, layer: int) -> LayerInputs:
         tr = self.trace()
@@ -338,5 +451,7 @@ def source_of(session: Session) -> Source:
     if session.attention_path is not None:
         return FileSource(session.attention_path)
     if session.model_path is not None:
-        return ModelSource(session.model_path, session.text, session.hide_special)
+        return ModelSource(
+            session.model_path, session.text, session.hide_special, session.text_b, session.stack
+        )
     return ToySource(session.scene, session.text, session.edits)

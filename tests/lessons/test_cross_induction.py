@@ -19,7 +19,9 @@ from tests.reference import reference_attention
 
 def cross(encoder, decoder, temperature=1.0):
     params = CrossParams(encoder_text=encoder, decoder_text=decoder, selected=0)
-    return cross_view(SimpleNamespace(request=SimpleNamespace(temperature=temperature)), params)
+    toy = SimpleNamespace(caps=SimpleNamespace(cross=False))  # the toy: no model cross-attention
+    request = SimpleNamespace(temperature=temperature, source=toy)
+    return cross_view(SimpleNamespace(request=request), params)
 
 
 # -- cross-attention ---------------------------------------------------------------------------
