@@ -69,6 +69,8 @@ class SceneFile:
     causal: bool = False
     window: int | None = None
     hide_special: bool = False
+    text_b: str = ""  # an encoder–decoder's target (files before it have none)
+    stack: str = "encoder"
     logits: tuple[float, ...] = ()
     edits: tuple[tuple[str, int, int, int, float], ...] = ()
     view_params: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -94,6 +96,8 @@ def scene_from_session(session: Session, layout: bytes = b"") -> SceneFile:
         causal=session.causal,
         window=session.window,
         hide_special=session.hide_special,
+        text_b=session.text_b,
+        stack=session.stack,
         logits=tuple(session.logits),
         edits=tuple(session.edits),
         view_params=params,
@@ -303,6 +307,8 @@ def parse_scene(text: str, name: str = "scene file") -> SceneFile:
             causal=_bool(doc, "causal"),
             window=window,
             hide_special=_bool(doc, "hide_special"),
+            text_b=_str({"text_b": "", **doc}, "text_b"),
+            stack=_str({"stack": "encoder", **doc}, "stack", 20),
             logits=tuple(_float(v, "logits") for v in logits),
             edits=_edits(doc),
             view_params=_params(doc),
@@ -372,6 +378,8 @@ def _replay(session: Session, sf: SceneFile) -> None:
         if sf.text != session.text and not own_text:
             session.text = sf.text
         session.hide_special = sf.hide_special
+        session.text_b = sf.text_b
+        session.stack = sf.stack
         session.temperature = sf.temperature
         session.causal = sf.causal
         if sf.logits:

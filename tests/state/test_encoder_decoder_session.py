@@ -127,3 +127,15 @@ def test_leaving_the_encoder_decoder_clears_its_target(session, tiny_gpt2):
     assert session.text_b == "" and session.stack == "encoder"
     session.model_path = None
     assert session.text_b == "" and session.source.caps.second_text == ""
+
+
+def test_scene_file_keeps_the_target_and_stack(session, tmp_path):
+    from attnviz.state.scene_file import apply_scene, load_scene, save_scene, scene_from_session
+
+    session.stack = "decoder"
+    session.layer = 2
+    path = save_scene(session, tmp_path / "translation.attnviz")
+    fresh = Session()
+    apply_scene(fresh, load_scene(path))
+    assert (fresh.text_b, fresh.stack, fresh.layer, fresh.causal) == (TARGET, "decoder", 2, True)
+    assert scene_from_session(fresh) == scene_from_session(session)
