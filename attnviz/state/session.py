@@ -65,6 +65,7 @@ FILE_TEMPERATURE = (
     "temperature rescales scores before the softmax, and a saved-attention file holds only the "
     "probabilities after it: choose “Toy model” or a real model to change the temperature"
 )
+CAUSAL_HELP = "Hide every later token from each query"  # what the causal toggle does, when free
 FILE_CAUSAL = (
     "the saved probabilities already contain whatever mask was used when they were saved; "
     "the causal mask cannot be changed for a saved-attention file"
@@ -309,12 +310,8 @@ class Session:
                 raise ValueError(f"temperature must lie in [{lo:g}, {hi:g}], got {t:g}")
             return t
         if name == "causal":
-            if model is not None and self.source.caps.trained_causal and not value:
-                what = "its decoder" if self.stack == "decoder" else "it"
-                raise ValueError(
-                    f"{model.info.name} is a decoder: {what} was trained to see only earlier "
-                    "tokens, so the causal mask stays on"
-                )
+            if bool(value) != self.causal and self.causal_lock():
+                raise ValueError(self.causal_lock())
             return bool(value)
         if name == "window":
             if value is None:
@@ -349,6 +346,20 @@ class Session:
             shapes = self.matrix_shapes()
             return tuple(self._check_edit(e, shapes) for e in edits)
         return value
+
+    def causal_lock(self) -> str:
+        """Why the causal mask cannot be switched now ("" when it can): a decoder trained with
+        it, or saved probabilities that hold whatever mask they were saved with."""
+        caps = self.source.caps
+        if not caps.adjustable:
+            return FILE_CAUSAL[0].upper() + FILE_CAUSAL[1:]
+        if self.model is not None and caps.trained_causal:
+            what = "its decoder" if self.stack == "decoder" else "it"
+            return (
+                f"{self.model.info.name} is a decoder: {what} was trained to see only earlier "
+                "tokens, so the causal mask stays on"
+            )
+        return ""
 
     def _model_source(self, **changes: Any) -> ModelSource:
         """The model source the session would show with ``changes`` (path, text, hide, text_b,

@@ -30,6 +30,7 @@ from attnviz.models.encoder_decoder import (
     decoder_encoding,
     forward_pair,
     is_encoder_decoder,
+    translate,
 )
 from attnviz.models.tokenizer import Encoding, load_tokenizer
 
@@ -49,6 +50,7 @@ __all__ = [
     "loaded_model",
     "model_stamp",
     "model_trace",
+    "model_translation",
     "pair_trace",
     "source_of",
     "tokenizing_model",
@@ -306,6 +308,16 @@ def model_trace(folder: str, text: str) -> ModelTrace:
 @functools.lru_cache(maxsize=4)
 def _pair(folder: str, stamp: float, text: str, target: str) -> PairTrace:
     return forward_pair(loaded_model(folder), text, target)
+
+
+@functools.lru_cache(maxsize=16)
+def _translation(folder: str, stamp: float, text: str) -> str:
+    return translate(loaded_model(folder), text)
+
+
+def model_translation(folder: str, text: str) -> str:
+    """An encoder–decoder's greedy translation of ``text`` (cached per text and model files)."""
+    return _translation(folder, model_stamp(folder), text)
 
 
 def pair_trace(folder: str, text: str, target: str) -> PairTrace:

@@ -8,7 +8,7 @@ from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.widgets.heatmap import Heatmap
 from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.state.request import Result
-from attnviz.state.session import FILE_CAUSAL
+from attnviz.state.session import CAUSAL_HELP
 
 
 @register_panel
@@ -27,6 +27,7 @@ class CausalMaskPanel(Panel):
         self.body.addWidget(self.toggle)
         self.listen(self.session.events.model_path, self._show_forced)
         self.listen(self.session.events.attention_path, self._show_forced)
+        self.listen(self.session.events.stack, self._show_forced)
         self._show_forced()
         self.unmasked = Heatmap(title="without mask: weights")
         self.masked = Heatmap(title="with causal mask: weights")
@@ -52,20 +53,11 @@ class CausalMaskPanel(Panel):
         self.body.addWidget(self.file_note, 1)
 
     def _show_forced(self, *_: object) -> None:
-        """A decoder was trained with the mask: it stays on, and the toggle says why."""
-        m = self.session.model
-        forced = m is not None and m.info.causal
-        if not self.session.source.caps.adjustable:  # saved probabilities keep their mask
-            self.toggle.setEnabled(False)
-            self.toggle.setToolTip(FILE_CAUSAL[0].upper() + FILE_CAUSAL[1:])
-            return
-        self.toggle.setEnabled(not forced)
-        self.toggle.setToolTip(
-            f"{m.info.name} is a decoder: it was trained to see only earlier tokens, so the "
-            "causal mask stays on"
-            if forced
-            else "Hide every later token from each query"
-        )
+        """A decoder was trained with the mask (saved probabilities keep theirs): it stays on,
+        and the toggle says why."""
+        lock = self.session.causal_lock()
+        self.toggle.setEnabled(not lock)
+        self.toggle.setToolTip(lock or CAUSAL_HELP)
 
     def _pick_row(self, row: int) -> None:
         self.try_set(lambda: setattr(self.session, "selected_token", row))

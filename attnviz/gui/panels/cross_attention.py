@@ -1,4 +1,9 @@
-"""Cross-attention: decoder words ask, encoder words answer; the alignment of two sentences."""
+"""Cross-attention: decoder tokens ask, encoder tokens answer; the alignment of two sentences.
+
+With an encoder–decoder model (BART, Marian) the panel shows its real cross-attention: the
+chosen decoder layer and head over the source, the texts coming from the input bar (source
+text and target). Otherwise a toy encoder–decoder with hand-built weights and its own texts.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +37,7 @@ class CrossAttentionPanel(Panel):
     def __init__(self, controller, parent=None) -> None:
         super().__init__(controller, parent)
         self.params = self.session.view_params[self.panel_id]
-        form = QtWidgets.QFormLayout()
+        form = self.toy_form = QtWidgets.QFormLayout()
         form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.encoder_edit = QtWidgets.QLineEdit()
         self.encoder_edit.setObjectName("encoder_text")
@@ -46,7 +51,9 @@ class CrossAttentionPanel(Panel):
             edit.editingFinished.connect(lambda e=edit, f=field: self._set_text(f, e))
             self.listen(getattr(self.params.events, field), self._sync_texts)
             form.addRow(label, edit)
-        self.body.addLayout(form)
+        self.toy_texts = QtWidgets.QWidget()  # hidden when a model's texts are shown
+        self.toy_texts.setLayout(form)
+        self.body.addWidget(self.toy_texts)
         self._sync_texts()
 
         self.graphics = pg.GraphicsLayoutWidget()
@@ -61,11 +68,7 @@ class CrossAttentionPanel(Panel):
         self.links.scene().sigMouseClicked.connect(self._on_click)
         self.columns = LinkColumns(self.links)  # the words whole beside the lines
         self._lines: list[QtWidgets.QGraphicsLineItem] = []
-        for _ in range(MAX_WORDS):  # one per source word, reused: never added or removed later
-            line = QtWidgets.QGraphicsLineItem()
-            line.setVisible(False)
-            self.links.addItem(line)
-            self._lines.append(line)
+        self._line(MAX_WORDS - 1)  # one per source token, reused; a model's may need more
         self._labels: list[pg.TextItem] = []
         self.heatmap = Heatmap(
             title="alignment: each decoder row sums to 1",
@@ -104,7 +107,9 @@ class CrossAttentionPanel(Panel):
             self._show_text(edit, getattr(self.params, field))  # refused: show what is in force
 
     def _pick(self, row: int) -> None:
-        self.try_set(lambda: setattr(self.params, "selected", row))
+        data = self.data()
+        field = "target_token" if data is not None and data.trained else "selected"
+        self.try_set(lambda: setattr(self.params, field, row))
 
     def _on_click(self, event: object) -> None:
         data = self.data()
@@ -133,6 +138,14 @@ class CrossAttentionPanel(Panel):
         span = max(len(data.decoder_tokens), len(data.encoder_tokens))
         return (np.arange(count) + 0.5) * span / count
 
+    def _line(self, j: int) -> QtWidgets.QGraphicsLineItem:
+        while len(self._lines) <= j:
+            line = QtWidgets.QGraphicsLineItem()
+            line.setVisible(False)
+            self.links.addItem(line)
+            self._lines.append(line)
+        return self._lines[j]
+
     def _label(self, k: int) -> pg.TextItem:
         while len(self._labels) <= k:
             label = pg.TextItem("")
@@ -151,16 +164,28 @@ class CrossAttentionPanel(Panel):
         d = view
         sel = d.selected
         row = d.weights[sel]
+        self.toy_texts.setVisible(not d.trained)
+        side = ("source", "target") if d.trained else ("French", "English")
+        self.heatmap.set_axis_titles(f"encoder key ({side[0]})", f"decoder query ({side[1]})")
         self.heatmap.set_data(d.weights, d.decoder_tokens, d.encoder_tokens)
         self.heatmap.set_highlight_row(sel)
         self._draw_links(d, row)
         j = int(np.argmax(row))
-        meaning = d.value_names[int(np.argmax(d.output[sel]))]
         t_note = "" if d.temperature == 1 else f" at T = {d.temperature:g}"
-        self.summary.setText(
+        reads = (
             f"<b>“{token_label_html(d.decoder_tokens[sel])}”</b> reads mostly "
-            f"<b>“{token_label_html(d.encoder_tokens[j])}”</b> "
-            f"({row[j]:.3f}){t_note}; the value it receives means mostly “{meaning}”. "
+            f"<b>“{token_label_html(d.encoder_tokens[j])}”</b> ({row[j]:.3f}){t_note}"
+        )
+        if d.trained:
+            self.summary.setText(
+                f"{reads} — decoder layer {d.layer + 1} of {d.layers}, head {d.head + 1}: the "
+                "model's own cross-attention. Row i is the decoder predicting target token "
+                "i + 1 (the first row reads the start token)."
+            )
+            return
+        meaning = d.value_names[int(np.argmax(d.output[sel]))]
+        self.summary.setText(
+            f"{reads}; the value it receives means mostly “{meaning}”. "
             "Hand-built toy weights, not a trained translator."
         )
 
@@ -194,6 +219,7 @@ class CrossAttentionPanel(Panel):
             label.setVisible(False)
         accent = QtGui.QColor(t.accent)
         y0 = float(ys_dec[d.selected])
+        self._line(len(d.encoder_tokens) - 1)
         for j, line in enumerate(self._lines):
             if j >= len(d.encoder_tokens):
                 line.setVisible(False)
@@ -212,7 +238,16 @@ class CrossAttentionPanel(Panel):
         return [[(self.graphics, 2), (self.heatmap, 3)], [self.summary.text()]]
 
     def figure_caption(self) -> str:
-        p = self.params
+        p, d = self.params, self.data()
+        if d is not None and d.trained:
+            r = self.result.request if self.result is not None else None
+            name = r.source.name if r is not None else "the model"
+            t = "" if d.temperature == 1 else f" · T = {d.temperature:g}"
+            return (
+                f"{name}: decoder layer {d.layer + 1}, head {d.head + 1}, cross-attention over "
+                f"the source · source “{self.session.text}” → target "
+                f"“{self.session.text_b}”{t}"
+            )
         return (
             f"source “{p.encoder_text}” → target “{p.decoder_text}” · a toy encoder–decoder "
             "with hand-built weights"

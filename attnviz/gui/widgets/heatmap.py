@@ -220,6 +220,14 @@ class Heatmap(pg.GraphicsLayoutWidget):
         self._row_box.setPen(pg.mkPen(t.accent, width=3, cosmetic=True))
         self.readout.setText(self.readout.text, color=t.plot_foreground)
 
+    def set_axis_titles(self, x_label: str, y_label: str) -> None:
+        """Name the axes again (only when they change: a new title re-lays out the ticks)."""
+        for name, text in (("bottom", x_label), ("left", y_label)):
+            axis = self.plot.getAxis(name)
+            if axis.title_text != text:
+                axis.title_text = text
+                self.plot.setLabel(name, text)
+
     # -- data ------------------------------------------------------------------------------
     def set_data(
         self,

@@ -10,12 +10,20 @@ from superqt.utils import signals_blocked
 
 from attnviz.gui.binding import bind
 from attnviz.gui.theme import theme_manager
+from attnviz.gui.worker import Outcome, start_worker
 from attnviz.lessons import SCENES
 from attnviz.models import discover
+from attnviz.state.session import CAUSAL_HELP
+from attnviz.state.source import STACKS, model_translation
 
 __all__ = ["SPECIAL_TOKENS_HELP", "InputBar", "fit_current_text"]
 
 TOY_LABEL = "Toy model (illustrative)"
+STACK_LABELS = {"encoder": "Encoder self-attention", "decoder": "Decoder self-attention"}
+TRANSLATE_HELP = (
+    "Let the model write the target: greedy decoding, the most likely next token at each step, "
+    "until the end of the sentence"
+)
 OPEN_FOLDER = "Open model folder…"
 SPECIAL_TOKENS_HELP = (
     "Drop [CLS], [SEP], <s> and other special tokens from every panel and renormalise each "
@@ -95,6 +103,21 @@ class InputBar:
         s.events.tokens.connect(self._show_text)
         self._show_text()
         tb.addWidget(self.text_edit)
+        # A second text: an encoder–decoder's target (shown only where the source reads one).
+        self.text_b_label = QtWidgets.QLabel("  Target ")
+        self.text_b_edit = QtWidgets.QLineEdit()
+        self.text_b_edit.setObjectName("second_text_input")
+        self.text_b_edit.setMinimumWidth(240)
+        self.text_b_edit.returnPressed.connect(self._apply_text_b)
+        self.translate_button = QtWidgets.QPushButton("Translate")
+        self.translate_button.setObjectName("translate_button")
+        self.translate_button.setToolTip(TRANSLATE_HELP)
+        self.translate_button.clicked.connect(self.translate)
+        self._second_actions = [
+            tb.addWidget(w) for w in (self.text_b_label, self.text_b_edit, self.translate_button)
+        ]
+        self._translating: str | None = None  # the source text being translated
+        s.events.text_b.connect(self._show_text_b)
 
         # What to look at, in a toolbar of its own: when the two do not fit side by side (a
         # projector, presenter type) it moves to a second row instead of hiding Head and
@@ -105,6 +128,24 @@ class InputBar:
         self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, tb)
         self._toolbar_breaks: dict[str, bool] = {}
         theme_manager().changed.connect(self._fit_toolbars_later)
+        # An encoder–decoder's two self-attentions: which one the panels show.
+        self.stack_box = QtWidgets.QComboBox()
+        self.stack_box.setObjectName("stack_selector")
+        for stack in STACKS:
+            self.stack_box.addItem(STACK_LABELS[stack], stack)
+        self.stack_box.setToolTip(
+            "The encoder reads the source with every token visible; the decoder reads the "
+            "target so far (causal). The cross-attention panel shows how the decoder reads "
+            "the source."
+        )
+        bind(
+            s, "stack", self.stack_box.currentIndexChanged,
+            lambda v: self.stack_box.setCurrentIndex(self.stack_box.findData(v)),
+            to_model=lambda i: self.stack_box.itemData(i), on_error=self.show_error,
+            widget=self.stack_box,
+        )  # fmt: skip
+        self._stack_action = tb.addWidget(self.stack_box)
+        s.events.stack.connect(lambda *_: self._show_causal_forced())
         tb.addWidget(QtWidgets.QLabel("  Layer "))
         self.layer_box = QtWidgets.QSpinBox()
         self.layer_box.setObjectName("layer_selector")
@@ -140,6 +181,7 @@ class InputBar:
              on_error=self.show_error, widget=self.causal_box)  # fmt: skip
         tb.addWidget(self.causal_box)
         self._show_causal_forced()
+        self._show_second_text()
 
     # -- models ----------------------------------------------------------------------------
     def refresh_models(self) -> None:
@@ -255,28 +297,78 @@ class InputBar:
             else ""
         )
         self._show_causal_forced()
+        self._show_second_text()
+        if self.session.source.caps.cross and not self.session.text_b:
+            self.translate()  # an encoder–decoder starts with its own translation as the target
         m = self.session.model
         if m is not None:
             self._loading = m.info.name
             self.say(f"Loading {m.info.name}… ")
 
     def _show_causal_forced(self) -> None:
-        m = self.session.model
-        forced = m is not None and m.info.causal
-        if not self.session.source.caps.adjustable:
-            self.causal_box.setEnabled(False)
-            self.causal_box.setToolTip(
-                "The saved probabilities already contain whatever mask was used; the causal "
-                "mask cannot be changed for a saved-attention file"
+        lock = self.session.causal_lock()
+        self.causal_box.setEnabled(not lock)
+        self.causal_box.setToolTip(lock or CAUSAL_HELP)
+
+    # -- a second text: an encoder–decoder's target ------------------------------------------
+    def _show_second_text(self) -> None:
+        caps = self.session.source.caps
+        label = caps.second_text
+        for action in self._second_actions:
+            action.setVisible(bool(label))
+        self.translate_button.setVisible(caps.cross)  # only a decoder can write a target
+        self._stack_action.setVisible(bool(caps.stacks))
+        if label:
+            self.text_b_label.setText(f"  {label} ")
+            self.text_b_edit.setPlaceholderText(
+                "Type the target and press Enter, or let the model translate"
+                if caps.cross
+                else "A second sentence (press Enter)"
             )
+        self._show_text_b()
+
+    def _show_text_b(self, *_: object) -> None:
+        with signals_blocked(self.text_b_edit):
+            self.text_b_edit.setText(self.session.text_b)
+            self.text_b_edit.setCursorPosition(0)
+
+    def _apply_text_b(self) -> None:
+        try:
+            self.session.text_b = self.text_b_edit.text()
+        except ValueError as exc:
+            self.show_error(str(exc))
+            self._show_text_b()  # the field shows what is in force
             return
-        self.causal_box.setEnabled(not forced)
-        self.causal_box.setToolTip(
-            f"{m.info.name} is a decoder: it was trained to see only earlier tokens, so the "
-            "causal mask stays on"
-            if forced
-            else "Hide every later token from each query"
-        )
+        self.say(f"{len(self.session.tokens)} tokens", 4000)
+
+    def translate(self) -> bool:
+        """Let the model write the target for the source text (greedy, on a worker thread);
+        False when the source has no decoder or a translation is already running."""
+        s = self.session
+        if not s.source.caps.cross or self._translating is not None or s.model_path is None:
+            return False
+        self._translating = s.text
+        self.translate_button.setEnabled(False)
+        self.say(f"Translating with {s.source.name}… ")
+        start_worker(model_translation, s.model_path, s.text, on_done=self._on_translated,
+                     tag=(s.model_path, s.text))  # fmt: skip
+        return True
+
+    def _on_translated(self, outcome: Outcome) -> None:
+        self._translating = None
+        self.translate_button.setEnabled(True)
+        if outcome.error is not None:
+            self.show_error(f"Translation failed: {outcome.detail}")
+            return
+        if outcome.tag != (self.session.model_path, self.session.text):
+            self.say("The text changed while the model translated: press Translate again", 6000)
+            return
+        try:
+            self.session.text_b = outcome.value
+        except ValueError as exc:
+            self.show_error(f"The model's translation cannot be shown: {exc}")
+            return
+        self.say(f"The model's translation: {outcome.value}", 8000)
 
     def _fill_heads(self, *_: object) -> None:
         r = self.controller.latest
