@@ -114,6 +114,16 @@ def _export_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--attention-file", metavar="FILE",
                    help="saved attention probabilities: .npz/.npy (layers, heads, L, S) or "
                         "(heads, L, S) with its tokens")  # fmt: skip
+    p.add_argument(
+        "--target",
+        metavar="TEXT",
+        help="an encoder–decoder's target (default: the model's own translation)",
+    )
+    p.add_argument(
+        "--stack",
+        choices=("encoder", "decoder"),
+        help="an encoder–decoder's self-attention to show (default: encoder)",
+    )
     p.add_argument("--layer", type=int, help="layer number, from 1 (real models)")
     p.add_argument("--hide-special", action="store_true",
                    help="drop [CLS]/[SEP]/<s> … and renormalise (real models)")  # fmt: skip

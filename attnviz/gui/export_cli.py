@@ -37,6 +37,7 @@ def run_export(args: argparse.Namespace) -> int:
     from attnviz.lessons.course import COURSE
     from attnviz.state.scene_file import apply_scene, load_scene
     from attnviz.state.session import Session
+    from attnviz.state.source import model_translation
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["attnviz-export"])
     if app.platformName() == "offscreen":
@@ -78,6 +79,13 @@ def run_export(args: argparse.Namespace) -> int:
             session.attention_path = args.attention_file
         if getattr(args, "hide_special", False):
             session.hide_special = True
+        target = getattr(args, "target", None)
+        if target is not None:
+            session.text_b = target
+        elif session.source.caps.cross and not session.text_b:
+            session.text_b = model_translation(session.model_path, session.text)
+        if getattr(args, "stack", None) is not None:
+            session.stack = args.stack
         if getattr(args, "layer", None) is not None:
             session.layer = args.layer - 1
         if args.head is not None:

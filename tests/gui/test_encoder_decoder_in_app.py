@@ -3,6 +3,8 @@ cross-attention panel showing the model's own decoder→source attention (tiny r
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -100,3 +102,27 @@ def test_one_text_sources_hide_the_target_and_the_stack(window, wait_result, tin
     wait_result(window.controller, timeout=20_000)
     assert not window.text_b_edit.isVisible() and not window.translate_button.isVisible()
     assert not window.translate()
+
+
+def test_export_cli_cross_attention_of_a_model(tmp_path, tiny_marian, capsys):
+    from attnviz.cli import main
+
+    out = tmp_path / "cross.json"
+    code = main(["export", "--model", str(tiny_marian), "--text", SOURCE, "--panel",
+                 "cross_attention", "--stack", "decoder", "--layer", "3", "--head", "2",
+                 "--data", "json", "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    doc = json.loads(out.read_text())
+    model = M.load(tiny_marian)
+    target = translate(model, SOURCE)  # no --target: the model's own translation
+    pair = forward_pair(model, SOURCE, target)
+    assert doc["alignment_rows"] == list(pair.decoder.tokens)
+    np.testing.assert_allclose(doc["alignment"], pair.cross.attentions[2, 1], atol=1e-6)
+    png = tmp_path / "cross.png"
+    assert main(["export", "--model", str(tiny_marian), "--text", SOURCE, "--target",
+                 "the cat sat .", "--stack", "decoder", "--panel", "cross_attention",
+                 "--out", str(png)]) == 0  # fmt: skip
+    assert png.stat().st_size > 1000
+    assert main(["export", "--panel", "cross_attention", "--target", "x",
+                 "--out", str(png)]) == 2  # fmt: skip
+    assert "reads one" in capsys.readouterr().err
