@@ -1,6 +1,7 @@
 """What every model family provides: its shape read from config.json, the tensors it needs
-(names and shapes, checked against the files before any data is read), and a forward pass that
-hands back each layer's queries, keys, values and attention probabilities.
+(names and shapes, checked against the files before any data is read), how it arranges each
+layer's float32 tensors, and a forward pass that hands back each layer's queries, keys, values
+and attention probabilities.
 
 Attention itself is always :func:`attnviz.scaled_dot_product_attention` with
 ``return_weights=True``: the numbers shown are those of the compute core the app teaches.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from attnviz.core.heads import merge_heads, split_heads
 from attnviz.models.config import Config
 from attnviz.models.errors import ModelError
 from attnviz.models.nn import ACTIVATIONS
-from attnviz.models.weights import TensorInfo
+from attnviz.models.weights import TensorInfo, Tensors
 
 __all__ = ["Architecture", "Family", "LayerResult", "attend"]
 
@@ -82,43 +83,69 @@ def heads(x: np.ndarray, n: int) -> np.ndarray:
 
 
 class Family(ABC):
-    """A model family: parse config.json, name the tensors, run the forward pass."""
+    """A model family: parse config.json, name the tensors, run the forward pass.
+
+    Weights reach a family one layer at a time. :meth:`bind_shared` arranges what every pass
+    needs (embeddings: looked up row by row, never converted whole); :meth:`bind_layer`
+    arranges layer ``i``'s float32 tensors (fused q/k/v, transposes) into a dict that
+    :meth:`layer` reads. The loader decides when a layer is bound and how long its dict is
+    kept (see ``attnviz.models.model``); a family holds no weights itself.
+    """
 
     name: ClassVar[str]
     model_types: ClassVar[tuple[str, ...]]
     # A tensor name every checkpoint of the family has; what precedes it is the name prefix
     # ("bert.", "transformer.", "model." or nothing).
     anchor: ClassVar[str]
+    # False: the family implements the earlier protocol instead (every tensor at once into
+    # self.w by bind(w), then embed(ids) and layer(i, x)); kept for families not yet ported.
+    per_layer: ClassVar[bool] = False
 
     def __init__(self, arch: Architecture, config: Config) -> None:
         self.arch = arch
         self.config = config
-        self.w: dict[str, np.ndarray] = {}
+        self.w: dict[str, np.ndarray] = {}  # the earlier protocol's weights (per_layer False)
 
     @classmethod
     @abstractmethod
     def from_config(cls, config: Config) -> Family:
         """Read and check the family's hyper-parameters."""
 
-    @abstractmethod
+    def shared_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The tensors outside the layers (name without prefix) and their expected shapes."""
+        raise NotImplementedError
+
+    def layer_shapes(self, i: int) -> dict[str, tuple[int, ...]]:
+        """Layer ``i``'s tensors (name without prefix) and their expected shapes."""
+        raise NotImplementedError
+
     def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
         """Every tensor the forward pass reads (name without prefix) and its expected shape."""
+        out = self.shared_shapes()
+        for i in range(self.arch.layers):
+            out.update(self.layer_shapes(i))
+        return out
 
     def aliases(self, name: str) -> tuple[str, ...]:
         """Other names a tensor may be stored under in older checkpoints."""
         return ()
 
-    @abstractmethod
-    def bind(self, w: dict[str, np.ndarray]) -> None:
-        """Take the float32 tensors (by unprefixed name), arranged as the forward pass wants."""
+    def bind_shared(self, w: Tensors) -> dict[str, Any]:
+        """What :meth:`embed` reads, from ``w`` (float32 tensors by unprefixed name)."""
+        raise NotImplementedError
+
+    def bind_layer(self, i: int, w: Tensors) -> dict[str, Any]:
+        """Layer ``i``'s float32 tensors from ``w``, arranged as :meth:`layer` wants them."""
+        raise NotImplementedError
 
     @abstractmethod
-    def embed(self, ids: np.ndarray) -> np.ndarray:
-        """(L,) token ids -> (L, D) input of the first layer."""
+    def embed(self, t: dict[str, Any], ids: np.ndarray) -> np.ndarray:
+        """(L,) token ids -> (L, D) input of the first layer; ``t`` from :meth:`bind_shared`."""
 
     @abstractmethod
-    def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
-        """Layer ``i``: (L, D) -> (L, D) and what its attention saw."""
+    def layer(self, i: int, t: dict[str, Any], x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
+        """Layer ``i``: (L, D) -> (L, D) and what its attention saw; ``t`` from
+        :meth:`bind_layer`."""
 
     # -- shared checks ---------------------------------------------------------------------
 

@@ -21,11 +21,14 @@ References
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from attnviz.models.base import Architecture, Family, LayerResult, attend, heads
 from attnviz.models.config import Config
 from attnviz.models.nn import ACTIVATIONS, layer_norm, linear
+from attnviz.models.weights import Tensors
 
 __all__ = ["Bert", "DistilBert"]
 
@@ -46,6 +49,7 @@ _DISTIL_NAMES = (
 
 class Bert(Family):
     name = "bert"
+    per_layer = True
     model_types = ("bert", *ROBERTA_TYPES)
     anchor = "embeddings.word_embeddings.weight"
 
@@ -102,9 +106,9 @@ class Bert(Family):
         types = config.int("type_vocab_size", default=1 if padding_idx is not None else 2)
         return cls(arch, config, eps, types, padding_idx, table)
 
-    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+    def shared_shapes(self) -> dict[str, tuple[int, ...]]:
         a = self.arch
-        d, inner = a.hidden_size, a.intermediate_size
+        d = a.hidden_size
         out: dict[str, tuple[int, ...]] = {
             "embeddings.word_embeddings.weight": (a.vocab_size, d),
             "embeddings.position_embeddings.weight": (self.table, d),
@@ -113,21 +117,25 @@ class Bert(Family):
         }
         if self.type_vocab:  # DistilBERT has none
             out["embeddings.token_type_embeddings.weight"] = (self.type_vocab, d)
-        for i in range(a.layers):
-            p = f"encoder.layer.{i}."
-            for m in ("query", "key", "value"):
-                out[f"{p}attention.self.{m}.weight"] = (d, d)
-                out[f"{p}attention.self.{m}.bias"] = (d,)
-            out[f"{p}attention.output.dense.weight"] = (d, d)
-            out[f"{p}attention.output.dense.bias"] = (d,)
-            out[f"{p}attention.output.LayerNorm.weight"] = (d,)
-            out[f"{p}attention.output.LayerNorm.bias"] = (d,)
-            out[f"{p}intermediate.dense.weight"] = (inner, d)
-            out[f"{p}intermediate.dense.bias"] = (inner,)
-            out[f"{p}output.dense.weight"] = (d, inner)
-            out[f"{p}output.dense.bias"] = (d,)
-            out[f"{p}output.LayerNorm.weight"] = (d,)
-            out[f"{p}output.LayerNorm.bias"] = (d,)
+        return out
+
+    def layer_shapes(self, i: int) -> dict[str, tuple[int, ...]]:
+        d, inner = self.arch.hidden_size, self.arch.intermediate_size
+        p = f"encoder.layer.{i}."
+        out: dict[str, tuple[int, ...]] = {}
+        for m in ("query", "key", "value"):
+            out[f"{p}attention.self.{m}.weight"] = (d, d)
+            out[f"{p}attention.self.{m}.bias"] = (d,)
+        out[f"{p}attention.output.dense.weight"] = (d, d)
+        out[f"{p}attention.output.dense.bias"] = (d,)
+        out[f"{p}attention.output.LayerNorm.weight"] = (d,)
+        out[f"{p}attention.output.LayerNorm.bias"] = (d,)
+        out[f"{p}intermediate.dense.weight"] = (inner, d)
+        out[f"{p}intermediate.dense.bias"] = (inner,)
+        out[f"{p}output.dense.weight"] = (d, inner)
+        out[f"{p}output.dense.bias"] = (d,)
+        out[f"{p}output.LayerNorm.weight"] = (d,)
+        out[f"{p}output.LayerNorm.bias"] = (d,)
         return out
 
     def aliases(self, name: str) -> tuple[str, ...]:
@@ -136,33 +144,37 @@ class Bert(Family):
             return (name.replace(".weight", ".gamma").replace(".bias", ".beta"),)
         return ()
 
-    def bind(self, w: dict[str, np.ndarray]) -> None:
-        t = self.w
-        t["word"] = w["embeddings.word_embeddings.weight"]
-        t["position"] = w["embeddings.position_embeddings.weight"]
+    def bind_shared(self, w: Tensors) -> dict[str, Any]:
+        t: dict[str, Any] = {
+            "word": w.rows("embeddings.word_embeddings.weight"),
+            "position": w.rows("embeddings.position_embeddings.weight"),
+            "ln_w": w["embeddings.LayerNorm.weight"],
+            "ln_b": w["embeddings.LayerNorm.bias"],
+        }
         if self.type_vocab:
-            t["type0"] = w["embeddings.token_type_embeddings.weight"][0].copy()
-        t["ln_w"] = w["embeddings.LayerNorm.weight"]
-        t["ln_b"] = w["embeddings.LayerNorm.bias"]
-        for i in range(self.arch.layers):
-            p = f"encoder.layer.{i}."
-            s = f"{p}attention.self."
-            # torch's Linear stores (out, in); nn.linear takes its .T, a view (no copy).
-            # One (D, 3D) product instead of three: [q | k | v] along the output axis.
-            t[f"{i}.qkv_w"] = np.concatenate(
-                [w[f"{s}{m}.weight"] for m in ("query", "key", "value")]
-            ).T
-            t[f"{i}.qkv_b"] = np.concatenate([w[f"{s}{m}.bias"] for m in ("query", "key", "value")])
-            t[f"{i}.o_w"] = w[f"{p}attention.output.dense.weight"].T
-            t[f"{i}.o_b"] = w[f"{p}attention.output.dense.bias"]
-            t[f"{i}.ln1_w"] = w[f"{p}attention.output.LayerNorm.weight"]
-            t[f"{i}.ln1_b"] = w[f"{p}attention.output.LayerNorm.bias"]
-            t[f"{i}.fc1_w"] = w[f"{p}intermediate.dense.weight"].T
-            t[f"{i}.fc1_b"] = w[f"{p}intermediate.dense.bias"]
-            t[f"{i}.fc2_w"] = w[f"{p}output.dense.weight"].T
-            t[f"{i}.fc2_b"] = w[f"{p}output.dense.bias"]
-            t[f"{i}.ln2_w"] = w[f"{p}output.LayerNorm.weight"]
-            t[f"{i}.ln2_b"] = w[f"{p}output.LayerNorm.bias"]
+            t["type0"] = w.rows("embeddings.token_type_embeddings.weight")[0]
+        return t
+
+    def bind_layer(self, i: int, w: Tensors) -> dict[str, Any]:
+        p = f"encoder.layer.{i}."
+        s = f"{p}attention.self."
+        qkv = ("query", "key", "value")
+        # torch's Linear stores (out, in); nn.linear takes its .T, a view (no copy).
+        # One (D, 3D) product instead of three: [q | k | v] along the output axis.
+        return {
+            "qkv_w": w.concat(f"{s}{m}.weight" for m in qkv).T,
+            "qkv_b": w.concat(f"{s}{m}.bias" for m in qkv),
+            "o_w": w[f"{p}attention.output.dense.weight"].T,
+            "o_b": w[f"{p}attention.output.dense.bias"],
+            "ln1_w": w[f"{p}attention.output.LayerNorm.weight"],
+            "ln1_b": w[f"{p}attention.output.LayerNorm.bias"],
+            "fc1_w": w[f"{p}intermediate.dense.weight"].T,
+            "fc1_b": w[f"{p}intermediate.dense.bias"],
+            "fc2_w": w[f"{p}output.dense.weight"].T,
+            "fc2_b": w[f"{p}output.dense.bias"],
+            "ln2_w": w[f"{p}output.LayerNorm.weight"],
+            "ln2_b": w[f"{p}output.LayerNorm.bias"],
+        }
 
     def position_ids(self, ids: np.ndarray) -> np.ndarray:
         """0..L-1; RoBERTa: padding_idx + 1 + the count of non-padding tokens so far, and
@@ -172,27 +184,25 @@ class Bert(Family):
         real = np.asarray(ids) != self.padding_idx
         return np.cumsum(real) * real + self.padding_idx
 
-    def embed(self, ids: np.ndarray) -> np.ndarray:
-        t = self.w
+    def embed(self, t: dict[str, Any], ids: np.ndarray) -> np.ndarray:
         x = t["word"][ids] + t["position"][self.position_ids(ids)]  # (L, D)
         if "type0" in t:
             x = x + t["type0"]  # every token in segment 0
         return layer_norm(x, t["ln_w"], t["ln_b"], self.eps)
 
-    def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
-        t, a = self.w, self.arch
+    def layer(self, i: int, t: dict[str, Any], x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
+        a = self.arch
         d = a.hidden_size
-        qkv = linear(x, t[f"{i}.qkv_w"], t[f"{i}.qkv_b"])  # (L, 3D)
+        qkv = linear(x, t["qkv_w"], t["qkv_b"])  # (L, 3D)
         q = heads(qkv[:, :d], a.heads)  # (H, L, E)
         k = heads(qkv[:, d : 2 * d], a.heads)
         v = heads(qkv[:, 2 * d :], a.heads)
         ctx, res = attend(q, k, v, causal=a.causal)  # (L, D)
-        x = layer_norm(linear(ctx, t[f"{i}.o_w"], t[f"{i}.o_b"]) + x, t[f"{i}.ln1_w"],
-                       t[f"{i}.ln1_b"], self.eps)  # fmt: skip
-        h = self.act(linear(x, t[f"{i}.fc1_w"], t[f"{i}.fc1_b"]))  # (L, I)
-        h = linear(h, t[f"{i}.fc2_w"], t[f"{i}.fc2_b"])
+        x = layer_norm(linear(ctx, t["o_w"], t["o_b"]) + x, t["ln1_w"], t["ln1_b"], self.eps)
+        h = self.act(linear(x, t["fc1_w"], t["fc1_b"]))  # (L, I)
+        h = linear(h, t["fc2_w"], t["fc2_b"])
         h += x
-        return layer_norm(h, t[f"{i}.ln2_w"], t[f"{i}.ln2_b"], self.eps), res
+        return layer_norm(h, t["ln2_w"], t["ln2_b"], self.eps), res
 
 
 class DistilBert(Bert):

@@ -21,6 +21,7 @@ References
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from attnviz.models.base import LayerResult
 from attnviz.models.config import Config
 from attnviz.models.llama import Llama, Rope
 from attnviz.models.nn import rms_norm
+from attnviz.models.weights import Tensors
 
 __all__ = ["Gemma2", "Gemma3"]
 
@@ -54,27 +56,27 @@ class Gemma2(Llama):
         model.arch = dataclasses.replace(model.arch, norm=norm)
         return model  # type: ignore[return-value]
 
-    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
-        out = super().tensor_shapes()
+    def layer_shapes(self, i: int) -> dict[str, tuple[int, ...]]:
         d = self.arch.hidden_size
-        for i in range(self.arch.layers):
-            out[f"layers.{i}.pre_feedforward_layernorm.weight"] = (d,)
-            out[f"layers.{i}.post_feedforward_layernorm.weight"] = (d,)
-        return out
+        return {
+            **super().layer_shapes(i),
+            f"layers.{i}.pre_feedforward_layernorm.weight": (d,),
+            f"layers.{i}.post_feedforward_layernorm.weight": (d,),
+        }
 
-    def bind(self, w: dict[str, np.ndarray]) -> None:
-        super().bind(w)
-        for i in range(self.arch.layers):
-            p = f"layers.{i}."
-            self.w[f"{i}.ln3"] = w[f"{p}pre_feedforward_layernorm.weight"] + self.norm_offset
-            self.w[f"{i}.ln4"] = w[f"{p}post_feedforward_layernorm.weight"] + self.norm_offset
+    def bind_layer(self, i: int, w: Tensors) -> dict[str, Any]:
+        p = f"layers.{i}."
+        return {
+            **super().bind_layer(i, w),
+            "ln3": w[f"{p}pre_feedforward_layernorm.weight"] + self.norm_offset,
+            "ln4": w[f"{p}post_feedforward_layernorm.weight"] + self.norm_offset,
+        }
 
-    def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
-        t = self.w
-        attn, res = self.attention(i, *self.project(i, x))
-        x = x + rms_norm(attn, t[f"{i}.ln2"], self.eps)
-        m = self.mlp(i, rms_norm(x, t[f"{i}.ln3"], self.eps))
-        return x + rms_norm(m, t[f"{i}.ln4"], self.eps), res
+    def layer(self, i: int, t: dict[str, Any], x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
+        attn, res = self.attention(i, t, *self.project(i, t, x))
+        x = x + rms_norm(attn, t["ln2"], self.eps)
+        m = self.mlp(i, t, rms_norm(x, t["ln3"], self.eps))
+        return x + rms_norm(m, t["ln4"], self.eps), res
 
 
 class Gemma3(Gemma2):

@@ -15,11 +15,14 @@ References
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from attnviz.models.base import Architecture, Family, LayerResult, attend, heads
 from attnviz.models.config import Config
 from attnviz.models.nn import ACTIVATIONS, layer_norm, linear
+from attnviz.models.weights import Tensors
 
 __all__ = ["GPT2"]
 
@@ -36,6 +39,7 @@ GPT2_NAMES = (
 
 class GPT2(Family):
     name = "gpt2"
+    per_layer = True
     model_types = ("gpt2",)
     anchor = "wte.weight"
 
@@ -77,55 +81,55 @@ class GPT2(Family):
             by_layer=config.bool("scale_attn_by_inverse_layer_idx", default=False),
         )
 
-    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+    def shared_shapes(self) -> dict[str, tuple[int, ...]]:
         a = self.arch
-        d, inner = a.hidden_size, a.intermediate_size
-        out: dict[str, tuple[int, ...]] = {
-            "wte.weight": (a.vocab_size, d),
-            "wpe.weight": (a.max_positions, d),
+        return {
+            "wte.weight": (a.vocab_size, a.hidden_size),
+            "wpe.weight": (a.max_positions, a.hidden_size),
         }
-        for i in range(a.layers):
-            p = f"h.{i}."
-            out.update({
-                f"{p}ln_1.weight": (d,), f"{p}ln_1.bias": (d,),
-                f"{p}attn.c_attn.weight": (d, 3 * d), f"{p}attn.c_attn.bias": (3 * d,),
-                f"{p}attn.c_proj.weight": (d, d), f"{p}attn.c_proj.bias": (d,),
-                f"{p}ln_2.weight": (d,), f"{p}ln_2.bias": (d,),
-                f"{p}mlp.c_fc.weight": (d, inner), f"{p}mlp.c_fc.bias": (inner,),
-                f"{p}mlp.c_proj.weight": (inner, d), f"{p}mlp.c_proj.bias": (d,),
-            })  # fmt: skip
-        return out
 
-    def bind(self, w: dict[str, np.ndarray]) -> None:
-        t = self.w
-        t["wte"], t["wpe"] = w["wte.weight"], w["wpe.weight"]
-        for i in range(self.arch.layers):
-            p = f"h.{i}."
-            # Conv1D weights are already (in, out): what nn.linear wants, no transpose.
-            for ours, theirs in GPT2_NAMES:
-                t[f"{i}.{ours}_w"] = w[f"{p}{theirs}.weight"]
-                t[f"{i}.{ours}_b"] = w[f"{p}{theirs}.bias"]
+    def layer_shapes(self, i: int) -> dict[str, tuple[int, ...]]:
+        d, inner = self.arch.hidden_size, self.arch.intermediate_size
+        p = f"h.{i}."
+        return {
+            f"{p}ln_1.weight": (d,), f"{p}ln_1.bias": (d,),
+            f"{p}attn.c_attn.weight": (d, 3 * d), f"{p}attn.c_attn.bias": (3 * d,),
+            f"{p}attn.c_proj.weight": (d, d), f"{p}attn.c_proj.bias": (d,),
+            f"{p}ln_2.weight": (d,), f"{p}ln_2.bias": (d,),
+            f"{p}mlp.c_fc.weight": (d, inner), f"{p}mlp.c_fc.bias": (inner,),
+            f"{p}mlp.c_proj.weight": (inner, d), f"{p}mlp.c_proj.bias": (d,),
+        }  # fmt: skip
+
+    def bind_shared(self, w: Tensors) -> dict[str, Any]:
+        return {"wte": w.rows("wte.weight"), "wpe": w.rows("wpe.weight")}
+
+    def bind_layer(self, i: int, w: Tensors) -> dict[str, Any]:
+        t: dict[str, Any] = {}
+        # Conv1D weights are already (in, out): what nn.linear wants, no transpose.
+        for ours, theirs in GPT2_NAMES:
+            t[f"{ours}_w"] = w[f"h.{i}.{theirs}.weight"]
+            t[f"{ours}_b"] = w[f"h.{i}.{theirs}.bias"]
+        return t
 
     def scale(self, i: int) -> float:
         """transformers' GPT2Attention.scaling: 1/sqrt(E), optionally / (layer index + 1)."""
         s = 1.0 / float(np.sqrt(self.arch.head_dim)) if self.scale_weights else 1.0
         return s / (i + 1) if self.by_layer else s
 
-    def embed(self, ids: np.ndarray) -> np.ndarray:
-        return self.w["wte"][ids] + self.w["wpe"][: len(ids)]  # (L, D)
+    def embed(self, t: dict[str, Any], ids: np.ndarray) -> np.ndarray:
+        return t["wte"][ids] + t["wpe"][: len(ids)]  # (L, D)
 
-    def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
-        t, a = self.w, self.arch
+    def layer(self, i: int, t: dict[str, Any], x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
+        a = self.arch
         d = a.hidden_size
-        h = layer_norm(x, t[f"{i}.ln1_w"], t[f"{i}.ln1_b"], self.eps)
-        qkv = linear(h, t[f"{i}.qkv_w"], t[f"{i}.qkv_b"])  # (L, 3D)
+        h = layer_norm(x, t["ln1_w"], t["ln1_b"], self.eps)
+        qkv = linear(h, t["qkv_w"], t["qkv_b"])  # (L, 3D)
         q = heads(qkv[:, :d], a.heads)  # (H, L, E)
         k = heads(qkv[:, d : 2 * d], a.heads)
         v = heads(qkv[:, 2 * d :], a.heads)
         ctx, res = attend(q, k, v, causal=True, scale=self.scale(i))  # (L, D)
-        x = x + linear(ctx, t[f"{i}.o_w"], t[f"{i}.o_b"])
-        h = layer_norm(x, t[f"{i}.ln2_w"], t[f"{i}.ln2_b"], self.eps)
-        h = linear(self.act(linear(h, t[f"{i}.fc1_w"], t[f"{i}.fc1_b"])), t[f"{i}.fc2_w"],
-                   t[f"{i}.fc2_b"])  # fmt: skip
+        x = x + linear(ctx, t["o_w"], t["o_b"])
+        h = layer_norm(x, t["ln2_w"], t["ln2_b"], self.eps)
+        h = linear(self.act(linear(h, t["fc1_w"], t["fc1_b"])), t["fc2_w"], t["fc2_b"])
         h += x
         return h, res

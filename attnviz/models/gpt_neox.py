@@ -19,18 +19,22 @@ References
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from attnviz.models.base import Architecture, Family, LayerResult, attend
 from attnviz.models.config import Config
 from attnviz.models.llama import Rope
 from attnviz.models.nn import ACTIVATIONS, layer_norm, linear
+from attnviz.models.weights import Tensors
 
 __all__ = ["GPTNeoX"]
 
 
 class GPTNeoX(Family):
     name = "gpt_neox"
+    per_layer = True
     model_types = ("gpt_neox",)
     anchor = "embed_in.weight"
 
@@ -75,59 +79,61 @@ class GPTNeoX(Family):
             parallel=parallel, bias=config.bool("attention_bias", default=True),
         )  # fmt: skip
 
-    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
-        a = self.arch
-        d, inner = a.hidden_size, a.intermediate_size
-        out: dict[str, tuple[int, ...]] = {"embed_in.weight": (a.vocab_size, d)}
-        for i in range(a.layers):
-            p = f"layers.{i}."
-            for norm in ("input_layernorm", "post_attention_layernorm"):
-                out[f"{p}{norm}.weight"] = (d,)
-                out[f"{p}{norm}.bias"] = (d,)
-            out[f"{p}attention.query_key_value.weight"] = (3 * d, d)
-            out[f"{p}attention.dense.weight"] = (d, d)
-            if self.bias:
-                out[f"{p}attention.query_key_value.bias"] = (3 * d,)
-                out[f"{p}attention.dense.bias"] = (d,)
-            out[f"{p}mlp.dense_h_to_4h.weight"] = (inner, d)
-            out[f"{p}mlp.dense_h_to_4h.bias"] = (inner,)
-            out[f"{p}mlp.dense_4h_to_h.weight"] = (d, inner)
-            out[f"{p}mlp.dense_4h_to_h.bias"] = (d,)
+    def shared_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {"embed_in.weight": (self.arch.vocab_size, self.arch.hidden_size)}
+
+    def layer_shapes(self, i: int) -> dict[str, tuple[int, ...]]:
+        d, inner = self.arch.hidden_size, self.arch.intermediate_size
+        p = f"layers.{i}."
+        out: dict[str, tuple[int, ...]] = {}
+        for norm in ("input_layernorm", "post_attention_layernorm"):
+            out[f"{p}{norm}.weight"] = (d,)
+            out[f"{p}{norm}.bias"] = (d,)
+        out[f"{p}attention.query_key_value.weight"] = (3 * d, d)
+        out[f"{p}attention.dense.weight"] = (d, d)
+        if self.bias:
+            out[f"{p}attention.query_key_value.bias"] = (3 * d,)
+            out[f"{p}attention.dense.bias"] = (d,)
+        out[f"{p}mlp.dense_h_to_4h.weight"] = (inner, d)
+        out[f"{p}mlp.dense_h_to_4h.bias"] = (inner,)
+        out[f"{p}mlp.dense_4h_to_h.weight"] = (d, inner)
+        out[f"{p}mlp.dense_4h_to_h.bias"] = (d,)
         return out
 
-    def bind(self, w: dict[str, np.ndarray]) -> None:
-        t = self.w
-        t["embed"] = w["embed_in.weight"]
-        for i in range(self.arch.layers):
-            p = f"layers.{i}."
-            t[f"{i}.ln1_w"] = w[f"{p}input_layernorm.weight"]
-            t[f"{i}.ln1_b"] = w[f"{p}input_layernorm.bias"]
-            t[f"{i}.ln2_w"] = w[f"{p}post_attention_layernorm.weight"]
-            t[f"{i}.ln2_b"] = w[f"{p}post_attention_layernorm.bias"]
-            a = f"{p}attention."
-            t[f"{i}.qkv_w"] = w[f"{a}query_key_value.weight"].T
-            t[f"{i}.qkv_b"] = w[f"{a}query_key_value.bias"] if self.bias else None
-            t[f"{i}.o_w"] = w[f"{a}dense.weight"].T
-            t[f"{i}.o_b"] = w[f"{a}dense.bias"] if self.bias else None
-            t[f"{i}.fc1_w"] = w[f"{p}mlp.dense_h_to_4h.weight"].T
-            t[f"{i}.fc1_b"] = w[f"{p}mlp.dense_h_to_4h.bias"]
-            t[f"{i}.fc2_w"] = w[f"{p}mlp.dense_4h_to_h.weight"].T
-            t[f"{i}.fc2_b"] = w[f"{p}mlp.dense_4h_to_h.bias"]
+    def bind_shared(self, w: Tensors) -> dict[str, Any]:
+        return {"embed": w.rows("embed_in.weight")}
 
-    def embed(self, ids: np.ndarray) -> np.ndarray:
-        return self.w["embed"][ids]  # (L, D); order enters through RoPE
+    def bind_layer(self, i: int, w: Tensors) -> dict[str, Any]:
+        p = f"layers.{i}."
+        a = f"{p}attention."
+        return {
+            "ln1_w": w[f"{p}input_layernorm.weight"],
+            "ln1_b": w[f"{p}input_layernorm.bias"],
+            "ln2_w": w[f"{p}post_attention_layernorm.weight"],
+            "ln2_b": w[f"{p}post_attention_layernorm.bias"],
+            "qkv_w": w[f"{a}query_key_value.weight"].T,
+            "qkv_b": w[f"{a}query_key_value.bias"] if self.bias else None,
+            "o_w": w[f"{a}dense.weight"].T,
+            "o_b": w[f"{a}dense.bias"] if self.bias else None,
+            "fc1_w": w[f"{p}mlp.dense_h_to_4h.weight"].T,
+            "fc1_b": w[f"{p}mlp.dense_h_to_4h.bias"],
+            "fc2_w": w[f"{p}mlp.dense_4h_to_h.weight"].T,
+            "fc2_b": w[f"{p}mlp.dense_4h_to_h.bias"],
+        }
 
-    def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
-        t, a = self.w, self.arch
-        h = layer_norm(x, t[f"{i}.ln1_w"], t[f"{i}.ln1_b"], self.eps)
-        qkv = linear(h, t[f"{i}.qkv_w"], t[f"{i}.qkv_b"])  # (L, 3D): per head [q | k | v]
+    def embed(self, t: dict[str, Any], ids: np.ndarray) -> np.ndarray:
+        return t["embed"][ids]  # (L, D); order enters through RoPE
+
+    def layer(self, i: int, t: dict[str, Any], x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
+        a = self.arch
+        h = layer_norm(x, t["ln1_w"], t["ln1_b"], self.eps)
+        qkv = linear(h, t["qkv_w"], t["qkv_b"])  # (L, 3D): per head [q | k | v]
         qkv = qkv.reshape(len(x), a.heads, 3, a.head_dim).transpose(2, 1, 0, 3)  # (3, H, L, E)
         q, k = self.rope.apply(qkv[0]), self.rope.apply(qkv[1])
         ctx, res = attend(q, k, np.ascontiguousarray(qkv[2]), causal=True)
-        attn = linear(ctx, t[f"{i}.o_w"], t[f"{i}.o_b"])
+        attn = linear(ctx, t["o_w"], t["o_b"])
         if not self.parallel:
             x = x + attn
-        m = layer_norm(x, t[f"{i}.ln2_w"], t[f"{i}.ln2_b"], self.eps)
-        m = linear(self.act(linear(m, t[f"{i}.fc1_w"], t[f"{i}.fc1_b"])), t[f"{i}.fc2_w"],
-                   t[f"{i}.fc2_b"])  # fmt: skip
+        m = layer_norm(x, t["ln2_w"], t["ln2_b"], self.eps)
+        m = linear(self.act(linear(m, t["fc1_w"], t["fc1_b"])), t["fc2_w"], t["fc2_b"])
         return (x + attn + m if self.parallel else x + m), res

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,7 @@ from attnviz.core.positional import apply_rope, rope_frequencies
 from attnviz.models.base import Architecture, Family, LayerResult, attend, heads
 from attnviz.models.config import Config
 from attnviz.models.nn import ACTIVATIONS, linear, rms_norm
+from attnviz.models.weights import Tensors
 
 __all__ = ["Llama", "Rope"]
 
@@ -244,6 +246,7 @@ GEMMA_TYPES = ("gemma", "gemma2", "gemma3_text")
 
 class Llama(Family):
     name = "llama"
+    per_layer = True
     model_types = ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma")
     anchor = "embed_tokens.weight"
 
@@ -370,82 +373,93 @@ class Llama(Family):
         first = config.int("max_window_layers", default=28, minimum=0)
         return tuple(w if i >= first else None for i in range(n_layers))
 
-    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+    def shared_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {"embed_tokens.weight": (self.arch.vocab_size, self.arch.hidden_size)}
+
+    def layer_shapes(self, i: int) -> dict[str, tuple[int, ...]]:
         a = self.arch
         d, inner, e = a.hidden_size, a.intermediate_size, a.head_dim
         nq, nkv = a.heads * e, a.kv_heads * e
-        out: dict[str, tuple[int, ...]] = {"embed_tokens.weight": (a.vocab_size, d)}
-        for i in range(a.layers):
-            p = f"layers.{i}."
-            s = f"{p}self_attn."
-            out[f"{p}input_layernorm.weight"] = (d,)
-            if self.fused:
-                out[f"{s}qkv_proj.weight"] = (nq + 2 * nkv, d)
-            else:
-                out[f"{s}q_proj.weight"] = (nq, d)
-                out[f"{s}k_proj.weight"] = (nkv, d)
-                out[f"{s}v_proj.weight"] = (nkv, d)
-            if self.qkv_bias:
-                out[f"{s}q_proj.bias"] = (nq,)
-                out[f"{s}k_proj.bias"] = (nkv,)
-                out[f"{s}v_proj.bias"] = (nkv,)
-            if self.qk_norm:
-                out[f"{s}q_norm.weight"] = (e,)
-                out[f"{s}k_norm.weight"] = (e,)
-            out[f"{s}o_proj.weight"] = (d, nq)
-            if self.o_bias:
-                out[f"{s}o_proj.bias"] = (d,)
-            out[f"{p}post_attention_layernorm.weight"] = (d,)
-            if self.fused:
-                out[f"{p}mlp.gate_up_proj.weight"] = (2 * inner, d)
-            else:
-                out[f"{p}mlp.gate_proj.weight"] = (inner, d)
-                out[f"{p}mlp.up_proj.weight"] = (inner, d)
-            out[f"{p}mlp.down_proj.weight"] = (d, inner)
-            if self.mlp_bias:
-                out[f"{p}mlp.gate_proj.bias"] = (inner,)
-                out[f"{p}mlp.up_proj.bias"] = (inner,)
-                out[f"{p}mlp.down_proj.bias"] = (d,)
+        p = f"layers.{i}."
+        s = f"{p}self_attn."
+        out: dict[str, tuple[int, ...]] = {f"{p}input_layernorm.weight": (d,)}
+        if self.fused:
+            out[f"{s}qkv_proj.weight"] = (nq + 2 * nkv, d)
+        else:
+            out[f"{s}q_proj.weight"] = (nq, d)
+            out[f"{s}k_proj.weight"] = (nkv, d)
+            out[f"{s}v_proj.weight"] = (nkv, d)
+        if self.qkv_bias:
+            out[f"{s}q_proj.bias"] = (nq,)
+            out[f"{s}k_proj.bias"] = (nkv,)
+            out[f"{s}v_proj.bias"] = (nkv,)
+        if self.qk_norm:
+            out[f"{s}q_norm.weight"] = (e,)
+            out[f"{s}k_norm.weight"] = (e,)
+        out[f"{s}o_proj.weight"] = (d, nq)
+        if self.o_bias:
+            out[f"{s}o_proj.bias"] = (d,)
+        out[f"{p}post_attention_layernorm.weight"] = (d,)
+        if self.fused:
+            out[f"{p}mlp.gate_up_proj.weight"] = (2 * inner, d)
+        else:
+            out[f"{p}mlp.gate_proj.weight"] = (inner, d)
+            out[f"{p}mlp.up_proj.weight"] = (inner, d)
+        out[f"{p}mlp.down_proj.weight"] = (d, inner)
+        if self.mlp_bias:
+            out[f"{p}mlp.gate_proj.bias"] = (inner,)
+            out[f"{p}mlp.up_proj.bias"] = (inner,)
+            out[f"{p}mlp.down_proj.bias"] = (d,)
         return out
 
-    def bind(self, w: dict[str, np.ndarray]) -> None:
-        t = self.w
-        t["embed"] = w["embed_tokens.weight"]
-        for i in range(self.arch.layers):
-            p = f"layers.{i}."
-            s = f"{p}self_attn."
-            t[f"{i}.ln1"] = w[f"{p}input_layernorm.weight"] + self.norm_offset
-            t[f"{i}.ln2"] = w[f"{p}post_attention_layernorm.weight"] + self.norm_offset
-            # Fused products: [q | k | v] (D, (Hq + 2 Hkv) E) and [gate | up] (D, 2I).
-            t[f"{i}.qkv_w"] = (
+    def bind_shared(self, w: Tensors) -> dict[str, Any]:
+        return {"embed": w.rows("embed_tokens.weight")}
+
+    def bind_layer(self, i: int, w: Tensors) -> dict[str, Any]:
+        p = f"layers.{i}."
+        return {
+            "ln1": w[f"{p}input_layernorm.weight"] + self.norm_offset,
+            "ln2": w[f"{p}post_attention_layernorm.weight"] + self.norm_offset,
+            **self.bind_attention(i, w),
+            **self.bind_mlp(i, w),
+        }
+
+    def bind_attention(self, i: int, w: Tensors) -> dict[str, Any]:
+        """Layer ``i``'s fused [q | k | v] (D, (Hq + 2 Hkv) E), q/k norms and output."""
+        s = f"layers.{i}.self_attn."
+        t: dict[str, Any] = {
+            "qkv_w": (
                 w[f"{s}qkv_proj.weight"].T
                 if self.fused
-                else np.concatenate([w[f"{s}{m}_proj.weight"] for m in "qkv"]).T
-            )
-            t[f"{i}.qkv_b"] = (
-                np.concatenate([w[f"{s}{m}_proj.bias"] for m in "qkv"]) if self.qkv_bias else None
-            )
-            if self.qk_norm:  # (1 + w) for Gemma 3, like its other norms
-                t[f"{i}.q_norm"] = w[f"{s}q_norm.weight"] + self.norm_offset
-                t[f"{i}.k_norm"] = w[f"{s}k_norm.weight"] + self.norm_offset
-            t[f"{i}.o_w"] = w[f"{s}o_proj.weight"].T
-            t[f"{i}.o_b"] = w[f"{s}o_proj.bias"] if self.o_bias else None
-            m = f"{p}mlp."
-            t[f"{i}.gu_w"] = (
+                else w.concat(f"{s}{m}_proj.weight" for m in "qkv").T
+            ),
+            "qkv_b": w.concat(f"{s}{m}_proj.bias" for m in "qkv") if self.qkv_bias else None,
+            "o_w": w[f"{s}o_proj.weight"].T,
+            "o_b": w[f"{s}o_proj.bias"] if self.o_bias else None,
+        }
+        if self.qk_norm:  # (1 + w) for Gemma 3, like its other norms
+            t["q_norm"] = w[f"{s}q_norm.weight"] + self.norm_offset
+            t["k_norm"] = w[f"{s}k_norm.weight"] + self.norm_offset
+        return t
+
+    def bind_mlp(self, i: int, w: Tensors) -> dict[str, Any]:
+        """Layer ``i``'s fused [gate | up] (D, 2I) and down projection."""
+        m = f"layers.{i}.mlp."
+        return {
+            "gu_w": (
                 w[f"{m}gate_up_proj.weight"].T
                 if self.fused
-                else np.concatenate([w[f"{m}gate_proj.weight"], w[f"{m}up_proj.weight"]]).T
-            )
-            t[f"{i}.gu_b"] = (
-                np.concatenate([w[f"{m}gate_proj.bias"], w[f"{m}up_proj.bias"]])
-                if self.mlp_bias
-                else None
-            )
-            t[f"{i}.down_w"] = w[f"{m}down_proj.weight"].T
-            t[f"{i}.down_b"] = w[f"{m}down_proj.bias"] if self.mlp_bias else None
+                else w.concat([f"{m}gate_proj.weight", f"{m}up_proj.weight"]).T
+            ),
+            "gu_b": (
+                w.concat([f"{m}gate_proj.bias", f"{m}up_proj.bias"]) if self.mlp_bias else None
+            ),
+            "down_w": w[f"{m}down_proj.weight"].T,
+            "down_b": w[f"{m}down_proj.bias"] if self.mlp_bias else None,
+        }
 
-    def embed(self, ids: np.ndarray) -> np.ndarray:
-        x = self.w["embed"][ids]  # (L, D); order enters through RoPE, inside attention
+    def embed(self, t: dict[str, Any], ids: np.ndarray) -> np.ndarray:
+        x = t["embed"][ids]  # (L, D); order enters through RoPE, inside attention
         return x if self.embed_scale is None else x * self.embed_scale
 
     # The layer in parts, so that the families built on this one replace only what differs.
@@ -453,35 +467,39 @@ class Llama(Family):
         """The RoPE of layer ``i`` (Gemma 3's local layers have their own)."""
         return self.rope
 
-    def project(self, i: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def project(
+        self, i: int, t: dict[str, Any], x: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """q (Hq, L, E) and k (Hkv, L, E) after any per-head norm and RoPE, and v, from the
         layer's normalised input."""
-        t, a = self.w, self.arch
+        a = self.arch
         nq, nkv = a.heads * a.head_dim, a.kv_heads * a.head_dim
-        h = rms_norm(x, t[f"{i}.ln1"], self.eps)
-        qkv = linear(h, t[f"{i}.qkv_w"], t[f"{i}.qkv_b"])  # (L, (Hq + 2 Hkv) E)
+        h = rms_norm(x, t["ln1"], self.eps)
+        qkv = linear(h, t["qkv_w"], t["qkv_b"])  # (L, (Hq + 2 Hkv) E)
         q = heads(qkv[:, :nq], a.heads)
         k = heads(qkv[:, nq : nq + nkv], a.kv_heads)
         if self.qk_norm:
-            q = rms_norm(q, t[f"{i}.q_norm"], self.eps)
-            k = rms_norm(k, t[f"{i}.k_norm"], self.eps)
+            q = rms_norm(q, t["q_norm"], self.eps)
+            k = rms_norm(k, t["k_norm"], self.eps)
         rope = self.rope_for(i)
         return rope.apply(q), rope.apply(k), heads(qkv[:, nq + nkv :], a.kv_heads)
 
-    def attention(self, i: int, q: np.ndarray, k: np.ndarray, v: np.ndarray) -> tuple:
+    def attention(
+        self, i: int, t: dict[str, Any], q: np.ndarray, k: np.ndarray, v: np.ndarray
+    ) -> tuple[np.ndarray, LayerResult]:
         """(context (L, Hq E) through the output projection, LayerResult) of layer ``i``."""
-        t, w = self.w, self.windows[i]
+        w = self.windows[i]
         ctx, res = attend(q, k, v, causal=True, scale=self.scale, softcap=self.softcap,
                           window=None if w is None else (w - 1, 0))  # fmt: skip
-        return linear(ctx, t[f"{i}.o_w"], t[f"{i}.o_b"]), res
+        return linear(ctx, t["o_w"], t["o_b"]), res
 
-    def mlp(self, i: int, h: np.ndarray) -> np.ndarray:
+    def mlp(self, i: int, t: dict[str, Any], h: np.ndarray) -> np.ndarray:
         """The gated MLP (SwiGLU, GeGLU) of layer ``i`` on its normalised input."""
-        t, inner = self.w, self.arch.intermediate_size
-        gu = linear(h, t[f"{i}.gu_w"], t[f"{i}.gu_b"])  # (L, 2I)
-        return linear(self.act(gu[:, :inner]) * gu[:, inner:], t[f"{i}.down_w"], t[f"{i}.down_b"])
+        inner = self.arch.intermediate_size
+        gu = linear(h, t["gu_w"], t["gu_b"])  # (L, 2I)
+        return linear(self.act(gu[:, :inner]) * gu[:, inner:], t["down_w"], t["down_b"])
 
-    def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
-        attn, res = self.attention(i, *self.project(i, x))
+    def layer(self, i: int, t: dict[str, Any], x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
+        attn, res = self.attention(i, t, *self.project(i, t, x))
         x = x + attn
-        return x + self.mlp(i, rms_norm(x, self.w[f"{i}.ln2"], self.eps)), res
+        return x + self.mlp(i, t, rms_norm(x, t["ln2"], self.eps)), res

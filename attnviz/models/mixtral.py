@@ -18,12 +18,14 @@ References
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from attnviz.models.config import Config
 from attnviz.models.llama import Llama
 from attnviz.models.nn import linear
-from attnviz.models.weights import TensorInfo
+from attnviz.models.weights import TensorInfo, Tensors
 
 __all__ = ["Mixtral"]
 
@@ -51,55 +53,46 @@ class Mixtral(Llama):
         self.legacy = any(".block_sparse_moe." in n for n in tensors)
         return super().resolve(tensors)
 
-    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
-        out = super().tensor_shapes()
-        a = self.arch
-        d, inner = a.hidden_size, a.intermediate_size
-        for i in range(a.layers):
-            p = f"layers.{i}."
-            for m in ("gate_proj", "up_proj", "down_proj"):
-                del out[f"{p}mlp.{m}.weight"]
-            if self.legacy:
-                moe = f"{p}block_sparse_moe."
-                out[f"{moe}gate.weight"] = (self.experts, d)
-                for e in range(self.experts):
-                    out[f"{moe}experts.{e}.w1.weight"] = (inner, d)
-                    out[f"{moe}experts.{e}.w3.weight"] = (inner, d)
-                    out[f"{moe}experts.{e}.w2.weight"] = (d, inner)
-            else:
-                out[f"{p}mlp.gate.weight"] = (self.experts, d)
-                out[f"{p}mlp.experts.gate_up_proj"] = (self.experts, 2 * inner, d)
-                out[f"{p}mlp.experts.down_proj"] = (self.experts, d, inner)
+    def layer_shapes(self, i: int) -> dict[str, tuple[int, ...]]:
+        out = super().layer_shapes(i)
+        d, inner = self.arch.hidden_size, self.arch.intermediate_size
+        p = f"layers.{i}."
+        for m in ("gate_proj", "up_proj", "down_proj"):
+            del out[f"{p}mlp.{m}.weight"]
+        if self.legacy:
+            moe = f"{p}block_sparse_moe."
+            out[f"{moe}gate.weight"] = (self.experts, d)
+            for e in range(self.experts):
+                out[f"{moe}experts.{e}.w1.weight"] = (inner, d)
+                out[f"{moe}experts.{e}.w3.weight"] = (inner, d)
+                out[f"{moe}experts.{e}.w2.weight"] = (d, inner)
+        else:
+            out[f"{p}mlp.gate.weight"] = (self.experts, d)
+            out[f"{p}mlp.experts.gate_up_proj"] = (self.experts, 2 * inner, d)
+            out[f"{p}mlp.experts.down_proj"] = (self.experts, d, inner)
         return out
 
-    def bind(self, w: dict[str, np.ndarray]) -> None:
-        a = self.arch
-        w = dict(w)
-        for i in range(a.layers):  # Llama.bind reads one MLP; the experts are bound below
-            p = f"layers.{i}.mlp."
-            empty = np.zeros((a.intermediate_size, a.hidden_size), np.float32)
-            w[f"{p}gate_proj.weight"] = w[f"{p}up_proj.weight"] = empty
-            w[f"{p}down_proj.weight"] = empty.T
-        super().bind(w)
-        t = self.w
-        for i in range(a.layers):
-            if self.legacy:
-                moe = f"layers.{i}.block_sparse_moe."
-                t[f"{i}.router"] = w[f"{moe}gate.weight"].T  # (D, E)
-                experts = [f"{moe}experts.{e}." for e in range(self.experts)]
-                t[f"{i}.ex_gu"] = [np.concatenate([w[f"{x}w1.weight"], w[f"{x}w3.weight"]]).T
-                                   for x in experts]  # fmt: skip
-                t[f"{i}.ex_down"] = [w[f"{x}w2.weight"].T for x in experts]
-            else:
-                p = f"layers.{i}.mlp."
-                t[f"{i}.router"] = w[f"{p}gate.weight"].T
-                t[f"{i}.ex_gu"] = [g.T for g in w[f"{p}experts.gate_up_proj"]]  # (D, 2I) each
-                t[f"{i}.ex_down"] = [d.T for d in w[f"{p}experts.down_proj"]]  # (I, D) each
+    def bind_mlp(self, i: int, w: Tensors) -> dict[str, Any]:
+        """The router (D, E) and each expert's [gate | up] (D, 2I) and down (I, D)."""
+        if self.legacy:
+            moe = f"layers.{i}.block_sparse_moe."
+            experts = [f"{moe}experts.{e}." for e in range(self.experts)]
+            return {
+                "router": w[f"{moe}gate.weight"].T,
+                "ex_gu": [w.concat([f"{x}w1.weight", f"{x}w3.weight"]).T for x in experts],
+                "ex_down": [w[f"{x}w2.weight"].T for x in experts],
+            }
+        p = f"layers.{i}.mlp."
+        return {
+            "router": w[f"{p}gate.weight"].T,
+            "ex_gu": [g.T for g in w[f"{p}experts.gate_up_proj"]],  # (D, 2I) each
+            "ex_down": [d.T for d in w[f"{p}experts.down_proj"]],  # (I, D) each
+        }
 
-    def mlp(self, i: int, h: np.ndarray) -> np.ndarray:
+    def mlp(self, i: int, t: dict[str, Any], h: np.ndarray) -> np.ndarray:
         """Each token through its top-k experts, mixed by the renormalised router weights."""
-        t, inner = self.w, self.arch.intermediate_size
-        logits = linear(h, t[f"{i}.router"])  # (L, E)
+        inner = self.arch.intermediate_size
+        logits = linear(h, t["router"])  # (L, E)
         p = np.exp(logits - logits.max(axis=-1, keepdims=True))
         p /= p.sum(axis=-1, keepdims=True)
         top = np.argsort(-p, axis=-1, kind="stable")[:, : self.top_k]  # (L, k)
@@ -110,7 +103,7 @@ class Mixtral(Llama):
             rows, slot = np.nonzero(top == e)
             if not len(rows):
                 continue
-            gu = linear(h[rows], t[f"{i}.ex_gu"][e])  # (n, 2I)
-            y = linear(self.act(gu[:, :inner]) * gu[:, inner:], t[f"{i}.ex_down"][e])
+            gu = linear(h[rows], t["ex_gu"][e])  # (n, 2I)
+            y = linear(self.act(gu[:, :inner]) * gu[:, inner:], t["ex_down"][e])
             out[rows] += share[rows, slot, None] * y
         return out

@@ -3,14 +3,26 @@
 
 Loading checks everything it can before reading tensor data: config.json, the family, every
 needed tensor's presence, shape and dtype (from the safetensors headers), the tokenizer, and
-that the float32 weights fit in memory. Only then are the weights read.
+that the model fits in memory. Then it maps the safetensors files and reads nothing more: each
+layer's tensors become float32 (fused, transposed: the family's ``bind_layer``) when that layer
+first runs. Converted layers are kept while they fit in a memory budget (a share of the memory
+available at load time); a layer beyond it is converted again on every pass and dropped after,
+so a model whose float32 copy does not fit still runs, in about its file size, one float32
+layer and the activations.
+
+Measured on a 1.1 B-parameter bf16 model (``benchmarks/model_1b.py``), converting a layer costs
+about as much as running it on 128 tokens, hence the cache: a pass over converted layers is
+what it was when loading converted everything, and only passes beyond the budget pay again.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +40,14 @@ from attnviz.models.mixtral import Mixtral
 from attnviz.models.olmo import Olmo
 from attnviz.models.seq2seq import Bart
 from attnviz.models.tokenizer import Encoding, TextTokenizer, load_tokenizer, tokenizer_files
-from attnviz.models.weights import TensorInfo, WeightFiles, open_weights
+from attnviz.models.weights import (
+    MappedWeights,
+    TensorInfo,
+    Tensors,
+    WeightFiles,
+    open_weights,
+    owned_bytes,
+)
 
 __all__ = [
     "FAMILIES",
@@ -36,6 +55,7 @@ __all__ = [
     "ModelInfo",
     "ModelSpec",
     "ModelTrace",
+    "Progress",
     "family_for",
     "inspect",
     "load",
@@ -55,6 +75,12 @@ FAMILIES: tuple[type[Family], ...] = (
 )
 SUPPORTED = ", ".join(mt for f in FAMILIES for mt in f.model_types)
 _DTYPE_NAMES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}
+# progress(done, total, what): e.g. (3, 22, "layer 3 of 22 converted to float32").
+Progress = Callable[[int, int, str], None]
+# Of the memory left once the mapped files and one layer are counted, the share converted layers
+# may keep: the rest is for the activations (a 512-token trace of a 1-B model is ~1 GiB), the
+# GUI and everything else running.
+CACHE_SHARE = 0.5
 
 
 def family_for(config: Config) -> type[Family]:
@@ -223,6 +249,15 @@ class ModelSpec:
         return sum(t.size for t in self.tensors.values()) * 4
 
     @property
+    def mapped_bytes(self) -> int:
+        """Bytes of the needed tensors as stored (what mapping the files may make resident)."""
+        return sum(t.nbytes for t in self.tensors.values())
+
+    def layer_float32_bytes(self, i: int) -> int:
+        """Bytes of layer ``i``'s tensors in float32."""
+        return sum(self.tensors[n].size for n in self.family.layer_shapes(i)) * 4
+
+    @property
     def dtype(self) -> str:
         dts = sorted({t.dtype for t in self.tensors.values()})
         return " + ".join(_DTYPE_NAMES.get(d, d) for d in dts)
@@ -257,17 +292,76 @@ def _available_memory() -> int | None:
         return None
 
 
+class LayerWeights:
+    """Each layer's float32 tensors, bound by the family from the mapped files when the layer
+    first runs, and kept while the kept layers' own bytes stay within ``budget``; a layer
+    beyond it is bound again on each pass (and freed by the caller after use)."""
+
+    def __init__(self, spec: ModelSpec, mapped: MappedWeights, budget: int) -> None:
+        self.spec = spec
+        self.mapped = mapped
+        self.budget = budget
+        self.kept_bytes = 0
+        self._shared: dict[str, Any] | None = None
+        self._kept: dict[int, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def kept(self) -> int:
+        """How many layers are kept converted."""
+        return len(self._kept)
+
+    def fits(self, i: int) -> bool:
+        """Whether layer ``i`` is kept, or would be if converted now."""
+        return i in self._kept or self.kept_bytes + self.spec.layer_float32_bytes(i) <= self.budget
+
+    def _tensors(self) -> Tensors:
+        return Tensors(self.mapped, self.spec.tensors)
+
+    def shared(self) -> dict[str, Any]:
+        """What the family's ``embed`` reads (bound once; embeddings stay mapped)."""
+        if self._shared is None:
+            with self._lock:
+                if self._shared is None:
+                    w = self._tensors()
+                    self._shared = self.spec.family.bind_shared(w)
+        return self._shared
+
+    def layer(self, i: int) -> tuple[dict[str, Any], bool]:
+        """Layer ``i``'s bound tensors, and whether they were converted by this call."""
+        t = self._kept.get(i)
+        if t is not None:
+            return t, False
+        with self._lock:  # one conversion at a time; another pass may have kept it meanwhile
+            t = self._kept.get(i)
+            if t is not None:
+                return t, False
+            w = self._tensors()
+            t = self.spec.family.bind_layer(i, w)
+            self.mapped.release(w.used.values())  # converted: the raw pages are not needed
+            size = owned_bytes(t)
+            if self.kept_bytes + size <= self.budget:
+                self._kept[i] = t
+                self.kept_bytes += size
+            return t, True
+
+
 class Model:
     """A trained model run by attnviz's own compute core (float32 NumPy, no torch).
 
-    Build with :func:`load`. Thread-safe for concurrent :meth:`forward` calls: the weights
-    are never written after loading.
+    Build with :func:`load`. Thread-safe for concurrent :meth:`forward` calls: a layer's
+    float32 tensors are converted under a lock and never written after.
     """
 
-    def __init__(self, spec: ModelSpec, tokenizer: TextTokenizer) -> None:
+    def __init__(
+        self, spec: ModelSpec, tokenizer: TextTokenizer, layers: LayerWeights | None = None,
+        progress: Progress | None = None,
+    ) -> None:  # fmt: skip
         self.spec = spec
         self.family = spec.family
         self.tokenizer = tokenizer
+        self.layers = layers  # None: the family holds every weight itself (not per_layer)
+        self.progress = progress  # default callback for conversions during forward passes
         a = spec.arch
         self.info = ModelInfo(
             name=display_name(spec.folder, spec.config),
@@ -321,46 +415,94 @@ class Model:
         """The tokens the model reads, special tokens included (e.g. ['[CLS]', 'hi', '[SEP]'])."""
         return list(self.encode(text).tokens)
 
-    def forward(self, text: str) -> ModelTrace:
-        """Run the model on ``text``; see :class:`ModelTrace` for what comes back."""
+    def forward(self, text: str, progress: Progress | None = None) -> ModelTrace:
+        """Run the model on ``text``; see :class:`ModelTrace` for what comes back.
+
+        ``progress(done, total, what)`` (else the one given to :func:`load`) is called after
+        each layer that had to be converted to float32 in this pass: every layer on the first
+        pass, only those beyond the memory budget after that.
+        """
         enc = self.encode(text)
-        fam = self.family
-        x = fam.embed(enc.ids)  # (L, D)
-        hidden = [x]
-        results = []
-        for i in range(self.info.layers):
-            x, res = fam.layer(i, x)
-            hidden.append(x)
-            results.append(res)
+        fam, n = self.family, self.info.layers
+        store = self.layers
+        report = progress if progress is not None else self.progress
+        x = fam.embed(store.shared(), enc.ids) if store else fam.embed(enc.ids)  # (L, D)
+        hidden = np.empty((n + 1, *x.shape), x.dtype)
+        hidden[0] = x
+        out: list[np.ndarray] = []  # attentions, q, k, v: (layers, ...) each
+        meta = []
+        for i in range(n):
+            if store is None:
+                x, res = fam.layer(i, x)
+            else:
+                t, converted = store.layer(i)
+                x, res = fam.layer(i, t, x)
+                del t  # a layer outside the budget is freed before the next one is converted
+                if converted and report is not None:
+                    report(i + 1, n, f"layer {i + 1} of {n} converted to float32")
+            parts = (res.weights, res.q, res.k, res.v)
+            if not out:  # filled layer by layer: no list of arrays, then a stacked copy
+                out = [np.empty((n, *a.shape), a.dtype) for a in parts]
+            for whole, part in zip(out, parts, strict=True):
+                whole[i] = part
+            hidden[i + 1] = x
+            meta.append((res.scale, res.window, res.softcap))
+        attentions, q, k, v = out
         return ModelTrace(
             tokens=enc.tokens,
             labels=enc.labels,
             special=enc.special,
             ids=enc.ids,
-            attentions=np.stack([r.weights for r in results]),
-            q=np.stack([r.q for r in results]),
-            k=np.stack([r.k for r in results]),
-            v=np.stack([r.v for r in results]),
-            hidden_states=np.stack(hidden),
-            scales=tuple(r.scale for r in results),
-            windows=tuple(r.window for r in results),
+            attentions=attentions,
+            q=q,
+            k=k,
+            v=v,
+            hidden_states=hidden,
+            scales=tuple(m[0] for m in meta),
+            windows=tuple(m[1] for m in meta),
             causal=self.info.causal,
-            softcaps=tuple(r.softcap for r in results),
+            softcaps=tuple(m[2] for m in meta),
         )
+
+    def prepare(self, progress: Progress | None = None) -> int:
+        """Convert, ahead of the first pass, every layer the memory budget keeps; returns how
+        many are kept. ``progress`` as in :meth:`forward` (one call per converted layer)."""
+        if self.layers is None:
+            return self.info.layers
+        report = progress if progress is not None else self.progress
+        self.layers.shared()
+        n = self.info.layers
+        for i in range(n):
+            if not self.layers.fits(i):
+                break
+            if self.layers.layer(i)[1] and report is not None:
+                report(i + 1, n, f"layer {i + 1} of {n} converted to float32")
+        return self.layers.kept
 
     def attentions(self, text: str) -> np.ndarray:
         """(layers, heads, L, L) float32 attention probabilities of ``text``."""
         return self.forward(text).attentions
 
 
-def load(path: str | os.PathLike[str]) -> Model:
+def load(
+    path: str | os.PathLike[str], progress: Progress | None = None, cache_bytes: int | None = None
+) -> Model:
     """Load a model from a local folder in Hugging Face layout; never downloads or unpickles.
+
+    The weights are memory-mapped, not read: each layer becomes float32 when it first runs
+    (see the module's docstring), and :meth:`Model.prepare` converts ahead of time.
 
     Parameters
     ----------
     path : folder (or a file inside it) holding config.json, model.safetensors (or
         model.safetensors.index.json and its shards) and tokenizer.json (or vocab.txt, or
         vocab.json + merges.txt).
+    progress : called as ``progress(done, total, what)``: once when the weights are mapped
+        (done 0), then after each layer converted to float32 during forward passes (unless a
+        pass gives its own). A plain callable; it runs on the thread that runs the model.
+    cache_bytes : how many bytes of converted layers to keep; None: a share
+        (``CACHE_SHARE``) of the memory available now beyond what running needs. 0 converts
+        every layer on every pass.
 
     Raises
     ------
@@ -371,15 +513,49 @@ def load(path: str | os.PathLike[str]) -> Model:
     """
     spec = inspect(path)
     tokenizer = load_tokenizer(spec.folder)
-    # The weights become float32; fusing q/k/v (and gate/up) copies a fraction of them once.
-    need = spec.float32_bytes * 5 // 4
+    fam = spec.family
     avail = _available_memory()
-    if avail is not None and need > avail:
-        raise ModelError(
-            f"{display_name(spec.folder)} needs about {need / 2**30:.1f} GiB of memory as float32 "
-            f"but only {avail / 2**30:.1f} GiB is available",
-            spec.folder,
+    if not fam.per_layer:
+        # Every tensor becomes float32 now; fusing q/k/v (and gate/up) copies a share once.
+        _check_memory(spec, spec.float32_bytes * 5 // 4, avail, "as float32, all at once")
+        arrays = spec.weights.read(t.name for t in spec.tensors.values())
+        fam.bind({name: arrays[t.name] for name, t in spec.tensors.items()})
+        if progress is not None:
+            progress(fam.arch.layers, fam.arch.layers, "weights converted to float32")
+        return Model(spec, tokenizer)
+    n = fam.arch.layers
+    sizes = [spec.layer_float32_bytes(i) for i in range(n)]
+    running = spec.mapped_bytes + max(sizes, default=0)  # the mapped files + one layer
+    if cache_bytes is None:
+        spare = 0 if avail is None else max(avail - running, 0)
+        budget = min(int(spare * CACHE_SHARE), sum(sizes))
+    else:
+        budget = min(max(int(cache_bytes), 0), sum(sizes))
+    _check_memory(spec, running + budget, avail, "as float32, one layer at a time", budget)
+    layers = LayerWeights(spec, MappedWeights(spec.weights), budget)
+    if progress is not None:
+        progress(0, n, f"weights mapped; {n} layers become float32 as they first run")
+    return Model(spec, tokenizer, layers, progress)
+
+
+def _check_memory(
+    spec: ModelSpec, need: int, avail: int | None, how: str, kept: int | None = None
+) -> None:
+    """Refuse, before anything is allocated, a model that needs more memory than is free."""
+    if avail is None or need <= avail:
+        return
+    gib = 2**30
+    if kept is None:
+        parts = ""
+    else:
+        layer = need - spec.mapped_bytes - kept
+        parts = (
+            f": {spec.mapped_bytes / gib:.1f} GiB of {spec.dtype} weights mapped from the "
+            f"files, {layer / gib:.1f} GiB for the largest layer in float32"
+            + (f" and {kept / gib:.1f} GiB of layers kept converted" if kept else "")
         )
-    arrays = spec.weights.read(t.name for t in spec.tensors.values())
-    spec.family.bind({name: arrays[t.name] for name, t in spec.tensors.items()})
-    return Model(spec, tokenizer)
+    raise ModelError(
+        f"{display_name(spec.folder)} needs about {need / gib:.1f} GiB of memory {how}{parts}, "
+        f"but only {avail / gib:.1f} GiB is available",
+        spec.folder,
+    )

@@ -15,6 +15,7 @@ References
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from attnviz.models.base import LayerResult, heads
 from attnviz.models.config import Config
 from attnviz.models.llama import Llama
 from attnviz.models.nn import layer_norm, linear, rms_norm
+from attnviz.models.weights import Tensors
 
 __all__ = ["Olmo"]
 
@@ -50,50 +52,44 @@ class Olmo(Llama):
         model.arch = dataclasses.replace(model.arch, norm=norm)
         return model  # type: ignore[return-value]
 
-    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
-        out = super().tensor_shapes()
+    def layer_shapes(self, i: int) -> dict[str, tuple[int, ...]]:
+        out = super().layer_shapes(i)
         a = self.arch
-        d = a.hidden_size
-        for i in range(a.layers):
-            p = f"layers.{i}."
-            del out[f"{p}input_layernorm.weight"]
-            if self.v2:
-                out[f"{p}post_feedforward_layernorm.weight"] = (d,)
-                out[f"{p}self_attn.q_norm.weight"] = (a.heads * a.head_dim,)
-                out[f"{p}self_attn.k_norm.weight"] = (a.kv_heads * a.head_dim,)
-            else:
-                del out[f"{p}post_attention_layernorm.weight"]
+        p = f"layers.{i}."
+        del out[f"{p}input_layernorm.weight"]
+        if self.v2:
+            out[f"{p}post_feedforward_layernorm.weight"] = (a.hidden_size,)
+            out[f"{p}self_attn.q_norm.weight"] = (a.heads * a.head_dim,)
+            out[f"{p}self_attn.k_norm.weight"] = (a.kv_heads * a.head_dim,)
+        else:
+            del out[f"{p}post_attention_layernorm.weight"]
         return out
 
-    def bind(self, w: dict[str, np.ndarray]) -> None:
-        w = dict(w)
-        d = self.arch.hidden_size
-        for i in range(self.arch.layers):  # Llama.bind reads these; OLMo's norms differ
-            p = f"layers.{i}."
-            w[f"{p}input_layernorm.weight"] = np.ones(d, np.float32)
-            w.setdefault(f"{p}post_attention_layernorm.weight", np.ones(d, np.float32))
-        super().bind(w)
+    def bind_layer(self, i: int, w: Tensors) -> dict[str, Any]:
+        # Llama's projections; OLMo's norms differ (none with weights in OLMo 1).
+        t = {**self.bind_attention(i, w), **self.bind_mlp(i, w)}
         if self.v2:
-            for i in range(self.arch.layers):
-                p = f"layers.{i}."
-                self.w[f"{i}.ln3"] = w[f"{p}post_feedforward_layernorm.weight"]
-                self.w[f"{i}.q_norm"] = w[f"{p}self_attn.q_norm.weight"]
-                self.w[f"{i}.k_norm"] = w[f"{p}self_attn.k_norm.weight"]
+            p = f"layers.{i}."
+            t["ln2"] = w[f"{p}post_attention_layernorm.weight"]
+            t["ln3"] = w[f"{p}post_feedforward_layernorm.weight"]
+            t["q_norm"] = w[f"{p}self_attn.q_norm.weight"]
+            t["k_norm"] = w[f"{p}self_attn.k_norm.weight"]
+        return t
 
-    def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
-        t, a = self.w, self.arch
+    def layer(self, i: int, t: dict[str, Any], x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
+        a = self.arch
         nq, nkv = a.heads * a.head_dim, a.kv_heads * a.head_dim
         h = x if self.v2 else layer_norm(x, _ONE, _ZERO, self.eps)
-        qkv = linear(h, t[f"{i}.qkv_w"], t[f"{i}.qkv_b"])  # (L, (Hq + 2 Hkv) E)
+        qkv = linear(h, t["qkv_w"], t["qkv_b"])  # (L, (Hq + 2 Hkv) E)
         if self.clip is not None:
             np.clip(qkv, -self.clip, self.clip, out=qkv)
         q, k, v = qkv[:, :nq], qkv[:, nq : nq + nkv], qkv[:, nq + nkv :]
         if self.v2:
-            q = rms_norm(q, t[f"{i}.q_norm"], self.eps)
-            k = rms_norm(k, t[f"{i}.k_norm"], self.eps)
+            q = rms_norm(q, t["q_norm"], self.eps)
+            k = rms_norm(k, t["k_norm"], self.eps)
         q = self.rope.apply(heads(q, a.heads))  # (Hq, L, E)
         k = self.rope.apply(heads(k, a.kv_heads))  # (Hkv, L, E)
-        attn, res = self.attention(i, q, k, heads(v, a.kv_heads))
-        x = x + (rms_norm(attn, t[f"{i}.ln2"], self.eps) if self.v2 else attn)
-        m = self.mlp(i, x if self.v2 else layer_norm(x, _ONE, _ZERO, self.eps))
-        return x + (rms_norm(m, t[f"{i}.ln3"], self.eps) if self.v2 else m), res
+        attn, res = self.attention(i, t, q, k, heads(v, a.kv_heads))
+        x = x + (rms_norm(attn, t["ln2"], self.eps) if self.v2 else attn)
+        m = self.mlp(i, t, x if self.v2 else layer_norm(x, _ONE, _ZERO, self.eps))
+        return x + (rms_norm(m, t["ln3"], self.eps) if self.v2 else m), res

@@ -3,9 +3,10 @@
 A safetensors file is an 8-byte little-endian header length N, N bytes of JSON naming every
 tensor's dtype, shape and byte range, then the raw data. We read and check the header ourselves
 (so that a truncated or lying file gives a message naming the file and the tensor, and nothing
-is allocated from an unchecked size), then let the ``safetensors`` library read each tensor.
-NumPy has no bfloat16, so bf16 tensors are read as raw 16-bit words and widened to float32 here.
-Pickle checkpoints are never opened.
+is allocated from an unchecked size), then map each file read-only (:class:`MappedWeights`):
+tensors are NumPy views of the mapping, read from disk only when used, and widened to float32
+(:func:`to_float32`) when a layer needs them. NumPy has no bfloat16, so bf16 tensors are viewed
+as raw 16-bit words and widened here. Pickle checkpoints are never opened.
 
 References
 ----------
@@ -15,11 +16,13 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import mmap
 import os
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,10 +34,15 @@ __all__ = [
     "DTYPE_SIZES",
     "SHARD_INDEX",
     "SINGLE_FILE",
+    "MappedWeights",
+    "Rows",
     "TensorInfo",
+    "Tensors",
     "WeightFiles",
     "open_weights",
+    "owned_bytes",
     "read_header",
+    "to_float32",
 ]
 
 SINGLE_FILE = "model.safetensors"
@@ -177,58 +185,172 @@ class WeightFiles:
         return sorted(count, key=lambda d: -count[d])
 
     def read(self, names: Iterable[str]) -> dict[str, np.ndarray]:
-        """Read the named tensors as float32 (little-endian, C order), file by file."""
-        by_file: dict[Path, list[TensorInfo]] = {}
+        """Read the named tensors whole, as float32 copies of their own (C order)."""
+        mapped = MappedWeights(self)
+        out = {}
         for n in names:
             t = self.tensors[n]
-            if t.dtype not in FLOAT_DTYPES:
-                raise ModelError(
-                    f"tensor {n!r} in {t.file.name} is {t.dtype}; attnviz reads float weights "
-                    "(F32, F16, BF16, F64) only, not quantised ones",
-                    t.file,
-                )
-            by_file.setdefault(t.file, []).append(t)
-        out: dict[str, np.ndarray] = {}
-        for path, infos in by_file.items():
-            out.update(_read_file(path, infos))
+            out[n] = mapped.float32(t, np.empty(t.shape, np.float32))
+        mapped.release(self.tensors[n] for n in out)
         return out
 
 
-def _read_file(path: Path, infos: list[TensorInfo]) -> dict[str, np.ndarray]:
-    from safetensors import SafetensorError, safe_open
+# How each float dtype's raw bytes are viewed: bf16 as its 16-bit words (NumPy has no bfloat16).
+RAW_DTYPES = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "BF16": np.dtype("<u2"),
+              "F64": np.dtype("<f8")}  # fmt: skip
 
-    out: dict[str, np.ndarray] = {}
-    bf16 = [t for t in infos if t.dtype == "BF16"]
-    other = [t for t in infos if t.dtype != "BF16"]
-    try:
-        if other:
-            with safe_open(str(path), framework="numpy") as f:
-                for t in other:
-                    a = f.get_tensor(t.name)
-                    if a.shape != t.shape:  # the library and our header parse disagree
-                        raise ModelError(f"{path.name}: tensor {t.name!r} read back as {a.shape}")
-                    out[t.name] = np.ascontiguousarray(a, dtype=np.float32)
-        if bf16:
-            # safe_open cannot hand NumPy a bf16 array: read the 16-bit words ourselves.
-            with path.open("rb") as fh:
-                for t in bf16:
-                    fh.seek(t.begin)
-                    words = np.fromfile(fh, dtype="<u2", count=t.size)
-                    if words.size != t.size:
-                        raise ModelError(f"{path.name} is truncated inside tensor {t.name!r}")
-                    out[t.name] = bf16_to_float32(words).reshape(t.shape)
-    except SafetensorError as exc:
-        raise ModelError(
-            f"{path.name} is not a valid safetensors file: {exc} ({path})", path
-        ) from None
-    except OSError as exc:
-        raise ModelError(f"cannot read {path.name}: {exc} ({path})", path) from None
+
+def to_float32(raw: np.ndarray, dtype: str, out: np.ndarray | None = None) -> np.ndarray:
+    """Widen ``raw`` (stored as ``dtype``: "F32", "F16", "BF16" or "F64") to float32, into
+    ``out`` when given (same shape), else into a new C-ordered array."""
+    if out is None:
+        out = np.empty(raw.shape, np.float32)
+    if dtype == "BF16":
+        # bf16 is the top half of a float32: widen the words, then shift them into place.
+        bits = out.view(np.uint32)
+        np.copyto(bits, raw, casting="safe")
+        bits <<= 16
+    else:
+        np.copyto(out, raw, casting="same_kind")
     return out
 
 
 def bf16_to_float32(words: np.ndarray) -> np.ndarray:
     """bfloat16 bit patterns (uint16) -> float32: bf16 is the top half of a float32."""
-    return (words.astype(np.uint32) << 16).view(np.float32)
+    return to_float32(np.asarray(words, np.uint16), "BF16")
+
+
+class MappedWeights:
+    """The safetensors files of one model, memory-mapped read-only: a tensor's bytes are read
+    (by the operating system, page by page) only when something uses them.
+
+    The files must not be rewritten while mapped; a file that is shorter than its header says
+    is refused when a tensor in the missing part is first asked for.
+    """
+
+    def __init__(self, files: WeightFiles) -> None:
+        self._maps: dict[Path, mmap.mmap] = {}
+        for path in files.files:
+            try:
+                with path.open("rb") as f:
+                    self._maps[path] = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError) as exc:
+                raise ModelError(f"cannot map {path.name}: {exc} ({path})", path) from None
+
+    def raw(self, t: TensorInfo) -> np.ndarray:
+        """The tensor's stored values, read-only, in the file's dtype (bf16 as uint16 words)."""
+        if t.dtype not in RAW_DTYPES:
+            raise ModelError(
+                f"tensor {t.name!r} in {t.file.name} is {t.dtype}; attnviz reads float weights "
+                "(F32, F16, BF16, F64) only, not quantised ones",
+                t.file,
+            )
+        mm = self._maps[t.file]
+        if t.begin + t.nbytes > len(mm):
+            raise ModelError(
+                f"{t.file.name} is truncated inside tensor {t.name!r}: it was cut short after "
+                f"loading began ({t.file})",
+                t.file,
+            )
+        return np.frombuffer(mm, RAW_DTYPES[t.dtype], t.size, t.begin).reshape(t.shape)
+
+    def float32(self, t: TensorInfo, out: np.ndarray | None = None) -> np.ndarray:
+        """The tensor as float32: a converted copy (into ``out`` when given), or, for an F32
+        tensor without ``out``, the read-only mapped array itself (no copy)."""
+        raw = self.raw(t)
+        if out is None and t.dtype == "F32":
+            return raw
+        return to_float32(raw, t.dtype, out)
+
+    def release(self, infos: Iterable[TensorInfo]) -> None:
+        """Tell the system these tensors' mapped pages are not needed now (after converting
+        them): they leave this process's resident memory and stay in the page cache."""
+        if not hasattr(mmap.mmap, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        page = mmap.PAGESIZE
+        for t in infos:
+            if t.dtype == "F32" or not t.nbytes:  # F32 tensors are used in place
+                continue
+            start = t.begin // page * page
+            end = min(-(-(t.begin + t.nbytes) // page) * page, len(self._maps[t.file]))
+            with contextlib.suppress(OSError, ValueError):
+                self._maps[t.file].madvise(mmap.MADV_DONTNEED, start, end - start)
+
+
+class Rows:
+    """A mapped table (an embedding) whose rows become float32 only as they are looked up:
+    ``rows[ids]``, ``rows[:n]`` and ``rows[i]`` give float32 copies."""
+
+    def __init__(self, mapped: MappedWeights, info: TensorInfo) -> None:
+        self.info = info
+        self._raw = mapped.raw(info)
+        self.shape = info.shape
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index: object) -> np.ndarray:
+        return to_float32(np.asarray(self._raw[index]), self.info.dtype)
+
+
+class Tensors(Mapping[str, np.ndarray]):
+    """What a family's ``bind_shared`` and ``bind_layer`` read: float32 tensors by unprefixed
+    name, converted from the mapped files when asked for (F32 ones handed over in place, read-
+    only). Remembers which it handed out, so that their mapped pages can be released."""
+
+    def __init__(self, mapped: MappedWeights, infos: Mapping[str, TensorInfo]) -> None:
+        self.mapped = mapped
+        self.infos = infos
+        self.used: dict[str, TensorInfo] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.mapped.float32(self._info(name))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.infos)
+
+    def __len__(self) -> int:
+        return len(self.infos)
+
+    def _info(self, name: str) -> TensorInfo:
+        t = self.infos[name]
+        self.used[name] = t
+        return t
+
+    def concat(self, names: Iterable[str]) -> np.ndarray:
+        """The named tensors joined along their first axis, converted straight into one float32
+        array (no float32 copy of each first)."""
+        infos = [self._info(n) for n in names]
+        rest = infos[0].shape[1:]
+        if any(t.shape[1:] != rest for t in infos):
+            raise ValueError(f"cannot join shapes {[t.shape for t in infos]} along axis 0")
+        out = np.empty((sum(t.shape[0] for t in infos), *rest), np.float32)
+        row = 0
+        for t in infos:
+            self.mapped.float32(t, out[row : row + t.shape[0]])
+            row += t.shape[0]
+        return out
+
+    def rows(self, name: str) -> Rows:
+        """A table read row by row as it is indexed (embeddings: only the tokens' rows)."""
+        return Rows(self.mapped, self._info(name))
+
+
+def owned_bytes(bound: Mapping[str, object]) -> int:
+    """Bytes of memory a family's bound tensors hold of their own: arrays (or lists of arrays)
+    not backed by a mapped file, each underlying buffer counted once."""
+    seen: dict[int, int] = {}
+    for value in bound.values():
+        for a in value if isinstance(value, list | tuple) else (value,):
+            if not isinstance(a, np.ndarray):
+                continue
+            root = a
+            while isinstance(root.base, np.ndarray):
+                root = root.base
+            if isinstance(root.base, memoryview) and isinstance(root.base.obj, mmap.mmap):
+                continue
+            seen[id(root)] = root.nbytes
+    return sum(seen.values())
 
 
 def open_weights(folder: Path) -> WeightFiles:
