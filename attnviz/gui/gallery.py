@@ -172,15 +172,21 @@ def render(
     themes: tuple[str, ...] = ("light", "dark"),
     panels: list[str] | None = None,
     lessons: bool = True,
+    scene_file: str | os.PathLike[str] | None = None,
 ) -> dict[str, list[Shot]]:
     """Render the gallery; returns, per ``<W>x<H>-<mode>-<theme>``, its shots (the contact sheet
-    last). Needs a QApplication (made offscreen if there is none and no display)."""
+    last). ``scene_file`` (a saved ``.attnviz`` scene: a model, its texts, layer and head …)
+    is shown instead of the start-up scene. Needs a QApplication (made offscreen if there is
+    none and no display)."""
     from PySide6 import QtCore, QtWidgets
 
     from attnviz.gui.app import quiet_offscreen_messages
     from attnviz.gui.lifetime import dispose
     from attnviz.gui.theme import theme_manager
     from attnviz.gui.window import MainWindow
+    from attnviz.state.scene_file import apply_scene, load_scene
+
+    scene = load_scene(scene_file) if scene_file is not None else None
 
     app = QtWidgets.QApplication.instance()
     if app is None:
@@ -210,6 +216,9 @@ def render(
                         window.show()
                         window.set_theme(theme)
                         window.set_presenter(mode == "presenter")
+                        if scene is not None:
+                            apply_scene(window.session, scene)
+                            window.controller.compute_now()
                         ids = panels or list(window.docks)
                         unknown = sorted(set(ids) - set(window.docks))
                         if unknown:
@@ -239,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--theme", choices=("light", "dark", "all"), default="all")
     ap.add_argument("--panels", help="comma-separated panel ids (default: all)")
     ap.add_argument("--no-lessons", action="store_true", help="skip the lesson steps")
+    ap.add_argument("--scene-file", metavar="FILE.attnviz",
+                    help="show this saved scene (a model, its texts …) in every panel")  # fmt: skip
     args = ap.parse_args(argv)
     mode = "presenter" if args.presenter else args.mode
     modes = ("normal", "presenter") if mode == "all" else (mode,)
@@ -246,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     panels = [p.strip() for p in args.panels.split(",")] if args.panels else None
     try:
         done = render(args.outdir, tuple(args.size or DEFAULT_SIZES), modes, themes, panels,
-                      lessons=not args.no_lessons)  # fmt: skip
+                      lessons=not args.no_lessons, scene_file=args.scene_file)  # fmt: skip
     except (OSError, ValueError) as exc:
         print(f"gallery: {exc}", file=sys.stderr)
         return 2

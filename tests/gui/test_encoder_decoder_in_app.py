@@ -68,7 +68,9 @@ def test_typed_target_and_the_cross_panel(marian_window, qtbot, tiny_marian):
     res = settle(qtbot, w)
     assert (res.request.layer, res.request.head) == (1, 2)
     pair = forward_pair(M.load(tiny_marian), SOURCE, "the cat sat on the mat .")
+    w.docks["cross_attention"].raise_()
     panel = w.panel("cross_attention")
+    qtbot.waitUntil(lambda: panel.links.vb.height() > 200)
     panel.draw(res)
     data = panel.data()
     np.testing.assert_allclose(data.weights, pair.cross.attentions[1, 2], atol=1e-6)
@@ -82,7 +84,11 @@ def test_typed_target_and_the_cross_panel(marian_window, qtbot, tiny_marian):
     shown = [lb.toPlainText() for lb in panel._labels if lb.isVisible()]
     assert sum("  0." in t or "  1." in t for t in shown) == len(pair.encoder.tokens)
     assert "decoder layer 2" in panel.figure_caption() and "the cat sat" in panel.figure_caption()
-    # A click on a target row inspects it.
+    # The two-line column headers stay whole above 7 rows of tokens (a fixed margin cut them).
+    view = panel.links.vb.sceneBoundingRect()
+    for label in panel._labels[:2]:
+        assert label.sceneBoundingRect().top() >= view.top() - 1
+        # A click on a target row inspects it.
     panel.heatmap.row_clicked.emit(3)
     assert w.session.view_params["cross_attention"].target_token == 3
 

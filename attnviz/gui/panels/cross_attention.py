@@ -18,6 +18,7 @@ from attnviz.gui.widgets.heatmap import Heatmap
 from attnviz.gui.widgets.labels import token_label, token_label_html
 from attnviz.gui.widgets.link_columns import LEAST_LINE_ALPHA, LinkColumns
 from attnviz.gui.widgets.reflow import ReflowGrid
+from attnviz.lessons import panel_text
 from attnviz.lessons.cross_toy import MAX_WORDS
 from attnviz.state.request import Result
 from attnviz.state.views import ViewError
@@ -88,6 +89,11 @@ class CrossAttentionPanel(Panel):
         theme_manager().changed.connect(self._restyle)
         self._restyle()
 
+    def _explain(self, *_: object) -> None:
+        # A model without cross-attention (BERT, GPT-2) leaves the toy encoder–decoder here.
+        source = "model" if self.session.source.caps.cross else "toy"
+        self.explanation.setText(panel_text(self.panel_id, source))
+
     # -- input -----------------------------------------------------------------------------
     def _sync_texts(self, *_args: object) -> None:
         self._show_text(self.encoder_edit, self.params.encoder_text)
@@ -137,6 +143,15 @@ class CrossAttentionPanel(Panel):
         """Vertical places of one column's words: both columns span the same height."""
         span = max(len(data.decoder_tokens), len(data.encoder_tokens))
         return (np.arange(count) + 0.5) * span / count
+
+    def _header_room(self, span: int, font: QtGui.QFont) -> float:
+        """View units above the first row that hold the two-line column headers whole: with
+        many tokens a unit is a few pixels, and a fixed margin cut "decoder" in half."""
+        height = self.links.vb.height()
+        header = 2.6 * QtGui.QFontMetricsF(font).height()  # two lines and a gap
+        if height <= header * 2:
+            return 0.9
+        return max(0.9, header * span / (height - header) + 0.1)
 
     def _line(self, j: int) -> QtWidgets.QGraphicsLineItem:
         while len(self._lines) <= j:
@@ -231,7 +246,7 @@ class CrossAttentionPanel(Panel):
             line.setPen(pen)
             line.setLine(0.0, y0, 1.0, float(ys_enc[j]))
             line.setVisible(True)
-        self.links.setYRange(-0.9, span, padding=0.02)
+        self.links.setYRange(-self._header_room(span, bold), span, padding=0.02)
         self.columns.set_labels(shown)
 
     def figure_parts(self) -> list[list]:
