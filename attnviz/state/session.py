@@ -97,6 +97,17 @@ def check_value(label: str, value: Any) -> float:
     return v
 
 
+def check_text(label: str, value: Any) -> None:
+    """ValueError unless ``value`` is a string of at most MAX_TEXT_CHARS characters."""
+    if not isinstance(value, str):
+        raise ValueError(f"{label} must be a string")
+    if len(value) > MAX_TEXT_CHARS:
+        raise ValueError(
+            f"{label} is too long ({len(value):,} characters; at most {MAX_TEXT_CHARS:,}): "
+            "shorten it"
+        )
+
+
 def _bare(token: str) -> str:
     """A token without its tokenizer's word markers (Ġ, ▁, ##), lower case."""
     return token.lstrip("Ġ▁").removeprefix("##").strip().lower()
@@ -263,13 +274,7 @@ class Session:
             return value
         if name in ("text_b", "stack"):
             if name == "text_b":
-                if not isinstance(value, str):
-                    raise ValueError("the second text must be a string")
-                if len(value) > MAX_TEXT_CHARS:
-                    raise ValueError(
-                        f"the second text is too long ({len(value):,} characters; at most "
-                        f"{MAX_TEXT_CHARS:,}): shorten it"
-                    )
+                check_text("the second text", value)
             elif value not in STACKS:
                 raise ValueError(f"stack must be one of {STACKS}, got {value!r}")
             if model is not None:
@@ -285,13 +290,7 @@ class Session:
             get_scene(value)
             return value
         if name == "text":
-            if not isinstance(value, str):
-                raise ValueError("text must be a string")
-            if len(value) > MAX_TEXT_CHARS:
-                raise ValueError(
-                    f"the text is too long ({len(value):,} characters; at most "
-                    f"{MAX_TEXT_CHARS:,}): shorten it"
-                )
+            check_text("the text", value)
             if model is not None:
                 self._model_source(text=value)
             else:
