@@ -57,6 +57,7 @@ class LayerResult:
     scale: float
     window: tuple[int | None, int | None] | None
     softcap: float | None = None  # attention-logit soft-capping (Gemma 2)
+    bias: np.ndarray | None = None  # (H, L, S) added to the logits (T5's position bias)
 
 
 def attend(
@@ -67,14 +68,16 @@ def attend(
     scale: float | None = None,
     window: tuple[int | None, int | None] | None = None,
     softcap: float | None = None,
+    bias: np.ndarray | None = None,
 ) -> tuple[np.ndarray, LayerResult]:
     """Attention through the compute core; returns (merged output (L, Hq*Ev), LayerResult)."""
     out, w = scaled_dot_product_attention(
         q, k, v, is_causal=causal, scale=scale, enable_gqa=q.shape[0] != k.shape[0],
-        window=window, softcap=softcap, return_weights=True, method="standard",
+        attn_mask=bias, window=window, softcap=softcap, return_weights=True,
+        method="standard",
     )  # fmt: skip
     s = 1.0 / float(np.sqrt(q.shape[-1])) if scale is None else scale
-    return merge_heads(out), LayerResult(q, k, v, w, s, window, softcap)
+    return merge_heads(out), LayerResult(q, k, v, w, s, window, softcap, bias)
 
 
 def heads(x: np.ndarray, n: int) -> np.ndarray:

@@ -87,6 +87,7 @@ def _trace(enc: Encoding, hidden: list[np.ndarray], results: list[LayerResult], 
         v=np.stack([r.v for r in results]), hidden_states=np.stack(hidden),
         scales=tuple(r.scale for r in results), windows=tuple(r.window for r in results),
         causal=causal, softcaps=tuple(r.softcap for r in results),
+        biases=tuple(r.bias for r in results),
     )  # fmt: skip
 
 
@@ -109,7 +110,7 @@ def forward_pair(model: Model, source: str, target: str) -> PairTrace:
     fam = family_of(model)
     encoder = model.forward(source)
     dec = decoder_encoding(model, target)
-    memory = encoder.hidden_states[-1]
+    memory = fam.encoder_output(encoder.hidden_states[-1])
     _, hidden, own, cross = _decode(fam, dec.ids, memory)
     return PairTrace(
         encoder=encoder,
@@ -136,7 +137,7 @@ def greedy_ids(model: Model, source: str, max_new_tokens: int = MAX_NEW_TOKENS) 
     fam = family_of(model)
     if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
         raise ValueError(f"max_new_tokens must lie in [1, {MAX_NEW_TOKENS}], got {max_new_tokens}")
-    memory = model.forward(source).hidden_states[-1]
+    memory = fam.encoder_output(model.forward(source).hidden_states[-1])
     ids = [fam.decoder_start]
     limit = min(max_new_tokens, model.info.max_positions - 1)
     for _ in range(limit):

@@ -39,6 +39,7 @@ from attnviz.models.llama import Llama
 from attnviz.models.mixtral import Mixtral
 from attnviz.models.olmo import Olmo
 from attnviz.models.seq2seq import Bart
+from attnviz.models.t5 import T5
 from attnviz.models.tokenizer import Encoding, TextTokenizer, load_tokenizer, tokenizer_files
 from attnviz.models.weights import (
     MappedWeights,
@@ -72,6 +73,7 @@ FAMILIES: tuple[type[Family], ...] = (
     Mixtral,
     Olmo,
     Bart,
+    T5,
 )
 SUPPORTED = ", ".join(mt for f in FAMILIES for mt in f.model_types)
 _DTYPE_NAMES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}
@@ -93,7 +95,7 @@ def family_for(config: Config) -> type[Family]:
         raise config.error(f"has no model_type; attnviz runs model types {SUPPORTED}")
     raise config.error(
         f"model_type {mt!r} ({config.architecture}) is not supported; attnviz runs BERT-, "
-        f"RoBERTa-, DistilBERT-, GPT-2-, GPT-NeoX-, Llama-, OLMo-, BART- and Marian-style models "
+        f"RoBERTa-, DistilBERT-, GPT-2-, GPT-NeoX-, Llama-, OLMo-, BART-, Marian- and T5-style models "
         f"(model types "
         f"{SUPPORTED})"
     )
@@ -197,6 +199,8 @@ class ModelTrace:
     windows: tuple[tuple[int | None, int | None] | None, ...]  # per layer (sliding window)
     causal: bool
     softcaps: tuple[float | None, ...] = ()  # per layer: attention-logit soft-cap, or None
+    # per layer: (H, L, L) added to the logits (T5's relative position bias), or None
+    biases: tuple[np.ndarray | None, ...] = ()
 
     @property
     def layers(self) -> int:
@@ -223,9 +227,12 @@ class ModelTrace:
         if not 0 <= layer < self.layers or not 0 <= head < self.heads:
             raise IndexError(f"layer {layer}, head {head} outside {self.layers} × {self.heads}")
         kv = self.kv_head(head)
+        bias = self.biases[layer] if self.biases else None
         return attention_trace(
             self.q[layer, head], self.k[layer, kv], self.v[layer, kv],
-            is_causal=self.causal, scale=self.scales[layer], window=self.windows[layer],
+            attn_mask=None if bias is None else bias[head], is_causal=self.causal,
+            scale=self.scales[layer], window=self.windows[layer],
+            softcap=self.softcaps[layer] if self.softcaps else None,
         )  # fmt: skip
 
 
@@ -446,7 +453,7 @@ class Model:
             for whole, part in zip(out, parts, strict=True):
                 whole[i] = part
             hidden[i + 1] = x
-            meta.append((res.scale, res.window, res.softcap))
+            meta.append((res.scale, res.window, res.softcap, res.bias))
         attentions, q, k, v = out
         return ModelTrace(
             tokens=enc.tokens,
@@ -462,6 +469,7 @@ class Model:
             windows=tuple(m[1] for m in meta),
             causal=self.info.causal,
             softcaps=tuple(m[2] for m in meta),
+            biases=tuple(m[3] for m in meta),
         )
 
     def prepare(self, progress: Progress | None = None) -> int:

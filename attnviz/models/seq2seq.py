@@ -75,6 +75,10 @@ class Seq2SeqFamily(Family):
         """(Lt,) decoder token ids -> (Lt, D)."""
         raise NotImplementedError
 
+    def encoder_output(self, x: np.ndarray) -> np.ndarray:
+        """The last encoder layer's output -> what cross-attention reads (T5: a final norm)."""
+        return x
+
     def decoder_layer(
         self, i: int, y: np.ndarray, memory: np.ndarray
     ) -> tuple[np.ndarray, LayerResult, LayerResult]:

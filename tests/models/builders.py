@@ -348,3 +348,19 @@ def reference_seq2seq(folder: Path, ids: np.ndarray, decoder_ids: np.ndarray) ->
             output_attentions=True, output_hidden_states=True,
         )  # fmt: skip
     return model, out
+
+
+def t5(folder: Path, *, seed: int = 10, **cfg: Any) -> Any:
+    """A 2 + 3-layer T5 (<pad>=0 starts the decoder, </s>=1), 8 relative-position buckets up to
+    a distance of 12 (texts longer than that reach the logarithmic buckets), d_kv ≠ d/heads."""
+    v = write_seq2seq_tokenizer_json(folder, ["<pad>", "</s>", "<unk>"], "$A </s>")
+    kw = dict(
+        vocab_size=v, d_model=32, d_kv=12, d_ff=40, num_layers=2, num_decoder_layers=3,
+        num_heads=4, relative_attention_num_buckets=8, relative_attention_max_distance=12,
+        layer_norm_epsilon=1e-3, feed_forward_proj="relu", pad_token_id=0, eos_token_id=1,
+        decoder_start_token_id=0,
+    )  # fmt: skip
+    kw.update(cfg)
+    model = transformers.T5ForConditionalGeneration(transformers.T5Config(**kw))
+    save(randomize(model, seed), folder)
+    return model

@@ -55,10 +55,10 @@ def cache(tmp_path, tiny_bert, monkeypatch) -> Path:
         "config.json": json.dumps(cfg).encode(), "pytorch_model.bin": b"\x80\x04",
         "tokenizer.json": tiny_bert / "tokenizer.json",
     })  # fmt: skip
-    t5 = {**cfg, "model_type": "t5", "architectures": ["T5ForConditionalGeneration"]}
+    t5 = {**cfg, "model_type": "mamba", "architectures": ["MambaForCausalLM"]}
     snapshot(
         hub,
-        "org/t5-small",
+        "org/mamba-130m",
         "c3",
         {**model_files(tiny_bert), "config.json": json.dumps(t5).encode()},
     )
@@ -90,7 +90,7 @@ def test_discover_reports_each_snapshot_and_why(cache):
     by = {(e.name, e.revision): e for e in entries}
     assert set(by) == {
         ("org/tiny-bert", "a1"), ("org/tiny-bert", "old0"), ("org/pickled", "b2"),
-        ("org/t5-small", "c3"), ("org/partial", "d4"),
+        ("org/mamba-130m", "c3"), ("org/partial", "d4"),
     }  # fmt: skip
     good = by["org/tiny-bert", "a1"]
     assert good.compatible and good.current and good.family == "bert"
@@ -101,7 +101,7 @@ def test_discover_reports_each_snapshot_and_why(cache):
 
     pickled = by["org/pickled", "b2"]
     assert not pickled.compatible and "pickle" in pickled.reason
-    assert "model_type 't5'" in by["org/t5-small", "c3"].reason
+    assert "model_type 'mamba'" in by["org/mamba-130m", "c3"].reason
     assert "no weights" in by["org/partial", "d4"].reason
     # What discovery found loads.
     m = M.load(good.path)

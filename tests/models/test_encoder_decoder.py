@@ -40,9 +40,15 @@ def check(folder, source=SOURCE, target=TARGET) -> tuple[M.Model, object]:
         np.testing.assert_allclose(ours, ref, rtol=0, atol=ATOL)
     # Far from uniform: the comparison means something.
     assert pair.cross.attentions.max(axis=-1).mean() > 2 / pair.cross.attentions.shape[-1]
-    for ours, ref in ((pair.encoder.hidden_states, out.encoder_hidden_states),
-                      (pair.decoder.hidden_states, out.decoder_hidden_states)):  # fmt: skip
-        ref = _stack(ref)
+    # transformers' last hidden state is after T5's final norm: the encoder's is what the
+    # decoder cross-attends to (encoder_output), the decoder's is compared where there is none.
+    fam = model.family
+    enc, dec = pair.encoder.hidden_states, pair.decoder.hidden_states
+    enc = np.concatenate([enc[:-1], fam.encoder_output(enc[-1])[None]])
+    if fam.name == "t5":
+        dec = dec[:-1]
+    for ours, ref in ((enc, out.encoder_hidden_states), (dec, out.decoder_hidden_states)):
+        ref = _stack(ref)[: len(ours)]
         np.testing.assert_allclose(ours, ref, rtol=0, atol=ATOL * float(np.abs(ref).max()))
     # The decoder's self-attention is causal, its cross-attention sees every source token.
     above = np.triu_indices(len(pair.decoder), 1)
@@ -91,6 +97,7 @@ def _generate(folder, model, source: str, n: int) -> list[int]:
         bad_words_ids=[[fam.pad]], forced_bos_token_id=None, forced_eos_token_id=None,
         no_repeat_ngram_size=0, repetition_penalty=1.0, length_penalty=1.0,
         decoder_start_token_id=fam.decoder_start, eos_token_id=fam.eos, pad_token_id=fam.pad,
+        use_cache=False,  # transformers sizes T5's cache by the encoder's layers
     )  # fmt: skip
     return out[0].tolist()
 
@@ -128,3 +135,40 @@ def test_mbart_is_refused_with_its_family_named(tmp_path):
     B.edit_config(tmp_path, model_type="mbart", architectures=["MBartForConditionalGeneration"])
     with pytest.raises(M.ModelError, match=r"'mbart'.*MBartForConditionalGeneration"):
         M.inspect(tmp_path)
+
+
+# -- T5: relative position buckets -------------------------------------------------------------
+def test_relative_position_buckets_match_transformers():
+    from transformers.models.t5.modeling_t5 import T5Attention
+
+    from attnviz.models.t5 import relative_position_buckets
+
+    for bidirectional in (True, False):
+        for buckets, dist in ((32, 128), (8, 12), (6, 5)):
+            ours = relative_position_buckets(40, 40, bidirectional, buckets, dist)
+            rel = torch.arange(40)[None, :] - torch.arange(40)[:, None]
+            ref = T5Attention._relative_position_bucket(rel, bidirectional, buckets, dist)
+            np.testing.assert_array_equal(ours, ref.numpy())
+
+
+LONG_SOURCE = "le chat est assis sur le tapis , le chat est assis sur le tapis , le chat ."
+LONG_TARGET = "the cat sat on the mat , the cat sat on the mat , the dog ran fast ."
+
+
+@pytest.mark.parametrize("proj", ["relu", "gated-gelu"])
+def test_t5_relative_bias_and_gated_mlp(tmp_path, proj):
+    B.t5(tmp_path, feed_forward_proj=proj)
+    model, pair = check(tmp_path, LONG_SOURCE, LONG_TARGET)
+    assert len(pair.encoder) > 12 and len(pair.decoder) > 12  # past max_distance: log buckets
+    assert model.info.head_dim == 12 and model.info.positions.startswith("relative")
+    assert pair.encoder.biases[0].shape == (4, len(pair.encoder), len(pair.encoder))
+    # The bias is what makes the numbers: the same pass without it differs.
+    steps = pair.encoder.steps(1, 2)
+    np.testing.assert_allclose(steps.weights, pair.encoder.attentions[1, 2], atol=1e-6)
+
+
+def test_t5_greedy_decoding_equals_generate(tmp_path):
+    B.t5(tmp_path, feed_forward_proj="gated-gelu", seed=11)
+    model = M.load(tmp_path)
+    ids = greedy_ids(model, SOURCE, 10)
+    assert ids.tolist() == _generate(tmp_path, model, SOURCE, 10)

@@ -171,8 +171,8 @@ def test_index_that_is_not_json(bert_dir):
 
 
 def test_unknown_architecture(bert_dir):
-    B.edit_config(bert_dir, model_type="t5", architectures=["T5ForConditionalGeneration"])
-    refused(bert_dir, "config.json", "model_type 't5'", "T5ForConditionalGeneration",
+    B.edit_config(bert_dir, model_type="mamba", architectures=["MambaForCausalLM"])
+    refused(bert_dir, "config.json", "model_type 'mamba'", "MambaForCausalLM",
             "not supported", "bert, roberta", "gpt2, gpt_neox, llama")  # fmt: skip
 
 
