@@ -95,9 +95,8 @@ def family_for(config: Config) -> type[Family]:
         raise config.error(f"has no model_type; attnviz runs model types {SUPPORTED}")
     raise config.error(
         f"model_type {mt!r} ({config.architecture}) is not supported; attnviz runs BERT-, "
-        f"RoBERTa-, DistilBERT-, GPT-2-, GPT-NeoX-, Llama-, OLMo-, BART-, Marian- and T5-style models "
-        f"(model types "
-        f"{SUPPORTED})"
+        f"RoBERTa-, DistilBERT-, GPT-2-, GPT-NeoX-, Llama-, OLMo-, BART-, Marian- and T5-style "
+        f"models (model types {SUPPORTED})"
     )
 
 

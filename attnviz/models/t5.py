@@ -37,6 +37,8 @@ from attnviz.models.weights import TensorInfo
 
 __all__ = ["T5", "relative_position_buckets"]
 
+BLOCKS = {"encoder": ("SelfAttention",), "decoder": ("SelfAttention", "EncDecAttention")}
+
 
 def relative_position_buckets(
     n_queries: int, n_keys: int, bidirectional: bool, num_buckets: int, max_distance: int
