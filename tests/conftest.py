@@ -46,6 +46,14 @@ def tiny_marian(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def tiny_t5(tmp_path_factory) -> Path:
+    """A 2 + 3-layer T5 with 8 relative-position buckets up to a distance of 12."""
+    folder = tmp_path_factory.mktemp("tiny-t5")
+    _builders().t5(folder)
+    return folder
+
+
 def _builders():
     from tests.models import builders  # torch and transformers: only for the tests that build
 

@@ -211,6 +211,19 @@ class Result:
         return a if src.keep is None else a[:, src.keep]
 
     @_stage
+    def logit_bias(self) -> np.ndarray | None:
+        """(n, n) what the selected head adds to its logits (T5's relative position bias,
+        among the shown tokens), or None: most models add nothing."""
+        src, r = self.request.source, self.request
+        if not src.caps.has_qkv:
+            return None
+        bias = stages.layer_inputs(src, r.layer).bias
+        if bias is None:
+            return None
+        b = bias[r.head]
+        return b if src.keep is None else b[np.ix_(src.keep, src.keep)]
+
+    @_stage
     def weights(self) -> np.ndarray:
         """(H, n, n) every head of the selected layer, at the request's temperature and mask."""
         return stages.layer_attention(self.request.source, self.request.layer, self.settings)[0]

@@ -163,6 +163,7 @@ class LayerInputs:
     scale: float | None
     window: Window
     softcap: float | None = None  # the layer's attention-logit soft-cap (Gemma 2)
+    bias: np.ndarray | None = None  # (H, L, L) added to the logits (T5's position bias)
 
 
 @dataclass(frozen=True)
@@ -428,6 +429,7 @@ class ModelSource(Source):
             x=np.asarray(tr.hidden_states[layer], dtype=np.float32),
             scale=tr.scales[layer], window=tr.windows[layer],
             softcap=tr.softcaps[layer] if tr.softcaps else None,
+            bias=tr.biases[layer] if tr.biases else None,
         )  # fmt: skip
 
     def feature_names(self, layer: int) -> tuple[str, ...]:

@@ -57,6 +57,30 @@ class Settings:
     def window_for(self, inputs: LayerInputs) -> Window:
         return inputs.window if inputs.window is not None else self.window
 
+    def attention(
+        self,
+        inputs: LayerInputs,
+        head: int | None = None,
+        *,
+        causal: bool | None = None,
+        window: Window | bool = True,
+    ) -> dict[str, Any]:
+        """The compute core's arguments for ``inputs`` (one ``head``, or every head) at these
+        settings: ``causal`` and ``window`` override the settings' (``window=True``: the
+        layer's own, else the user's). A layer's logit bias (T5's position bias) is divided by
+        the temperature with the scores: T rescales the whole logit."""
+        pick = (lambda a: a) if head is None else (lambda a: a[head])
+        bias = inputs.bias
+        if bias is not None:
+            bias = pick(bias) if self.temperature == 1 else pick(bias) / self.temperature
+        return {
+            "query": pick(inputs.q), "key": pick(inputs.k), "value": pick(inputs.v),
+            "attn_mask": bias, "is_causal": self.causal if causal is None else causal,
+            "scale": inputs.scale, "temperature": self.temperature,
+            "window": self.window_for(inputs) if window is True else window,
+            "softcap": inputs.softcap,
+        }  # fmt: skip
+
 
 class Memo:
     """Least recently used values by key, at most ``max_items`` of them and ``max_bytes`` of
@@ -161,9 +185,8 @@ def layer_attention(source: Source, layer: int, s: Settings) -> tuple[np.ndarray
             return w, np.zeros((*w.shape[:-1], 0), dtype=np.float32)
         li = layer_inputs(source, layer)
         out, w = scaled_dot_product_attention(
-            li.q, li.k, li.v, is_causal=s.causal, scale=li.scale, temperature=s.temperature,
-            window=s.window_for(li), softcap=li.softcap, return_weights=True, backend=s.backend,
-        )  # fmt: skip
+            **s.attention(li), return_weights=True, backend=s.backend
+        )
         return _finish(source, li.v, np.asarray(w), np.asarray(out))
 
     return _layers.get((source.key, layer, s), compute)
@@ -193,10 +216,8 @@ def head_attention(
             return w, np.zeros((w.shape[0], 0), dtype=np.float32)
         li = layer_inputs(source, layer)
         out, w = scaled_dot_product_attention(
-            li.q[head], li.k[head], li.v[head], is_causal=s.causal, scale=li.scale,
-            temperature=s.temperature, window=s.window_for(li), softcap=li.softcap,
-            return_weights=True, backend=s.backend,
-        )  # fmt: skip
+            **s.attention(li, head), return_weights=True, backend=s.backend
+        )
         return _finish(source, li.v[head], np.asarray(w), np.asarray(out))
 
     return _heads.get((source.key, layer, head, s), compute)
@@ -218,10 +239,7 @@ def trace(source: Source, layer: int, head: int, s: Settings) -> AttentionTrace:
                 temperature=1.0,
             )  # fmt: skip
         li = layer_inputs(source, layer)
-        tr = attention_trace(
-            li.q[head], li.k[head], li.v[head], is_causal=s.causal, scale=li.scale,
-            temperature=s.temperature, window=s.window_for(li), softcap=li.softcap,
-        )  # fmt: skip
+        tr = attention_trace(**s.attention(li, head))
         keep = source.keep
         if keep is None:
             return tr
@@ -255,11 +273,10 @@ def causal_pair(
         pair = []
         for causal in (False, True):
             _, w = scaled_dot_product_attention(
-                li.q[head], li.k[head], li.v[head], is_causal=causal, scale=li.scale,
-                temperature=s.temperature, window=li.window, softcap=li.softcap,
+                **s.attention(li, head, causal=causal, window=li.window),
                 return_weights=True,
                 backend=s.backend,
-            )  # fmt: skip
+            )
             pair.append(_shown(source, np.asarray(w)))
         scaled = trace(source, layer, head, s).scaled_scores
         masked = np.where(causal_mask(scaled.shape[-1]).mask, scaled, -np.inf)

@@ -132,3 +132,19 @@ def test_export_cli_cross_attention_of_a_model(tmp_path, tiny_marian, capsys):
     assert main(["export", "--panel", "cross_attention", "--target", "x",
                  "--out", str(png)]) == 2  # fmt: skip
     assert "reads one" in capsys.readouterr().err
+
+
+def test_qkv_steps_name_t5s_position_bias(window, qtbot, tiny_t5):
+    window.session.text = SOURCE
+    assert window.set_model(str(tiny_t5))
+    qtbot.waitUntil(lambda: window.session.text_b != "", timeout=30_000)
+    wait_for_workers()
+    res = settle(qtbot, window)
+    panel = window.panel("qkv_steps")
+    panel.set_step(2)
+    panel.draw(res)
+    assert "position bias" in panel.step_table.title.text()
+    assert "Q·Kᵀ·s + B" in panel.formula.text() and "√d_k" not in panel.formula.text()
+    panel.set_step(1)
+    panel.draw(res)
+    assert "not divided by √d_k" in panel.step_table.title.text()

@@ -139,3 +139,34 @@ def test_scene_file_keeps_the_target_and_stack(session, tmp_path):
     apply_scene(fresh, load_scene(path))
     assert (fresh.text_b, fresh.stack, fresh.layer, fresh.causal) == (TARGET, "decoder", 2, True)
     assert scene_from_session(fresh) == scene_from_session(session)
+
+
+# -- T5: the position bias in the app's own recomputation ---------------------------------------
+@pytest.fixture(scope="module")
+def t5_pair(tiny_t5):
+    return forward_pair(M.load(tiny_t5), SOURCE, TARGET)
+
+
+@pytest.mark.parametrize("stack", ["encoder", "decoder"])
+def test_t5_weights_keep_the_position_bias(tiny_t5, t5_pair, stack):
+    s = Session()
+    s.text = SOURCE
+    s.model_path = str(tiny_t5)
+    s.text_b = TARGET
+    s.stack = stack
+    trace = getattr(t5_pair, stack)
+    s.layer, s.head = 1, 3
+    res = run(resolve(s))
+    np.testing.assert_allclose(res.weights, trace.attentions[1], atol=1e-6)
+    np.testing.assert_allclose(res.trace.weights, trace.attentions[1, 3], atol=1e-6)
+    np.testing.assert_array_equal(res.logit_bias, trace.biases[1][3])
+    # Temperature divides the whole logit, position bias included (float64 reference).
+    s.temperature = 2.0
+    res = run(resolve(s))
+    q, k = trace.q[1, 3].astype(np.float64), trace.k[1, 3].astype(np.float64)
+    z = (q @ k.T * trace.scales[1] + trace.biases[1][3]) / 2.0
+    if stack == "decoder":
+        z[np.triu_indices(len(z), 1)] = -np.inf
+    ref = np.exp(z - z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(res.weights[3], ref / ref.sum(axis=1, keepdims=True), atol=1e-5)
+    assert trace.scales[1] == 1.0  # T5 does not divide by √d_k

@@ -266,9 +266,15 @@ class QKVStepsPanel(Panel):
             return
         key, label, what = STEPS[self.step]
         cap = result.trace.softcap
+        bias = result.logit_bias
         if key == "scaled" and cap is not None:  # Gemma 2: the model soft-caps its logits
             label = f"2 · scale, cap at ±{cap:g}"
             what = f"scaled, then soft-capped: {cap:g}·tanh(score / {cap:g}) (and ÷ T)"
+        if key == "scaled" and bias is not None and result.trace.scale == 1:
+            label, what = "2 · ÷ T", "not divided by √d_k: the model (T5) scales its logits by 1"
+        if key == "masked" and bias is not None:  # T5: a learned bias per relative distance
+            label = "3 · + position bias, mask"
+            what = "plus the model's relative position bias (÷ T), −∞ where a key may not be seen"
         d_k = result.q.shape[2]
         matrix = self.step_matrix(result)
         cols = r.tokens if key != "output" else tuple(f"d{i + 1}" for i in range(matrix.shape[1]))
@@ -284,6 +290,12 @@ class QKVStepsPanel(Panel):
             if cap is None
             else f"s = {result.trace.scale:.4g} (the model's query scale"
         )
+        if bias is not None:  # T5: Q·Kᵀ·s + B, B looked up by each pair's relative distance
+            logits = "Q·Kᵀ·s + B"
+            scale = (
+                f"s = {result.trace.scale:.4g}, B the relative position bias of this head "
+                f"({float(bias.min()):.2f} to {float(bias.max()):.2f}"
+            )
         self.formula.setText(
             f"softmax(mask({logits} / T))·V with {scale}{self._scale_note(result)}), "
             f"T = {r.temperature:g}, {mask}; head {r.head + 1}: {r.head_names[r.head]}."
