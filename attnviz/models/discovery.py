@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from attnviz.models.errors import ModelError
-from attnviz.models.model import display_name, inspect
+from attnviz.models.model import _count, display_name, inspect
 
 __all__ = ["ModelEntry", "discover", "hf_cache_dir"]
 
@@ -33,6 +33,17 @@ class ModelEntry:
     revision: str | None = None  # cache snapshot's commit hash
     current: bool = True  # False for a cache snapshot that refs/main no longer points to
     weights_bytes: int = 0
+    parameters: int = 0  # in the tensors the forward pass reads
+
+    @property
+    def label(self) -> str:
+        """What a picker shows: "org/name · 22.7 M parameters, 91 MB" (the name alone when the
+        folder cannot be run)."""
+        if not self.compatible:
+            return self.name
+        mb = self.weights_bytes / 1e6
+        size = f"{mb / 1e3:.1f} GB" if mb >= 1e3 else f"{mb:.0f} MB" if mb >= 1 else "<1 MB"
+        return f"{self.name} · {_count(self.parameters)} parameters, {size}"
 
 
 def hf_cache_dir() -> Path:
@@ -50,11 +61,12 @@ def hf_cache_dir() -> Path:
 
 
 def _entry(folder: Path, revision: str | None = None, current: bool = True) -> ModelEntry:
-    name = display_name(folder)
     try:
         spec = inspect(folder)
     except (ModelError, OSError) as exc:
+        name = display_name(folder)
         return ModelEntry(name, folder, False, str(exc), revision=revision, current=current)
+    name = display_name(folder, spec.config)  # the name it was saved under, where it says one
     a = spec.arch
     kv = f" ({a.kv_heads} KV heads)" if a.kv_heads != a.heads else ""
     reason = (
@@ -64,6 +76,7 @@ def _entry(folder: Path, revision: str | None = None, current: bool = True) -> M
     return ModelEntry(
         name, folder, True, reason, family=a.family, architecture=a.architecture,
         revision=revision, current=current, weights_bytes=spec.weights.nbytes,
+        parameters=sum(t.size for t in spec.tensors.values()),
     )  # fmt: skip
 
 

@@ -148,3 +148,10 @@ def test_qkv_steps_name_t5s_position_bias(window, qtbot, tiny_t5):
     panel.set_step(1)
     panel.draw(res)
     assert "not divided by √d_k" in panel.step_table.title.text()
+
+
+def test_head_titles_say_a_plain_heads_number_once():
+    from attnviz.gui.panels.token_attention import head_title
+
+    assert head_title(2, ("head 1", "head 2", "head 3")) == "head 3"
+    assert head_title(0, ("pronoun head",)) == "head 1, pronoun head"

@@ -96,6 +96,9 @@ def test_discover_reports_each_snapshot_and_why(cache):
     assert good.compatible and good.current and good.family == "bert"
     assert "BertModel: 2 layers × 4 heads" in good.reason and "tokenizer.json" in good.reason
     assert good.weights_bytes > 0
+    assert good.parameters == M.load(good.path).info.parameters
+    assert good.label.startswith("org/tiny-bert · ") and "parameters" in good.label
+    assert by["org/pickled", "b2"].label == "org/pickled"  # nothing to count
     assert by["org/tiny-bert", "old0"].compatible and not by["org/tiny-bert", "old0"].current
     assert entries[0] is good  # compatible and current first
 
@@ -135,3 +138,11 @@ def test_discover_extra_dirs(tmp_path, tiny_bert, monkeypatch):
 def test_discover_with_no_cache_at_all(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "nothing-here"))
     assert M.discover() == []
+
+
+def test_a_folder_is_named_as_its_config_says(tmp_path, tiny_bert, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
+    folder = Path(shutil.copytree(tiny_bert, tmp_path / "models" / "model"))
+    B.edit_config(folder, _name_or_path="sentence-transformers/all-MiniLM-L6-v2")
+    (entry,) = M.discover([folder])
+    assert entry.name == "sentence-transformers/all-MiniLM-L6-v2"

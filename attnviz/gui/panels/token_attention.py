@@ -16,6 +16,13 @@ from attnviz.gui.widgets.token_axis import LABEL_EVERY_UP_TO, TokenAxis
 from attnviz.state.request import Result
 
 
+def head_title(head: int, names: tuple[str, ...]) -> str:
+    """ "head 3, pronoun head" for a named head; "head 3" where its name says nothing more."""
+    plain = f"head {head + 1}"
+    name = names[head] if head < len(names) else plain
+    return plain if name == plain else f"{plain}, {name}"
+
+
 def source_note(r) -> str:
     """Where the weights come from: the toy model, or a real model's layer."""
     caps = r.source.caps
@@ -203,8 +210,7 @@ class TokenAttentionPanel(Panel):
         word, key, weight = self.strongest_link(result)
         self.summary.setText(
             f"<b>“{token_label_html(word)}”</b> looks most at <b>“{token_label_html(key)}”</b> "
-            f"({weight:.2f}) on head "
-            f"{r.head + 1}, {r.head_names[r.head]}. " + source_note(r)
+            f"({weight:.2f}) on {head_title(r.head, r.head_names)}. " + source_note(r)
         )
         self._draw_links(result, row)
         self.bars.setOpts(x0=np.zeros(n), y=np.arange(n), width=row, height=0.7,

@@ -199,7 +199,7 @@ class InputBar:
                 if not e.current:
                     continue
                 listed.add(str(e.path))
-                box.addItem(e.name, str(e.path))
+                box.addItem(e.label, str(e.path))
                 i = box.count() - 1
                 box.setItemData(i, e.reason, QtCore.Qt.ItemDataRole.ToolTipRole)
                 if not e.compatible:
