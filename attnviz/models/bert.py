@@ -11,7 +11,9 @@ and names its tensors differently (q_lin …, sa_layer_norm, ffn.lin1); the laye
                 x = LayerNorm(a + W2 GELU(W1 a))
 
 Every query sees every token ([CLS] and [SEP] included): no mask for one unpadded sentence.
-All tokens are segment 0, as transformers assumes when no token_type_ids are given.
+One sentence is segment 0 (as transformers assumes when no token_type_ids are given); a
+sentence pair ([CLS] A [SEP] B [SEP]) puts B and its [SEP] in segment 1, each token adding its
+segment's row of the token-type table (models with two or more token types).
 
 References
 ----------
@@ -152,7 +154,7 @@ class Bert(Family):
             "ln_b": w["embeddings.LayerNorm.bias"],
         }
         if self.type_vocab:
-            t["type0"] = w.rows("embeddings.token_type_embeddings.weight")[0]
+            t["types"] = w.rows("embeddings.token_type_embeddings.weight")
         return t
 
     def bind_layer(self, i: int, w: Tensors) -> dict[str, Any]:
@@ -184,10 +186,15 @@ class Bert(Family):
         real = np.asarray(ids) != self.padding_idx
         return np.cumsum(real) * real + self.padding_idx
 
-    def embed(self, t: dict[str, Any], ids: np.ndarray) -> np.ndarray:
+    def embed(
+        self, t: dict[str, Any], ids: np.ndarray, segments: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``segments``: each token's segment (token type id), None for one sentence."""
         x = t["word"][ids] + t["position"][self.position_ids(ids)]  # (L, D)
-        if "type0" in t:
-            x = x + t["type0"]  # every token in segment 0
+        if "types" in t:  # one sentence: every token in segment 0
+            x = x + t["types"][np.zeros(len(ids), np.int64) if segments is None else segments]
+        elif segments is not None and np.any(segments):
+            raise ValueError(f"{self.arch.architecture} has no token types for a second segment")
         return layer_norm(x, t["ln_w"], t["ln_b"], self.eps)
 
     def layer(self, i: int, t: dict[str, Any], x: np.ndarray) -> tuple[np.ndarray, LayerResult]:

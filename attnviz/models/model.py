@@ -200,6 +200,7 @@ class ModelTrace:
     softcaps: tuple[float | None, ...] = ()  # per layer: attention-logit soft-cap, or None
     # per layer: (H, L, L) added to the logits (T5's relative position bias), or None
     biases: tuple[np.ndarray | None, ...] = ()
+    segments: tuple[int, ...] = ()  # per token: 0 sentence A, 1 sentence B (a pair); () one text
 
     @property
     def layers(self) -> int:
@@ -392,13 +393,25 @@ class Model:
     def __repr__(self) -> str:
         return f"<attnviz Model {self.info.summary()}>"
 
-    def encode(self, text: str) -> Encoding:
-        """Token ids, tokens, readable labels and special-token flags of ``text``.
+    @property
+    def reads_pairs(self) -> bool:
+        """True when the model tells two segments apart (BERT's token types: sentence pairs)."""
+        return getattr(self.family, "type_vocab", 0) >= 2
+
+    def encode(self, text: str, pair: str | None = None) -> Encoding:
+        """Token ids, tokens, readable labels, special-token flags and segments of ``text``
+        (and of ``pair``, sentence B, for a model that :attr:`reads_pairs`).
 
         Raises ModelError when the text gives no token, is longer than the model's positions,
-        or the tokenizer yields an id the embedding table lacks.
+        the tokenizer yields an id the embedding table lacks, or a pair is given to a model
+        without token types.
         """
-        enc = self.tokenizer.encode(text)
+        if pair is not None and not self.reads_pairs:
+            raise ModelError(
+                f"{self.info.name} has no token types to tell two sentences apart: give it one "
+                "text (sentence pairs are for BERT-style models with two token types)"
+            )
+        enc = self.tokenizer.encode(text, pair)
         n, limit = len(enc), self.info.max_positions
         if n == 0:
             raise ModelError("the text gives no tokens: type something for the model to read")
@@ -421,18 +434,22 @@ class Model:
         """The tokens the model reads, special tokens included (e.g. ['[CLS]', 'hi', '[SEP]'])."""
         return list(self.encode(text).tokens)
 
-    def forward(self, text: str, progress: Progress | None = None) -> ModelTrace:
+    def forward(
+        self, text: str, progress: Progress | None = None, pair: str | None = None
+    ) -> ModelTrace:
         """Run the model on ``text``; see :class:`ModelTrace` for what comes back.
 
         ``progress(done, total, what)`` (else the one given to :func:`load`) is called after
         each layer that had to be converted to float32 in this pass: every layer on the first
-        pass, only those beyond the memory budget after that.
+        pass, only those beyond the memory budget after that. ``pair``: sentence B of a
+        sentence pair (models that :attr:`reads_pairs`), read as segment 1.
         """
-        enc = self.encode(text)
+        enc = self.encode(text, pair)
         fam, n = self.family, self.info.layers
         store = self.layers
         report = progress if progress is not None else self.progress
-        x = fam.embed(store.shared(), enc.ids) if store else fam.embed(enc.ids)  # (L, D)
+        kw = {"segments": np.asarray(enc.segments)} if pair is not None else {}
+        x = fam.embed(store.shared(), enc.ids, **kw) if store else fam.embed(enc.ids)  # (L, D)
         hidden = np.empty((n + 1, *x.shape), x.dtype)
         hidden[0] = x
         out: list[np.ndarray] = []  # attentions, q, k, v: (layers, ...) each
@@ -469,6 +486,7 @@ class Model:
             causal=self.info.causal,
             softcaps=tuple(m[2] for m in meta),
             biases=tuple(m[3] for m in meta),
+            segments=enc.segments if pair is not None else (),
         )
 
     def prepare(self, progress: Progress | None = None) -> int:

@@ -68,6 +68,11 @@ class Request:
         return self.source.hidden_tokens
 
     @property
+    def segments(self) -> tuple[int, ...]:
+        """Per token: 0 sentence A, 1 sentence B of a sentence pair; () for one text."""
+        return self.source.segments
+
+    @property
     def x(self) -> np.ndarray:
         """(n, d_model) what the layer reads, among the shown tokens ((n, 0) without X)."""
         if not self.source.caps.has_qkv:

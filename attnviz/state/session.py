@@ -368,8 +368,13 @@ class Session:
         return ModelSource(args["path"], args["text"], args["hide"], args["text_b"], args["stack"])
 
     def _kept_text_b(self, model: Model) -> str:
-        """The second text a newly chosen model keeps: the target when it reads one."""
-        return self.text_b if is_encoder_decoder(model) else ""
+        """The second text a newly chosen model keeps: a target or sentence B, where it reads
+        one of them (a sentence B is not a target: switching between the two kinds clears it)."""
+        if is_encoder_decoder(model) and self.source.caps.second_text in ("", "Target"):
+            return self.text_b
+        if model.reads_pairs and self.source.caps.second_text == "Sentence B":
+            return self.text_b
+        return ""
 
     @staticmethod
     def _index(name: str, value: Any, n: int) -> int:

@@ -193,6 +193,8 @@ class Source(ABC):
     summary: str = ""  # one line naming a trained source ("" for the toy scenes)
     special: tuple[bool, ...] = ()  # per shown token: a special token ([CLS], <s> …)
     hidden_tokens: tuple[str, ...] = ()  # special tokens hidden from view
+    # Per shown token: 0 sentence A, 1 sentence B of a sentence pair; () for one text.
+    segments: tuple[int, ...] = ()
     # Positions shown among the source's own (None: all): hidden special tokens are dropped and
     # each row renormalised over the kept keys.
     keep: np.ndarray | None = None
@@ -293,17 +295,18 @@ def loaded_model(folder: str) -> Model:
 # Each trace holds every layer's q, k, v and hidden states (about 77 MB for BERT-base at 512
 # tokens); four are enough for going back and forth between texts, sixteen held 1.2 GB.
 @functools.lru_cache(maxsize=4)
-def _forward(folder: str, stamp: float, text: str) -> ModelTrace:
-    return loaded_model(folder).forward(text)
+def _forward(folder: str, stamp: float, text: str, pair: str) -> ModelTrace:
+    return loaded_model(folder).forward(text, pair=pair or None)
 
 
 _forward_lock = threading.Lock()
 
 
-def model_trace(folder: str, text: str) -> ModelTrace:
-    """One forward pass of the model on ``text``, cached: sliders re-softmax, never re-run."""
+def model_trace(folder: str, text: str, pair: str = "") -> ModelTrace:
+    """One forward pass of the model on ``text`` (and sentence B ``pair``), cached: sliders
+    re-softmax, never re-run."""
     with _forward_lock:
-        return _forward(folder, model_stamp(folder), text)
+        return _forward(folder, model_stamp(folder), text, pair)
 
 
 @functools.lru_cache(maxsize=4)
@@ -377,6 +380,9 @@ class ModelSource(Source):
             if stack == "decoder":
                 layers = model.family.decoder_layers  # type: ignore[attr-defined]
             second = "Target"
+        elif model.reads_pairs:
+            enc = model.encode(text, text_b or None)  # [CLS] A [SEP] B [SEP]
+            second = "Sentence B"
         else:
             if text_b:
                 raise ValueError(
@@ -389,6 +395,8 @@ class ModelSource(Source):
         kept = self.keep if self.keep is not None else np.ones(len(special), dtype=bool)
         self.tokens = _shown(enc.tokens, self.keep)
         self.special = tuple(bool(s) for s, k in zip(special, kept, strict=True) if k)
+        if second == "Sentence B" and text_b:
+            self.segments = tuple(g for g, k in zip(enc.segments, kept, strict=True) if k)
         self.hidden_tokens = tuple(t for t, k in zip(enc.tokens, kept, strict=True) if not k)
         self.summary = info.summary()
         if self.seq2seq:
@@ -406,7 +414,7 @@ class ModelSource(Source):
         if self.seq2seq:
             pair = pair_trace(self.folder, self.text, self.text_b)
             return pair.encoder if self.stack == "encoder" else pair.decoder
-        return model_trace(self.folder, self.text)
+        return model_trace(self.folder, self.text, self.text_b)
 
     def cross_inputs(self, layer: int) -> CrossInputs:
         if not self.seq2seq:

@@ -101,10 +101,10 @@ def test_a_bad_target_is_refused_and_the_box_shows_what_holds(marian_window):
     assert w.session.text_b == before and w.text_b_edit.text() == before
 
 
-def test_one_text_sources_hide_the_target_and_the_stack(window, wait_result, tiny_bert):
+def test_one_text_sources_hide_the_target_and_the_stack(window, wait_result, tiny_gpt2):
     assert not window.text_b_edit.isVisible() and not window.stack_box.isVisible()
     window.session.text = "the cat sat"
-    assert window.set_model(str(tiny_bert))
+    assert window.set_model(str(tiny_gpt2))
     wait_result(window.controller, timeout=20_000)
     assert not window.text_b_edit.isVisible() and not window.translate_button.isVisible()
     assert not window.translate()

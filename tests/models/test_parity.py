@@ -467,3 +467,43 @@ def test_load_accepts_a_file_inside_the_folder(tmp_path):
     m = M.load(tmp_path / "config.json")
     assert m.info.path == tmp_path and m.info.name == tmp_path.name
     assert "2 layers × 4 heads" in m.info.summary()
+
+
+# -- sentence pairs ----------------------------------------------------------------------------
+def test_bert_sentence_pair_segments_match_transformers(tmp_path):
+    B.write_vocab_txt(tmp_path)
+    B.bert(tmp_path, seed=21)
+    model = M.load(tmp_path)
+    assert model.reads_pairs
+    a, b = "The cat sat on the mat.", "It was tired, the dog ran!"
+    trace = model.forward(a, pair=b)
+    ref_tok = B.transformers.AutoTokenizer.from_pretrained(tmp_path)
+    enc = ref_tok(a, b)
+    assert trace.ids.tolist() == enc["input_ids"]
+    assert list(trace.segments) == enc["token_type_ids"] and 1 in trace.segments
+    hf = B.transformers.AutoModel.from_pretrained(tmp_path, attn_implementation="eager").eval()
+    with torch.no_grad():
+        out = hf(
+            torch.as_tensor([enc["input_ids"]]),
+            token_type_ids=torch.as_tensor([enc["token_type_ids"]]),
+            output_attentions=True,
+        )
+    ref = torch.stack(out.attentions)[:, 0].numpy()
+    np.testing.assert_allclose(trace.attentions, ref, rtol=0, atol=ATOL)
+    # Segment 1 is what makes the numbers: read as one sentence, they differ.
+    alone = model.forward(a + " [SEP] " + b)
+    assert alone.ids.tolist() == trace.ids.tolist()
+    assert np.abs(alone.attentions - trace.attentions).max() > 1e-3
+
+
+@pytest.mark.parametrize("build", ["roberta", "distilbert", "gpt2"])
+def test_models_without_two_token_types_refuse_a_pair(tmp_path, build):
+    if build == "gpt2":
+        B.gpt2(tmp_path, B.write_gpt2_bpe(tmp_path))
+    else:
+        B.write_wordlevel_tokenizer_json(tmp_path)
+        getattr(B, build)(tmp_path)
+    model = M.load(tmp_path)
+    assert not model.reads_pairs
+    with pytest.raises(M.ModelError, match="no token types"):
+        model.encode("the cat", "the dog")

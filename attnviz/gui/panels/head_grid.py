@@ -134,6 +134,7 @@ class HeadGridPanel(Panel):
         else:
             self.grid.set_tiles(result.weights, titles)
         self.grid.set_tokens(r.tokens, r.tokens)
+        self.grid.set_segments(r.segments)
         self.grid.set_focus(self.tile_of(result))
         data = result.views.get(self.panel_id)
         if isinstance(data, ViewError):
@@ -148,6 +149,8 @@ class HeadGridPanel(Panel):
         mask = "causal mask" if r.causal else "no mask"
         if r.window is not None:
             mask += f", window {r.window}"
+        if r.segments:
+            mask += "; the lines part sentence A (above, left) from sentence B"
         if lw is not None:
             self.caption.setText(
                 f"{r.source.name}: {lw.shape[0]} layers (rows) × {h} heads "

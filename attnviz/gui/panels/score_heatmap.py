@@ -8,7 +8,7 @@ from PySide6 import QtWidgets
 
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.widgets.heatmap import Heatmap
-from attnviz.gui.widgets.labels import token_label
+from attnviz.gui.widgets.labels import pair_note, token_label
 from attnviz.state.request import Result
 
 
@@ -39,6 +39,7 @@ class ScoreHeatmapPanel(Panel):
         r = result.request
         w = result.head_weights
         self.heatmap.set_data(w, r.tokens)
+        self.heatmap.set_segments(r.segments)
         self.heatmap.set_highlight_row(r.selected_token)
         self.inspector.setText(self.row_summary(result))
 
@@ -62,6 +63,7 @@ class ScoreHeatmapPanel(Panel):
         return (
             f"Row “{token_label(r.tokens[r.selected_token])}” (query {r.selected_token + 1}): "
             f"weights sum to {row.sum():.3f}; strongest keys: {keys or 'none visible'}."
+            + pair_note(row, r.segments, r.selected_token)
         )
 
 

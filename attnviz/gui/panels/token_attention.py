@@ -10,7 +10,7 @@ from superqt.utils import signals_blocked
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import MAX_TICKS, token_ticks
-from attnviz.gui.widgets.labels import token_label, token_label_html
+from attnviz.gui.widgets.labels import pair_note, token_label, token_label_html
 from attnviz.gui.widgets.link_columns import LEAST_LINE_ALPHA, LinkColumns
 from attnviz.gui.widgets.token_axis import LABEL_EVERY_UP_TO, TokenAxis
 from attnviz.state.request import Result
@@ -210,7 +210,10 @@ class TokenAttentionPanel(Panel):
         word, key, weight = self.strongest_link(result)
         self.summary.setText(
             f"<b>“{token_label_html(word)}”</b> looks most at <b>“{token_label_html(key)}”</b> "
-            f"({weight:.2f}) on {head_title(r.head, r.head_names)}. " + source_note(r)
+            f"({weight:.2f}) on {head_title(r.head, r.head_names)}."
+            + pair_note(row, r.segments, r.selected_token)
+            + " "
+            + source_note(r)
         )
         self._draw_links(result, row)
         self.bars.setOpts(x0=np.zeros(n), y=np.arange(n), width=row, height=0.7,

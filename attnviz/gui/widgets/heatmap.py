@@ -25,7 +25,7 @@ from attnviz.gui.widgets.token_axis import (
     TokenAxis,
 )
 
-__all__ = ["Heatmap", "format_value", "token_ticks"]
+__all__ = ["Heatmap", "SegmentLines", "format_value", "segment_cuts", "token_ticks"]
 
 MASKED = 255
 MAX_LABELS = 48  # beyond this many tokens, label every k-th so the axis stays readable
@@ -50,6 +50,41 @@ def token_ticks(labels: list[str] | tuple[str, ...], max_labels: int = MAX_LABEL
     n = len(labels)
     step = max(1, math.ceil(n / max_labels))
     return [[(i + 0.5, token_label(labels[i])) for i in range(0, n, step)]]
+
+
+def segment_cuts(segments: tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    """Where a new segment starts (the first token of sentence B): index i where
+    segments[i] differs from segments[i - 1]; () for one segment."""
+    return tuple(i for i in range(1, len(segments)) if segments[i] != segments[i - 1])
+
+
+class SegmentLines(pg.PlotCurveItem):
+    """The boundaries between segments (sentence A | sentence B) across heatmaps: one item
+    drawing every line, never an item per line or per tile."""
+
+    def __init__(self) -> None:
+        super().__init__(connect="pairs")
+        self.setZValue(5)
+        self.restyle()
+
+    def restyle(self) -> None:
+        pen = pg.mkPen(theme_manager().theme.plot_foreground, width=2, cosmetic=True)
+        self.setPen(pen)
+
+    def draw(self, cuts: tuple[int, ...], rects: list[tuple[float, float, float, float]],
+             shape: tuple[int, int]) -> None:  # fmt: skip
+        """A vertical and a horizontal line at each cut of each matrix drawn at rect (x, y,
+        width, height) with ``shape`` (rows, cols) cells."""
+        rows, cols = shape
+        xs: list[float] = []
+        ys: list[float] = []
+        for x0, y0, w, h in rects if cuts and rows and cols else ():
+            for c in cuts:
+                x, y = x0 + c * w / cols, y0 + c * h / rows
+                xs += [x, x, x0, x0 + w]
+                ys += [y0, y0 + h, y, y]
+        self.setData(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
+        self.setVisible(bool(xs))
 
 
 def quantise(matrix: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
@@ -188,6 +223,9 @@ class Heatmap(pg.GraphicsLayoutWidget):
         self._row_box.setZValue(10)
         self._row_box.setVisible(False)
         self.plot.addItem(self._row_box)
+        self.cuts: tuple[int, ...] = ()  # where sentence B starts (set_segments)
+        self._cut_lines = SegmentLines()
+        self.plot.addItem(self._cut_lines)
         self.colorbar = pg.ColorBarItem(
             values=self._levels, colorMap=self._cmap(), interactive=False, width=14
         )
@@ -218,6 +256,7 @@ class Heatmap(pg.GraphicsLayoutWidget):
         self.image.setLevels([0, 255])
         self.colorbar.setColorMap(self._cmap())
         self._row_box.setPen(pg.mkPen(t.accent, width=3, cosmetic=True))
+        self._cut_lines.restyle()
         self.readout.setText(self.readout.text, color=t.plot_foreground)
 
     def set_axis_titles(self, x_label: str, y_label: str) -> None:
@@ -257,8 +296,20 @@ class Heatmap(pg.GraphicsLayoutWidget):
         self.image.setImage(quantise(shown, levels), autoLevels=False, levels=[0, 255])
         self.image.setRect(QtCore.QRectF(0, 0, m.shape[1], m.shape[0]))
         self._set_ticks()
+        self._draw_cuts()
         self.plot.setRange(xRange=(0, m.shape[1]), yRange=(0, m.shape[0]), padding=0)
         self.set_highlight_row(self.highlighted_row)
+
+    def set_segments(self, segments: tuple[int, ...]) -> None:
+        """Draw the boundary between sentence A and B (of a sentence pair) on both axes."""
+        self.cuts = segment_cuts(segments)
+        self._draw_cuts()
+
+    def _draw_cuts(self) -> None:
+        rows, cols = self.matrix.shape[:2] if self.matrix.ndim == 2 else (0, 0)
+        square = rows == cols  # self-attention: the same tokens on both axes
+        cuts = self.cuts if square and all(c < rows for c in self.cuts) else ()
+        self._cut_lines.draw(cuts, [(0.0, 0.0, float(cols), float(rows))], (rows, cols))
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -9,8 +9,9 @@ exported data and in tooltips.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
-__all__ = ["MAX_LABEL_CHARS", "token_label", "token_label_html", "two_lines"]
+__all__ = ["MAX_LABEL_CHARS", "pair_note", "token_label", "token_label_html", "two_lines"]
 
 MAX_LABEL_CHARS = 16  # "international…": longer words are rare; 16 characters stay readable
 
@@ -36,3 +37,17 @@ def two_lines(text: str) -> list[str]:
         return [text] if text else []
     cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
     return [text[:cut], text[cut + 1 :]]
+
+
+def pair_note(row: Sequence[float], segments: tuple[int, ...], i: int) -> str:
+    """ " It sits in sentence A and gives 38% of its weight to sentence B." for query ``i`` of
+    a sentence pair (``row`` its weights over the keys); "" for one text."""
+    if not segments or i >= len(segments) or len(row) != len(segments):
+        return ""
+    own = segments[i]
+    other = sum(float(w) for w, g in zip(row, segments, strict=True) if g != own)
+    names = "AB"
+    return (
+        f" It sits in sentence {names[own]} and gives {other:.0%} of its weight to sentence "
+        f"{names[1 - own]}."
+    )

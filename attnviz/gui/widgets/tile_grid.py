@@ -21,8 +21,10 @@ from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import (
     MASKED,
     MAX_TICKS,
+    SegmentLines,
     format_value,
     quantise,
+    segment_cuts,
     token_ticks,
 )
 from attnviz.gui.widgets.labels import token_label
@@ -88,6 +90,9 @@ class TileGrid(pg.GraphicsLayoutWidget):
         self._focus_box.setZValue(10)
         self._focus_box.setVisible(False)
         self.plot.addItem(self._focus_box)
+        self.cuts: tuple[int, ...] = ()  # where sentence B starts in every tile
+        self._cut_lines = SegmentLines()
+        self.plot.addItem(self._cut_lines)
         self._labels: list[pg.TextItem] = []
         self.colorbar = None
         if colorbar:
@@ -118,6 +123,8 @@ class TileGrid(pg.GraphicsLayoutWidget):
         rgba[MASKED] = 0  # gaps and -inf cells: transparent, the background shows
         self.image.setLookupTable(rgba)
         self.image.setLevels([0, 255])
+        if hasattr(self, "_cut_lines"):
+            self._cut_lines.restyle()
         if self.colorbar is not None:
             self.colorbar.setColorMap(cmap)
         self._focus_box.setPen(pg.mkPen(t.accent, width=3, cosmetic=True))
@@ -233,6 +240,17 @@ class TileGrid(pg.GraphicsLayoutWidget):
         if hasattr(self, "plot"):  # pyqtgraph resizes once inside __init__
             self.plot.getAxis("bottom").fit_to_view(event.size().height())
 
+    def set_segments(self, segments: tuple[int, ...]) -> None:
+        """Draw the boundary between sentence A and B (of a sentence pair) in every tile."""
+        self.cuts = segment_cuts(segments)
+        self._draw_cuts()
+
+    def _draw_cuts(self) -> None:
+        _, rows, cols = self.stack.shape
+        ok = rows == cols and all(c < rows for c in self.cuts)
+        rects = [self.tile_rect(t) for t in range(len(self._tiles))]
+        self._cut_lines.draw(self.cuts if ok else (), rects, (rows, cols))
+
     def set_focus(self, tile: int | None) -> None:
         """Outline one tile (or none)."""
         self.focused = tile if tile is not None and 0 <= tile < len(self._tiles) else None
@@ -345,6 +363,7 @@ class TileGrid(pg.GraphicsLayoutWidget):
             xRange=(-gap, canvas.shape[1] + gap), yRange=(-gap, canvas.shape[0] + gap), padding=0
         )
         self.set_focus(self.focused)
+        self._draw_cuts()
         self._place_titles()
         self._place_axes()
 

@@ -314,9 +314,10 @@ class InputBar:
     def _show_second_text(self) -> None:
         caps = self.session.source.caps
         label = caps.second_text
-        for action in self._second_actions:
-            action.setVisible(bool(label))
-        self.translate_button.setVisible(caps.cross)  # only a decoder can write a target
+        label_action, edit_action, translate_action = self._second_actions
+        label_action.setVisible(bool(label))
+        edit_action.setVisible(bool(label))
+        translate_action.setVisible(caps.cross)  # only a decoder can write a target
         self._stack_action.setVisible(bool(caps.stacks))
         if label:
             self.text_b_label.setText(f"  {label} ")
