@@ -104,7 +104,7 @@ def test_an_empty_target_is_the_start_token(session):
     assert session.tokens == ("<pad>",)
 
 
-def test_second_text_and_stack_refused_where_they_mean_nothing(tiny_bert, tiny_marian):
+def test_second_text_and_stack_refused_where_they_mean_nothing(tiny_gpt2, tiny_marian):
     s = Session()
     with pytest.raises(ValueError, match="reads one"):
         s.text_b = "a second sentence"
@@ -112,7 +112,7 @@ def test_second_text_and_stack_refused_where_they_mean_nothing(tiny_bert, tiny_m
         s.stack = "decoder"
     assert s.text_b == "" and s.stack == "encoder"
     s.text = "the cat sat"
-    s.model_path = str(tiny_bert)
+    s.model_path = str(tiny_gpt2)
     tokens = s.tokens
     with pytest.raises(ValueError, match="reads one text"):
         s.text_b = "the dog ran"
