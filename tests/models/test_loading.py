@@ -141,10 +141,10 @@ def test_load_converts_nothing_until_a_layer_runs(folders, tmp_path, monkeypatch
     monkeypatch.setattr(weights_mod.WeightFiles, "read", fail)
     model = M.load(folder)
     assert converted == []
-    assert model.layers is not None and model.layers.kept == 0
+    assert model.weights is not None and model.weights.kept == 0
     model.forward(TEXT)
     assert converted, "the forward pass converted nothing"
-    assert model.layers.kept == model.info.layers
+    assert model.weights.kept == model.info.layers
 
 
 def test_a_tensor_overwritten_after_loading_shows_only_in_its_layer(folders, tmp_path):
@@ -187,10 +187,10 @@ def test_a_file_cut_short_after_checking_fails_when_its_tensor_is_used(
 
     monkeypatch.setattr(model_mod, "inspect", inspect_then_cut)
     model = M.load(folder)
-    assert model.layers is not None
-    model.layers.shared()
+    assert model.weights is not None
+    model.weights.shared()
     for i in range(last):
-        model.layers.layer(i)  # every tensor of these lies before the cut
+        model.weights.layer(i)  # every tensor of these lies before the cut
     with pytest.raises(M.ModelError, match="truncated inside tensor"):
         model.forward(TEXT)
 
@@ -215,13 +215,13 @@ def test_float32_files_are_used_in_place(folders):
     """Kept F32 layers hold only their fused copies; the rest is the mapped file itself."""
     model = M.load(folders["llama"])
     model.forward(TEXT)
-    assert model.layers is not None
-    t, converted = model.layers.layer(0)
+    assert model.weights is not None
+    t, converted = model.weights.layer(0)
     assert not converted
     assert not t["o_w"].flags.writeable  # a view of the read-only mapping
     assert t["qkv_w"].flags.writeable  # fused: a float32 array of its own
     f32 = sum(model.spec.layer_float32_bytes(i) for i in range(model.info.layers))
-    assert 0 < model.layers.kept_bytes < f32
+    assert 0 < model.weights.kept_bytes < f32
 
 
 # -- per layer or kept -----------------------------------------------------------------------
@@ -233,11 +233,11 @@ def test_per_layer_path_equals_the_kept_path_exactly(folders, tmp_path, family):
     kept = M.load(folder)
     each_pass = M.load(folder, cache_bytes=0)
     first = kept.forward(TEXT)
-    assert kept.layers.kept == kept.info.layers
+    assert kept.weights.kept == kept.info.layers
     for _ in range(2):  # the second pass of each reads kept layers / converts again
         assert_same_trace(each_pass.forward(TEXT), first)
         assert_same_trace(kept.forward(TEXT), first)
-    assert each_pass.layers.kept == 0 and each_pass.layers.kept_bytes == 0
+    assert each_pass.weights.kept == 0 and each_pass.weights.kept_bytes == 0
 
 
 def test_a_budget_for_one_layer_keeps_one(folders, tmp_path):
@@ -246,7 +246,7 @@ def test_a_budget_for_one_layer_keeps_one(folders, tmp_path):
     model = M.load(folder, cache_bytes=one)
     ref = M.load(folder).forward(TEXT)
     assert_same_trace(model.forward(TEXT), ref)
-    assert model.layers.kept == 1 and 0 < model.layers.kept_bytes <= one
+    assert model.weights.kept == 1 and 0 < model.weights.kept_bytes <= one
     assert_same_trace(model.forward(TEXT), ref)
 
 
@@ -279,16 +279,16 @@ def test_memory_check_counts_the_mapped_files_and_one_layer(folders, tmp_path, m
     # Just enough for the mapped files and one layer: it loads, keeping nothing converted.
     monkeypatch.setattr(model_mod, "_available_memory", lambda: need)
     model = M.load(folder)
-    assert model.layers.budget == 0
+    assert model.weights.budget == 0
     model.forward(TEXT)
-    assert model.layers.kept == 0
+    assert model.weights.kept == 0
 
     # Room for two more layers: half of it (CACHE_SHARE) is the budget, one layer is kept.
     monkeypatch.setattr(model_mod, "_available_memory", lambda: need + 2 * layer + 1)
     model = M.load(folder)
-    assert model.layers.budget == int((2 * layer + 1) * model_mod.CACHE_SHARE)
+    assert model.weights.budget == int((2 * layer + 1) * model_mod.CACHE_SHARE)
     model.forward(TEXT)
-    assert model.layers.kept == 1
+    assert model.weights.kept == 1
 
 
 def test_an_explicit_budget_counts_in_the_memory_check(folders, monkeypatch):
