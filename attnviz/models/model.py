@@ -330,8 +330,7 @@ class LayerWeights:
         if self._shared is None:
             with self._lock:
                 if self._shared is None:
-                    w = self._tensors()
-                    self._shared = self.spec.family.bind_shared(w)
+                    self._shared = self.spec.family.bind_shared(self._tensors())
         return self._shared
 
     def layer(self, i: int) -> tuple[dict[str, Any], bool]:
@@ -361,13 +360,13 @@ class Model:
     """
 
     def __init__(
-        self, spec: ModelSpec, tokenizer: TextTokenizer, layers: LayerWeights | None = None,
+        self, spec: ModelSpec, tokenizer: TextTokenizer, weights: LayerWeights | None = None,
         progress: Progress | None = None,
     ) -> None:  # fmt: skip
         self.spec = spec
         self.family = spec.family
         self.tokenizer = tokenizer
-        self.layers = layers  # None: the family holds every weight itself (not per_layer)
+        self.weights = weights  # None: the family holds every weight itself (not per_layer)
         self.progress = progress  # default callback for conversions during forward passes
         a = spec.arch
         self.info = ModelInfo(
@@ -446,7 +445,7 @@ class Model:
         """
         enc = self.encode(text, pair)
         fam, n = self.family, self.info.layers
-        store = self.layers
+        store = self.weights
         report = progress if progress is not None else self.progress
         kw = {"segments": np.asarray(enc.segments)} if pair is not None else {}
         x = fam.embed(store.shared(), enc.ids, **kw) if store else fam.embed(enc.ids)  # (L, D)
@@ -492,17 +491,17 @@ class Model:
     def prepare(self, progress: Progress | None = None) -> int:
         """Convert, ahead of the first pass, every layer the memory budget keeps; returns how
         many are kept. ``progress`` as in :meth:`forward` (one call per converted layer)."""
-        if self.layers is None:
+        if self.weights is None:
             return self.info.layers
         report = progress if progress is not None else self.progress
-        self.layers.shared()
+        self.weights.shared()
         n = self.info.layers
         for i in range(n):
-            if not self.layers.fits(i):
+            if not self.weights.fits(i):
                 break
-            if self.layers.layer(i)[1] and report is not None:
+            if self.weights.layer(i)[1] and report is not None:
                 report(i + 1, n, f"layer {i + 1} of {n} converted to float32")
-        return self.layers.kept
+        return self.weights.kept
 
     def attentions(self, text: str) -> np.ndarray:
         """(layers, heads, L, L) float32 attention probabilities of ``text``."""
@@ -557,10 +556,10 @@ def load(
     else:
         budget = min(max(int(cache_bytes), 0), sum(sizes))
     _check_memory(spec, running + budget, avail, "as float32, one layer at a time", budget)
-    layers = LayerWeights(spec, MappedWeights(spec.weights), budget)
+    store = LayerWeights(spec, MappedWeights(spec.weights), budget)
     if progress is not None:
         progress(0, n, f"weights mapped; {n} layers become float32 as they first run")
-    return Model(spec, tokenizer, layers, progress)
+    return Model(spec, tokenizer, store, progress)
 
 
 def _check_memory(
