@@ -62,7 +62,7 @@ def decoder_encoding(model: Model, target: str) -> Encoding:
     fam = family_of(model)
     if not isinstance(target, str):
         raise TypeError(f"target must be a str, got {type(target).__name__}")
-    body = model.tokenizer.encode(target, special=False).ids if target.strip() else []
+    body = model.tokenizer.encode_target(target).ids if target.strip() else []
     enc = model.tokenizer.from_ids([fam.decoder_start, *(int(i) for i in body)])
     limit = model.info.max_positions
     if len(enc) > limit:

@@ -99,6 +99,11 @@ class TextTokenizer:
         enc = self.tokenizer.encode(text, pair, add_special_tokens=special)
         return self._encoding(enc.ids, enc.tokens, enc.special_tokens_mask, enc.type_ids)
 
+    def encode_target(self, text: str) -> Encoding:
+        """An encoder–decoder's target as its decoder reads it: no special tokens (one
+        tokenizer for both sides here; Marian's SentencePiece pair has its own target model)."""
+        return self.encode(text, special=False)
+
     def from_ids(self, ids: list[int] | np.ndarray) -> Encoding:
         """The tokens of ids the model produced (or chose to start with)."""
         ids = [int(i) for i in ids]
