@@ -364,3 +364,14 @@ def t5(folder: Path, *, seed: int = 10, **cfg: Any) -> Any:
     model = transformers.T5ForConditionalGeneration(transformers.T5Config(**kw))
     save(randomize(model, seed), folder)
     return model
+
+
+# -- the parity table --------------------------------------------------------------------------
+PARITY: list[tuple[str, str, float]] = []  # (test, which attention, max |attnviz − transformers|)
+
+
+def record_parity(what: str, ours: np.ndarray, ref: np.ndarray) -> None:
+    """Keep the largest difference of one comparison for the table that
+    ``ATTNVIZ_PARITY_TABLE=file.md pytest tests/models`` writes (tests/models/conftest.py)."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0].split("::")[-1]
+    PARITY.append((test, what, float(np.abs(np.asarray(ours) - np.asarray(ref)).max())))

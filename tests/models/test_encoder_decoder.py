@@ -32,12 +32,13 @@ def check(folder, source=SOURCE, target=TARGET) -> tuple[M.Model, object]:
     assert is_encoder_decoder(model)
     pair = forward_pair(model, source, target)
     _, out = B.reference_seq2seq(folder, pair.encoder.ids, pair.decoder.ids)
-    for ours, ref in ((pair.encoder.attentions, out.encoder_attentions),
-                      (pair.decoder.attentions, out.decoder_attentions),
-                      (pair.cross.attentions, out.cross_attentions)):  # fmt: skip
+    ours_all = (pair.encoder.attentions, pair.decoder.attentions, pair.cross.attentions)
+    refs = (out.encoder_attentions, out.decoder_attentions, out.cross_attentions)
+    for kind, ours, ref in zip(("encoder", "decoder", "cross"), ours_all, refs, strict=True):
         ref = _stack(ref)
         assert ours.shape == ref.shape
         np.testing.assert_allclose(ours, ref, rtol=0, atol=ATOL)
+        B.record_parity(f"{model.info.model_type} {kind}", ours, ref)
     # Far from uniform: the comparison means something.
     assert pair.cross.attentions.max(axis=-1).mean() > 2 / pair.cross.attentions.shape[-1]
     # transformers' last hidden state is after T5's final norm: the encoder's is what the

@@ -29,6 +29,7 @@ def check_parity(folder: Path, text: str = B.SENTENCE, **ref_kw) -> tuple[M.Mode
     assert trace.attentions.dtype == np.float32
     assert trace.attentions.shape == ref.shape
     np.testing.assert_allclose(trace.attentions, ref, rtol=0, atol=ATOL)
+    B.record_parity(f"{model.info.model_type} self-attention", trace.attentions, ref)
     # Attention is far from uniform, so the comparison means something: the last query (which
     # sees every key, causal or not) peaks, on average over heads, at over twice the uniform 1/L.
     assert trace.attentions[:, :, -1].max(axis=-1).mean() > 2 / len(trace)
@@ -490,6 +491,7 @@ def test_bert_sentence_pair_segments_match_transformers(tmp_path):
         )
     ref = torch.stack(out.attentions)[:, 0].numpy()
     np.testing.assert_allclose(trace.attentions, ref, rtol=0, atol=ATOL)
+    B.record_parity("bert sentence pair", trace.attentions, ref)
     # Segment 1 is what makes the numbers: read as one sentence, they differ.
     alone = model.forward(a + " [SEP] " + b)
     assert alone.ids.tolist() == trace.ids.tolist()
