@@ -10,9 +10,10 @@ available at load time); a layer beyond it is converted again on every pass and 
 so a model whose float32 copy does not fit still runs, in about its file size, one float32
 layer and the activations.
 
-Measured on a 1.1 B-parameter bf16 model (``benchmarks/model_1b.py``), converting a layer costs
-about as much as running it on 128 tokens, hence the cache: a pass over converted layers is
-what it was when loading converted everything, and only passes beyond the budget pay again.
+Measured on a 1.1 B-parameter bf16 model (``benchmarks/model_1b.py``, docs/benchmarks.md),
+converting every layer again costs 0.6–0.8 s a pass (+30–40 % at 128 tokens), hence the cache:
+a pass over kept layers is what it was when loading converted everything, and only layers
+beyond the budget pay again.
 """
 
 from __future__ import annotations
