@@ -100,14 +100,10 @@ class Family(ABC):
     # A tensor name every checkpoint of the family has; what precedes it is the name prefix
     # ("bert.", "transformer.", "model." or nothing).
     anchor: ClassVar[str]
-    # False: the family implements the earlier protocol instead (every tensor at once into
-    # self.w by bind(w), then embed(ids) and layer(i, x)); kept for families not yet ported.
-    per_layer: ClassVar[bool] = False
 
     def __init__(self, arch: Architecture, config: Config) -> None:
         self.arch = arch
         self.config = config
-        self.w: dict[str, np.ndarray] = {}  # the earlier protocol's weights (per_layer False)
 
     @classmethod
     @abstractmethod
@@ -122,10 +118,16 @@ class Family(ABC):
         """Layer ``i``'s tensors (name without prefix) and their expected shapes."""
         raise NotImplementedError
 
+    @property
+    def blocks(self) -> int:
+        """How many units of weights are bound one at a time (:meth:`bind_layer`): the layers
+        (an encoder–decoder: the encoder's, then the decoder's)."""
+        return self.arch.layers
+
     def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
         """Every tensor the forward pass reads (name without prefix) and its expected shape."""
         out = self.shared_shapes()
-        for i in range(self.arch.layers):
+        for i in range(self.blocks):
             out.update(self.layer_shapes(i))
         return out
 

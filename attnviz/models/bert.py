@@ -51,7 +51,6 @@ _DISTIL_NAMES = (
 
 class Bert(Family):
     name = "bert"
-    per_layer = True
     model_types = ("bert", *ROBERTA_TYPES)
     anchor = "embeddings.word_embeddings.weight"
 

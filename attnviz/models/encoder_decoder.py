@@ -94,11 +94,13 @@ def _trace(enc: Encoding, hidden: list[np.ndarray], results: list[LayerResult], 
 Stack = tuple[np.ndarray, list[np.ndarray], list[LayerResult], list[LayerResult]]
 
 
-def _decode(fam: Seq2SeqFamily, ids: np.ndarray, memory: np.ndarray) -> Stack:
-    y = fam.embed_decoder(ids)
+def _decode(model: Model, ids: np.ndarray, memory: np.ndarray) -> Stack:
+    fam, store = family_of(model), model.loaded_weights()
+    y = fam.embed_decoder(store.shared(), ids)
     hidden, own, cross = [y], [], []
     for i in range(fam.decoder_layers):
-        y, s, c = fam.decoder_layer(i, y, memory)
+        t, _ = store.layer(model.info.layers + i)  # the decoder's blocks follow the encoder's
+        y, s, c = fam.decoder_layer(i, t, y, memory)
         hidden.append(y)
         own.append(s)
         cross.append(c)
@@ -110,8 +112,8 @@ def forward_pair(model: Model, source: str, target: str) -> PairTrace:
     fam = family_of(model)
     encoder = model.forward(source)
     dec = decoder_encoding(model, target)
-    memory = fam.encoder_output(encoder.hidden_states[-1])
-    _, hidden, own, cross = _decode(fam, dec.ids, memory)
+    memory = fam.encoder_output(model.loaded_weights().shared(), encoder.hidden_states[-1])
+    _, hidden, own, cross = _decode(model, dec.ids, memory)
     return PairTrace(
         encoder=encoder,
         decoder=_trace(dec, hidden, own, causal=True),
@@ -137,12 +139,13 @@ def greedy_ids(model: Model, source: str, max_new_tokens: int = MAX_NEW_TOKENS) 
     fam = family_of(model)
     if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
         raise ValueError(f"max_new_tokens must lie in [1, {MAX_NEW_TOKENS}], got {max_new_tokens}")
-    memory = fam.encoder_output(model.forward(source).hidden_states[-1])
+    shared = model.loaded_weights().shared()
+    memory = fam.encoder_output(shared, model.forward(source).hidden_states[-1])
     ids = [fam.decoder_start]
     limit = min(max_new_tokens, model.info.max_positions - 1)
     for _ in range(limit):
-        y, *_ = _decode(fam, np.asarray(ids, dtype=np.int64), memory)
-        logits = fam.logits(y[-1:])[0].astype(np.float64)
+        y, *_ = _decode(model, np.asarray(ids, dtype=np.int64), memory)
+        logits = fam.logits(shared, y[-1:])[0].astype(np.float64)
         if fam.pad is not None and fam.pad < logits.size:
             logits[fam.pad] = -np.inf
         nxt = int(np.argmax(logits))

@@ -39,7 +39,6 @@ GPT2_NAMES = (
 
 class GPT2(Family):
     name = "gpt2"
-    per_layer = True
     model_types = ("gpt2",)
     anchor = "wte.weight"
 

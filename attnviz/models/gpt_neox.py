@@ -34,7 +34,6 @@ __all__ = ["GPTNeoX"]
 
 class GPTNeoX(Family):
     name = "gpt_neox"
-    per_layer = True
     model_types = ("gpt_neox",)
     anchor = "embed_in.weight"
 

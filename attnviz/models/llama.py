@@ -246,7 +246,6 @@ GEMMA_TYPES = ("gemma", "gemma2", "gemma3_text")
 
 class Llama(Family):
     name = "llama"
-    per_layer = True
     model_types = ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma")
     anchor = "embed_tokens.weight"
 

@@ -367,7 +367,7 @@ class Model:
         self.spec = spec
         self.family = spec.family
         self.tokenizer = tokenizer
-        self.weights = weights  # None: the family holds every weight itself (not per_layer)
+        self.weights = weights  # None: opened for its tokenizer and description only
         self.progress = progress  # default callback for conversions during forward passes
         a = spec.arch
         self.info = ModelInfo(
@@ -446,23 +446,20 @@ class Model:
         """
         enc = self.encode(text, pair)
         fam, n = self.family, self.info.layers
-        store = self.weights
+        store = self.loaded_weights()
         report = progress if progress is not None else self.progress
         kw = {"segments": np.asarray(enc.segments)} if pair is not None else {}
-        x = fam.embed(store.shared(), enc.ids, **kw) if store else fam.embed(enc.ids)  # (L, D)
+        x = fam.embed(store.shared(), enc.ids, **kw)  # (L, D)
         hidden = np.empty((n + 1, *x.shape), x.dtype)
         hidden[0] = x
         out: list[np.ndarray] = []  # attentions, q, k, v: (layers, ...) each
         meta = []
         for i in range(n):
-            if store is None:
-                x, res = fam.layer(i, x)
-            else:
-                t, converted = store.layer(i)
-                x, res = fam.layer(i, t, x)
-                del t  # a layer outside the budget is freed before the next one is converted
-                if converted and report is not None:
-                    report(i + 1, n, f"layer {i + 1} of {n} converted to float32")
+            t, converted = store.layer(i)
+            x, res = fam.layer(i, t, x)
+            del t  # a layer outside the budget is freed before the next one is converted
+            if converted and report is not None:
+                report(i + 1, n, f"layer {i + 1} of {n} converted to float32")
             parts = (res.weights, res.q, res.k, res.v)
             if not out:  # filled layer by layer: no list of arrays, then a stacked copy
                 out = [np.empty((n, *a.shape), a.dtype) for a in parts]
@@ -489,20 +486,29 @@ class Model:
             segments=enc.segments if pair is not None else (),
         )
 
+    def loaded_weights(self) -> LayerWeights:
+        """The weights store; ModelError for a model opened for its tokenizer only."""
+        if self.weights is None:
+            raise ModelError(
+                f"{self.info.name} was opened for its tokenizer only: load it with "
+                "attnviz.models.load to run it",
+                self.spec.folder,
+            )
+        return self.weights
+
     def prepare(self, progress: Progress | None = None) -> int:
         """Convert, ahead of the first pass, every layer the memory budget keeps; returns how
         many are kept. ``progress`` as in :meth:`forward` (one call per converted layer)."""
-        if self.weights is None:
-            return self.info.layers
+        store = self.loaded_weights()
         report = progress if progress is not None else self.progress
-        self.weights.shared()
-        n = self.info.layers
+        store.shared()
+        n = self.family.blocks
         for i in range(n):
-            if not self.weights.fits(i):
+            if not store.fits(i):
                 break
-            if self.weights.layer(i)[1] and report is not None:
+            if store.layer(i)[1] and report is not None:
                 report(i + 1, n, f"layer {i + 1} of {n} converted to float32")
-        return self.weights.kept
+        return store.kept
 
     def attentions(self, text: str) -> np.ndarray:
         """(layers, heads, L, L) float32 attention probabilities of ``text``."""
@@ -540,15 +546,7 @@ def load(
     tokenizer = load_tokenizer(spec.folder)
     fam = spec.family
     avail = _available_memory()
-    if not fam.per_layer:
-        # Every tensor becomes float32 now; fusing q/k/v (and gate/up) copies a share once.
-        _check_memory(spec, spec.float32_bytes * 5 // 4, avail, "as float32, all at once")
-        arrays = spec.weights.read(t.name for t in spec.tensors.values())
-        fam.bind({name: arrays[t.name] for name, t in spec.tensors.items()})
-        if progress is not None:
-            progress(fam.arch.layers, fam.arch.layers, "weights converted to float32")
-        return Model(spec, tokenizer)
-    n = fam.arch.layers
+    n = fam.blocks
     sizes = [spec.layer_float32_bytes(i) for i in range(n)]
     running = spec.mapped_bytes + max(sizes, default=0)  # the mapped files + one layer
     if cache_bytes is None:

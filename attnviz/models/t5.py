@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -33,11 +34,12 @@ from attnviz.models.base import Architecture, LayerResult, attend, heads
 from attnviz.models.config import Config
 from attnviz.models.nn import ACTIVATIONS, linear, rms_norm
 from attnviz.models.seq2seq import Seq2SeqFamily
-from attnviz.models.weights import TensorInfo
+from attnviz.models.weights import TensorInfo, Tensors
 
 __all__ = ["T5", "relative_position_buckets"]
 
 BLOCKS = {"encoder": ("SelfAttention",), "decoder": ("SelfAttention", "EncDecAttention")}
+RELATIVE = "{stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight"
 
 
 def relative_position_buckets(
@@ -85,7 +87,6 @@ class T5(Seq2SeqFamily):
         self.decoder_vocab = arch.vocab_size
         self.decoder_start, self.eos, self.pad = decoder_start, eos, pad
         self.act: Callable[[np.ndarray], np.ndarray] = ACTIVATIONS[arch.activation]
-        self._bias_cache: dict[tuple[str, int, int], np.ndarray] = {}
 
     @classmethod
     def from_config(cls, config: Config) -> T5:
@@ -142,28 +143,29 @@ class T5(Seq2SeqFamily):
     def _mlp_names(self) -> tuple[str, ...]:
         return ("wi_0", "wi_1", "wo") if self.gated else ("wi", "wo")
 
-    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+    def shared_shapes(self) -> dict[str, tuple[int, ...]]:
+        a = self.arch
+        out: dict[str, tuple[int, ...]] = {"shared.weight": (a.vocab_size, a.hidden_size)}
+        for stack in ("encoder", "decoder"):
+            out[f"{stack}.final_layer_norm.weight"] = (a.hidden_size,)
+            out[RELATIVE.format(stack=stack)] = (self.buckets, a.heads)
+        return out
+
+    def layer_shapes(self, i: int) -> dict[str, tuple[int, ...]]:
         a = self.arch
         d, inner, ff = a.hidden_size, self.inner, a.intermediate_size
-        out: dict[str, tuple[int, ...]] = {"shared.weight": (a.vocab_size, d)}
-        for stack, n in (("encoder", a.layers), ("decoder", self.decoder_layers)):
-            out[f"{stack}.final_layer_norm.weight"] = (d,)
-            rel = f"{stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight"
-            out[rel] = (self.buckets, a.heads)
-            blocks = (
-                ("SelfAttention", "EncDecAttention") if stack == "decoder" else ("SelfAttention",)
-            )
-            for i in range(n):
-                p = f"{stack}.block.{i}.layer."
-                for j, block in enumerate(blocks):
-                    for m in ("q", "k", "v"):
-                        out[f"{p}{j}.{block}.{m}.weight"] = (inner, d)
-                    out[f"{p}{j}.{block}.o.weight"] = (d, inner)
-                    out[f"{p}{j}.layer_norm.weight"] = (d,)
-                f = len(blocks)
-                for m in self._mlp_names():
-                    out[f"{p}{f}.DenseReluDense.{m}.weight"] = (d, ff) if m == "wo" else (ff, d)
-                out[f"{p}{f}.layer_norm.weight"] = (d,)
+        stack, j = self.stack_of(i)
+        p = f"{stack}.block.{j}.layer."
+        out: dict[str, tuple[int, ...]] = {}
+        for k, block in enumerate(BLOCKS[stack]):
+            for m in ("q", "k", "v"):
+                out[f"{p}{k}.{block}.{m}.weight"] = (inner, d)
+            out[f"{p}{k}.{block}.o.weight"] = (d, inner)
+            out[f"{p}{k}.layer_norm.weight"] = (d,)
+        f = len(BLOCKS[stack])
+        for m in self._mlp_names():
+            out[f"{p}{f}.DenseReluDense.{m}.weight"] = (d, ff) if m == "wo" else (ff, d)
+        out[f"{p}{f}.layer_norm.weight"] = (d,)
         return out
 
     def aliases(self, name: str) -> tuple[str, ...]:
@@ -179,102 +181,89 @@ class T5(Seq2SeqFamily):
             found["lm_head.weight"] = head
         return found
 
-    def bind(self, w: dict[str, np.ndarray]) -> None:
-        t, a = self.w, self.arch
-        t["tokens"] = w["shared.weight"]
-        head = w.get("lm_head.weight")
-        # Tied to the token table, the decoder's states are scaled by d^-0.5 first (T5).
-        t["lm_w"] = (head if head is not None else w["shared.weight"]).T
-        t["lm_scale"] = np.float32(1.0 if head is not None else a.hidden_size**-0.5)
-        for stack, n in (("encoder", a.layers), ("decoder", self.decoder_layers)):
+    def bind_shared(self, w: Tensors) -> dict[str, Any]:
+        t: dict[str, Any] = {"tokens": w.rows("shared.weight")}
+        for stack in ("encoder", "decoder"):
             t[f"{stack}.final_ln"] = w[f"{stack}.final_layer_norm.weight"]
-            rel = f"{stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight"
-            t[f"{stack}.relative"] = w[rel]  # (buckets, H)
-            blocks = (
-                ("SelfAttention", "EncDecAttention") if stack == "decoder" else ("SelfAttention",)
-            )
-            for i in range(n):
-                p, s = f"{stack}.block.{i}.layer.", f"{stack}.{i}."
-                for j, block in enumerate(blocks):
-                    b = f"{p}{j}.{block}."
-                    if block == "SelfAttention":
-                        t[f"{s}{block}.qkv"] = np.concatenate(
-                            [w[f"{b}{m}.weight"] for m in "qkv"]
-                        ).T
-                    else:
-                        t[f"{s}{block}.q"] = w[f"{b}q.weight"].T
-                        t[f"{s}{block}.kv"] = np.concatenate(
-                            [w[f"{b}k.weight"], w[f"{b}v.weight"]]
-                        ).T
-                    t[f"{s}{block}.o"] = w[f"{b}o.weight"].T
-                    t[f"{s}{block}.ln"] = w[f"{p}{j}.layer_norm.weight"]
-                f = len(blocks)
-                for m in self._mlp_names():
-                    t[f"{s}{m}"] = w[f"{p}{f}.DenseReluDense.{m}.weight"].T
-                t[f"{s}mlp_ln"] = w[f"{p}{f}.layer_norm.weight"]
+        # Tied to the token table, the decoder's states are scaled by d^-0.5 first (T5).
+        untied = "lm_head.weight" in w
+        t["lm_w"] = w["lm_head.weight" if untied else "shared.weight"].T
+        t["lm_scale"] = np.float32(1.0 if untied else self.arch.hidden_size**-0.5)
+        return t
+
+    def bind_layer(self, i: int, w: Tensors) -> dict[str, Any]:
+        stack, j = self.stack_of(i)
+        p = f"{stack}.block.{j}.layer."
+        # The stack's first layer owns the (buckets, H) table; every layer of it adds the bias.
+        t: dict[str, Any] = {"relative": w[RELATIVE.format(stack=stack)]}
+        for k, block in enumerate(BLOCKS[stack]):
+            b = f"{p}{k}.{block}."
+            if block == "SelfAttention":
+                t[f"{block}.qkv"] = w.concat(f"{b}{m}.weight" for m in "qkv").T
+            else:
+                t[f"{block}.q"] = w[f"{b}q.weight"].T
+                t[f"{block}.kv"] = w.concat([f"{b}k.weight", f"{b}v.weight"]).T
+            t[f"{block}.o"] = w[f"{b}o.weight"].T
+            t[f"{block}.ln"] = w[f"{p}{k}.layer_norm.weight"]
+        f = len(BLOCKS[stack])
+        for m in self._mlp_names():
+            t[m] = w[f"{p}{f}.DenseReluDense.{m}.weight"].T
+        t["mlp_ln"] = w[f"{p}{f}.layer_norm.weight"]
+        return t
 
     # -- forward ---------------------------------------------------------------------------
-    def position_bias(self, stack: str, n: int) -> np.ndarray:
-        """(H, n, n) float32 bias added to the stack's self-attention logits."""
-        key = (stack, n, id(self.w.get(f"{stack}.relative")))
-        bias = self._bias_cache.get(key)
-        if bias is None:
-            b = relative_position_buckets(
-                n, n, stack == "encoder", self.buckets, self.max_distance
-            )  # (n, n)
-            bias = np.ascontiguousarray(np.moveaxis(self.w[f"{stack}.relative"][b], -1, 0))
-            bias.setflags(write=False)
-            if len(self._bias_cache) > 8:
-                self._bias_cache.clear()
-            self._bias_cache[key] = bias
-        return bias
+    def position_bias(self, table: np.ndarray, stack: str, n: int) -> np.ndarray:
+        """(H, n, n) float32 bias added to the stack's self-attention logits, looked up in its
+        (buckets, H) ``table`` by each pair's bucket."""
+        b = relative_position_buckets(n, n, stack == "encoder", self.buckets, self.max_distance)
+        return np.ascontiguousarray(np.moveaxis(table[b], -1, 0))
 
-    def embed(self, ids: np.ndarray) -> np.ndarray:
-        return self.w["tokens"][ids]
+    def embed(self, t: dict[str, Any], ids: np.ndarray) -> np.ndarray:
+        return t["tokens"][ids]
 
-    def embed_decoder(self, ids: np.ndarray) -> np.ndarray:
-        return self.w["tokens"][ids]
+    def embed_decoder(self, t: dict[str, Any], ids: np.ndarray) -> np.ndarray:
+        return t["tokens"][ids]
 
-    def _self_attention(self, stack: str, s: str, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
-        t, a = self.w, self.arch
-        h = rms_norm(x, t[f"{s}SelfAttention.ln"], self.eps)
-        qkv = linear(h, t[f"{s}SelfAttention.qkv"])
+    def _self_attention(
+        self, t: dict[str, Any], x: np.ndarray, stack: str
+    ) -> tuple[np.ndarray, LayerResult]:
+        a = self.arch
+        bias = self.position_bias(t["relative"], stack, len(x))
+        h = rms_norm(x, t["SelfAttention.ln"], self.eps)
+        qkv = linear(h, t["SelfAttention.qkv"])
         n = self.inner
         q, k, v = (heads(qkv[:, j * n : (j + 1) * n], a.heads) for j in range(3))
-        bias = self.position_bias(stack, len(x))
         ctx, res = attend(q, k, v, causal=stack == "decoder", scale=1.0, bias=bias)
-        return x + linear(ctx, t[f"{s}SelfAttention.o"]), res
+        return x + linear(ctx, t["SelfAttention.o"]), res
 
-    def _mlp(self, s: str, x: np.ndarray) -> np.ndarray:
-        t = self.w
-        h = rms_norm(x, t[f"{s}mlp_ln"], self.eps)
+    def _mlp(self, t: dict[str, Any], x: np.ndarray) -> np.ndarray:
+        h = rms_norm(x, t["mlp_ln"], self.eps)
         if self.gated:
-            inner = self.act(linear(h, t[f"{s}wi_0"])) * linear(h, t[f"{s}wi_1"])
+            inner = self.act(linear(h, t["wi_0"])) * linear(h, t["wi_1"])
         else:
-            inner = self.act(linear(h, t[f"{s}wi"]))
-        return x + linear(inner, t[f"{s}wo"])
+            inner = self.act(linear(h, t["wi"]))
+        return x + linear(inner, t["wo"])
 
-    def layer(self, i: int, x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
-        x, res = self._self_attention("encoder", f"encoder.{i}.", x)
-        return self._mlp(f"encoder.{i}.", x), res
+    def layer(self, i: int, t: dict[str, Any], x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
+        x, res = self._self_attention(t, x, "encoder")
+        return self._mlp(t, x), res
 
-    def encoder_output(self, x: np.ndarray) -> np.ndarray:
-        return rms_norm(x, self.w["encoder.final_ln"], self.eps)
+    def encoder_output(self, t: dict[str, Any], x: np.ndarray) -> np.ndarray:
+        return rms_norm(x, t["encoder.final_ln"], self.eps)
 
     def decoder_layer(
-        self, i: int, y: np.ndarray, memory: np.ndarray
+        self, i: int, t: dict[str, Any], y: np.ndarray, memory: np.ndarray
     ) -> tuple[np.ndarray, LayerResult, LayerResult]:
-        t, a = self.w, self.arch
-        s = f"decoder.{i}."
-        y, own = self._self_attention("decoder", s, y)
-        c = f"{s}EncDecAttention."
-        q = heads(linear(rms_norm(y, t[f"{c}ln"], self.eps), t[f"{c}q"]), a.heads)
-        kv = linear(memory, t[f"{c}kv"])
+        a = self.arch
+        y, own = self._self_attention(t, y, "decoder")
+        q = heads(linear(rms_norm(y, t["EncDecAttention.ln"], self.eps), t["EncDecAttention.q"]),
+                  a.heads)  # fmt: skip
+        kv = linear(memory, t["EncDecAttention.kv"])
         k, v = heads(kv[:, : self.inner], a.heads), heads(kv[:, self.inner :], a.heads)
         ctx, cross = attend(q, k, v, causal=False, scale=1.0)
-        y = y + linear(ctx, t[f"{c}o"])
-        return self._mlp(s, y), own, cross
+        y = y + linear(ctx, t["EncDecAttention.o"])
+        return self._mlp(t, y), own, cross
 
-    def logits(self, y: np.ndarray) -> np.ndarray:
-        y = rms_norm(y, self.w["decoder.final_ln"], self.eps) * self.w["lm_scale"]
-        return linear(y, self.w["lm_w"])
+    def logits(self, t: dict[str, Any], y: np.ndarray) -> np.ndarray:
+        y = rms_norm(y, t["decoder.final_ln"], self.eps) * t["lm_scale"]
+        return linear(y, t["lm_w"])

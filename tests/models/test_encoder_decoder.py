@@ -45,7 +45,7 @@ def check(folder, source=SOURCE, target=TARGET) -> tuple[M.Model, object]:
     # decoder cross-attends to (encoder_output), the decoder's is compared where there is none.
     fam = model.family
     enc, dec = pair.encoder.hidden_states, pair.decoder.hidden_states
-    enc = np.concatenate([enc[:-1], fam.encoder_output(enc[-1])[None]])
+    enc = np.concatenate([enc[:-1], fam.encoder_output(model.weights.shared(), enc[-1])[None]])
     if fam.name == "t5":
         dec = dec[:-1]
     for ours, ref in ((enc, out.encoder_hidden_states), (dec, out.decoder_hidden_states)):
@@ -173,3 +173,24 @@ def test_t5_greedy_decoding_equals_generate(tmp_path):
     model = M.load(tmp_path)
     ids = greedy_ids(model, SOURCE, 10)
     assert ids.tolist() == _generate(tmp_path, model, SOURCE, 10)
+
+
+# -- weights: one block at a time, like every family -------------------------------------------
+@pytest.mark.parametrize("build", [B.bart, B.t5])
+def test_decoder_blocks_load_like_any_layer(tmp_path, build):
+    """Encoder–decoders bind their weights block by block (encoder layers, then decoder
+    layers): load reads nothing, a zero budget gives exactly the kept path's numbers."""
+    build(tmp_path)
+    kept, each_pass = M.load(tmp_path), M.load(tmp_path, cache_bytes=0)
+    assert kept.weights.kept == 0  # nothing converted before the first pass
+    first = forward_pair(kept, SOURCE, TARGET)
+    fam = kept.family
+    assert kept.weights.kept == fam.arch.layers + fam.decoder_layers == fam.blocks
+    for _ in range(2):
+        again = forward_pair(each_pass, SOURCE, TARGET)
+        for a, b in ((again.encoder.attentions, first.encoder.attentions),
+                     (again.decoder.attentions, first.decoder.attentions),
+                     (again.cross.attentions, first.cross.attentions)):  # fmt: skip
+            np.testing.assert_array_equal(a, b)
+    assert each_pass.weights.kept == 0
+    assert greedy_ids(each_pass, SOURCE, 5).tolist() == greedy_ids(kept, SOURCE, 5).tolist()
