@@ -12,6 +12,7 @@ share their numbers.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from psygnal import Signal
 
 from attnviz.lessons.scenes import SceneInput, get_scene
 from attnviz.models import Model, ModelError, ModelTrace, inspect, load
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from attnviz.state.session import Edit, Session
 
 __all__ = [
+    "LOAD_EVENTS",
     "STACKS",
     "Capabilities",
     "CrossInputs",
@@ -282,8 +285,24 @@ _load_lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=2)
+class LoadEvents:
+    """What loading a model says while it runs (on the thread that runs the model):
+    ``progress(folder, done, total, what)`` as layers become float32 on the first pass."""
+
+    progress = Signal(str, int, int, str)
+
+
+LOAD_EVENTS = LoadEvents()
+
+
 def _load(folder: str, stamp: float) -> Model:
-    return load(folder)
+    def progress(done: int, total: int, what: str) -> None:
+        # A listener's failure (a window closed mid-load) must not fail the model: progress
+        # only informs.
+        with contextlib.suppress(Exception):
+            LOAD_EVENTS.progress.emit(folder, done, total, what)
+
+    return load(folder, progress=progress)
 
 
 def loaded_model(folder: str) -> Model:

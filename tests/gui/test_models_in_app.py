@@ -117,3 +117,30 @@ def test_a_soft_capping_model_shows_its_cap_step(window, wait_result, tiny_gemma
     assert "2·tanh(Q·Kᵀ·s / 2)" in qkv.formula.text() and "s = 0.1667" in qkv.formula.text()
     assert np.abs(res.trace.scaled_scores).max() <= 2.0 + 1e-6
     assert "the model's numbers" in qkv.figure_caption()  # it said "hand-built numbers"
+
+
+def test_loading_a_model_says_how_far_it_got(window, qtbot, tiny_gpt2, tmp_path):
+    import shutil
+
+    from attnviz.state.source import LOAD_EVENTS
+
+    folder = shutil.copytree(tiny_gpt2, tmp_path / "fresh")  # not loaded by another test yet
+    seen = []
+
+    def broken(*_args):
+        raise RuntimeError("a listener that fails")
+
+    LOAD_EVENTS.progress.connect(lambda *args: seen.append(args))
+    LOAD_EVENTS.progress.connect(broken)  # its failure must not fail the load
+    said = []
+    window.statusBar().messageChanged.connect(said.append)
+    window.session.text = TEXT
+    assert window.set_model(str(folder))
+    qtbot.waitUntil(lambda: any("(2 of 2)" in m for m in said), timeout=20_000)
+    window.controller.wait()
+    folder_key = str(folder.resolve())
+    assert seen[0][:2] == (folder_key, 0)  # mapped, nothing converted yet
+    assert (folder_key, 2, 2) == seen[-1][:3]  # both layers converted on the first pass
+    assert any("Loading fresh" in m and "(2 of 2)" in m for m in said)
+    assert window.session.model_path == folder_key  # loaded, not given up
+    LOAD_EVENTS.progress.disconnect(broken)

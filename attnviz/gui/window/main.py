@@ -5,6 +5,7 @@ this one: input_bar, docks, stage, scene_files, exports."""
 from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
+from shiboken6 import isValid
 
 from attnviz.backends import backend_status
 from attnviz.gui.controller import Controller
@@ -16,6 +17,7 @@ from attnviz.gui.window.input_bar import InputBar
 from attnviz.gui.window.scene_files import SceneFiles
 from attnviz.gui.window.stage import Stage
 from attnviz.state.request import Result
+from attnviz.state.source import LOAD_EVENTS
 
 __all__ = ["MainWindow"]
 
@@ -55,6 +57,9 @@ class _BackendLine(QtWidgets.QLabel):
 
 class MainWindow(InputBar, DockLayout, Stage, SceneFiles, Exports, QtWidgets.QMainWindow):
     """attnviz's main window."""
+
+    # A model's loading progress, carried from the worker thread to this one.
+    load_progress = QtCore.Signal(str, int, int, str)
 
     def __init__(
         self,
@@ -98,6 +103,8 @@ class MainWindow(InputBar, DockLayout, Stage, SceneFiles, Exports, QtWidgets.QMa
         self.controller.result_ready.connect(self._on_result)
         self.controller.failed.connect(self._on_failed)
         self.controller.busy_changed.connect(self._on_busy)
+        self.load_progress.connect(self._show_load_progress)
+        LOAD_EVENTS.progress.connect(self._relay_load_progress)  # held weakly by psygnal
         choice = backend_status()
         self.backend_text = f"{choice.name} — {choice.reason}"
         self.status_backend.show_line(choice.label)
@@ -136,6 +143,17 @@ class MainWindow(InputBar, DockLayout, Stage, SceneFiles, Exports, QtWidgets.QMa
             self.show_error(f"Could not load the model: {message}")
             return
         self.show_error(f"Could not compute: {message}")
+
+    def _relay_load_progress(self, folder: str, done: int, total: int, what: str) -> None:
+        if isValid(self):  # a window closed but not yet collected is still connected
+            self.load_progress.emit(folder, done, total, what)  # any thread: queued to this one
+
+    def _show_load_progress(self, folder: str, done: int, total: int, what: str) -> None:
+        if folder != self.session.model_path:
+            return  # a model no longer shown (or another window's)
+        m = self.session.model
+        name = m.info.name if m is not None else folder
+        self.say(f"Loading {name}: {what} ({done} of {total})")
 
     def _on_busy(self, busy: bool) -> None:
         # Beside the backend, not in the message line: "Computing…" used to replace the
