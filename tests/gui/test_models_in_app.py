@@ -136,11 +136,11 @@ def test_loading_a_model_says_how_far_it_got(window, qtbot, tiny_gpt2, tmp_path)
     window.statusBar().messageChanged.connect(said.append)
     window.session.text = TEXT
     assert window.set_model(str(folder))
-    qtbot.waitUntil(lambda: any("(2 of 2)" in m for m in said), timeout=20_000)
+    qtbot.waitUntil(lambda: any("layer 2 of 2 converted" in m for m in said), timeout=20_000)
     window.controller.wait()
     folder_key = str(folder.resolve())
     assert seen[0][:2] == (folder_key, 0)  # mapped, nothing converted yet
     assert (folder_key, 2, 2) == seen[-1][:3]  # both layers converted on the first pass
-    assert any("Loading fresh" in m and "(2 of 2)" in m for m in said)
+    assert any("Loading fresh: layer 2 of 2 converted to float32" in m for m in said)
     assert window.session.model_path == folder_key  # loaded, not given up
     LOAD_EVENTS.progress.disconnect(broken)

@@ -153,7 +153,7 @@ class MainWindow(InputBar, DockLayout, Stage, SceneFiles, Exports, QtWidgets.QMa
             return  # a model no longer shown (or another window's)
         m = self.session.model
         name = m.info.name if m is not None else folder
-        self.say(f"Loading {name}: {what} ({done} of {total})")
+        self.say(f"Loading {name}: {what}")  # "layer 3 of 22 converted to float32"
 
     def _on_busy(self, busy: bool) -> None:
         # Beside the backend, not in the message line: "Computing…" used to replace the
