@@ -406,6 +406,7 @@ class Model:
         the tokenizer yields an id the embedding table lacks, or a pair is given to a model
         without token types.
         """
+        pair = pair or None  # an empty sentence B is one sentence (as transformers reads it)
         if pair is not None and not self.reads_pairs:
             raise ModelError(
                 f"{self.info.name} has no token types to tell two sentences apart: give it one "
@@ -444,6 +445,7 @@ class Model:
         pass, only those beyond the memory budget after that. ``pair``: sentence B of a
         sentence pair (models that :attr:`reads_pairs`), read as segment 1.
         """
+        pair = pair or None
         enc = self.encode(text, pair)
         fam, n = self.family, self.info.layers
         store = self.loaded_weights()

@@ -3,9 +3,12 @@ the families use (issue 16): spaces, tabs and newlines, accents, other scripts a
 that spells special tokens, case. transformers is a test-only dependency.
 
 Only families whose transformers tokenizer class follows tokenizer.json are compared on these
-test-made tokenizers: transformers 5's RoBERTa and Gemma classes rebuild their own pipelines
+test-made tokenizers: transformers 5's RoBERTa, Gemma and T5 classes rebuild their own pipelines
 (RoBERTa adds <s> and </s> to a BERT vocabulary; Gemma drops the "▁" this sentencepiece-style
-file prepends), which a real checkpoint's matching tokenizer.json would agree with."""
+file prepends; T5 wants a sentencepiece vocabulary), which a real checkpoint's matching
+tokenizer.json would agree with. BART is compared on its own byte-level tokenizer.json, saved by
+transformers; Marian's SentencePiece files in tests/models/test_marian_tokenizer.py. Sentence
+pairs: ids and token types."""
 
 from __future__ import annotations
 
@@ -51,6 +54,19 @@ def _llama(folder):
     B.llama(folder, B.write_llama_tokenizer_json(folder))
 
 
+def _bart_bpe(folder):
+    """BART's own tokenizer: GPT-2's byte-level BPE with <s> … </s> around the text, saved by
+    transformers' BartTokenizerFast as a real checkpoint's tokenizer.json is."""
+    B.write_gpt2_bpe(folder)
+    tok = B.transformers.BartTokenizerFast(
+        vocab_file=str(folder / "vocab.json"), merges_file=str(folder / "merges.txt")
+    )
+    B.bart(folder, vocab_size=len(tok), pad_token_id=tok.pad_token_id,
+           bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+           decoder_start_token_id=tok.eos_token_id, max_position_embeddings=128)  # fmt: skip
+    tok.save_pretrained(folder)  # over the word-level tokenizer.json the builder wrote
+
+
 LAYOUTS = {
     "bert-wordlevel-json": _bert_wordlevel,
     "bert-wordpiece-json": _bert_wordpiece,
@@ -58,6 +74,7 @@ LAYOUTS = {
     "gpt2-vocab-merges": _gpt2,
     "gpt-neox-vocab-merges": _neox,
     "llama-sentencepiece-json": _llama,
+    "bart-byte-level-json": _bart_bpe,
 }
 
 
@@ -76,3 +93,15 @@ def test_tokens_and_ids_equal_transformers(tmp_path, layout):
         enc = model.encode(text)
         assert enc.ids.tolist() == ids, (layout, text)
         assert list(enc.tokens) == ref.convert_ids_to_tokens(ids), (layout, text)
+
+
+@pytest.mark.parametrize("layout", ["bert-wordpiece-json", "bert-vocab-txt"])
+def test_sentence_pairs_equal_transformers(tmp_path, layout):
+    LAYOUTS[layout](tmp_path)
+    model = M.load(tmp_path)
+    ref = B.transformers.AutoTokenizer.from_pretrained(tmp_path)
+    for a, b in zip(ODD[1:], ODD[2:] + ODD[:1], strict=True):
+        want = ref(a, b)
+        enc = model.encode(a, b)
+        assert enc.ids.tolist() == want["input_ids"], (layout, a, b)
+        assert list(enc.segments) == want["token_type_ids"], (layout, a, b)
