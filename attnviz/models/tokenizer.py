@@ -1,10 +1,13 @@
-"""Tokenizers from a model folder, built with the Hugging Face ``tokenizers`` library.
+"""Tokenizers from a model folder, built with the Hugging Face ``tokenizers`` library
+(Marian's SentencePiece pair with the ``sentencepiece`` library).
 
-Three layouts, in order of preference:
+Four layouts, in order of preference:
 
 - ``tokenizer.json``: the whole pipeline (normaliser, pre-tokeniser, model, post-processor).
   Padding and truncation stored in it are switched off: attnviz shows one sentence as it is,
   and a sentence too long for the model is refused with a message instead of cut silently.
+- ``source.spm`` + ``target.spm`` + ``vocab.json``: Marian (opus-mt) as it ships, read as
+  transformers' ``MarianTokenizer`` (:mod:`attnviz.models.marian_tokenizer`).
 - ``vocab.txt``: a BERT WordPiece vocabulary; lower-casing, accents and the special tokens
   come from ``tokenizer_config.json`` (BERT's defaults when absent), as ``BertTokenizer`` does.
 - ``vocab.json`` + ``merges.txt``: GPT-2's byte-level BPE, no special tokens added (as GPT-2).
@@ -17,7 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tokenizers import (
@@ -31,6 +34,9 @@ from tokenizers import (
 )
 
 from attnviz.models.errors import ModelError
+
+if TYPE_CHECKING:
+    from attnviz.models.marian_tokenizer import MarianTokenizer
 
 __all__ = ["Encoding", "TextTokenizer", "load_tokenizer"]
 
@@ -242,8 +248,10 @@ def _byte_level_bpe(folder: Path) -> Tokenizer:
     return tok
 
 
-def load_tokenizer(folder: Path) -> TextTokenizer:
+def load_tokenizer(folder: Path) -> TextTokenizer | MarianTokenizer:
     """The tokenizer of the model in ``folder`` (see the module docstring for the layouts)."""
+    from attnviz.models.marian_tokenizer import marian_files, marian_layout, read_marian
+
     path = folder / TOKENIZER_JSON
     if path.is_file():
         try:
@@ -251,12 +259,16 @@ def load_tokenizer(folder: Path) -> TextTokenizer:
         except Exception as exc:  # the Rust side raises plain Exception
             raise ModelError(f"cannot read {path.name}: {exc} ({path})", path) from None
         return TextTokenizer(tok, path, TOKENIZER_JSON)
+    if marian_layout(folder):
+        return read_marian(folder)  # a ModelError names the file that is broken
     if (folder / VOCAB_TXT).is_file():
         return TextTokenizer(_wordpiece(folder), folder / VOCAB_TXT, "vocab.txt (WordPiece)")
     if (folder / VOCAB_JSON).is_file() and (folder / MERGES_TXT).is_file():
         return TextTokenizer(
             _byte_level_bpe(folder), folder / VOCAB_JSON, "vocab.json + merges.txt (byte-level BPE)"
         )
+    if any(p.is_file() for p in marian_files(folder) if p.suffix == ".spm"):
+        return read_marian(folder)  # half a Marian layout: the error names the missing file
     hint = ""
     if (folder / "tokenizer.model").is_file():
         hint = (
@@ -264,16 +276,20 @@ def load_tokenizer(folder: Path) -> TextTokenizer:
             "transformers: AutoTokenizer.from_pretrained(folder).save_pretrained(folder)"
         )
     raise ModelError(
-        f"no tokenizer in {folder}: expected {TOKENIZER_JSON}, {VOCAB_TXT}, or {VOCAB_JSON} + "
-        f"{MERGES_TXT}{hint}",
+        f"no tokenizer in {folder}: expected {TOKENIZER_JSON}, source.spm + target.spm + "
+        f"{VOCAB_JSON} (Marian), {VOCAB_TXT}, or {VOCAB_JSON} + {MERGES_TXT}{hint}",
         folder,
     )
 
 
 def tokenizer_files(folder: Path) -> str | None:
     """Which tokenizer layout ``folder`` has, without reading it (for discovery); None if none."""
+    from attnviz.models.marian_tokenizer import marian_files, marian_layout
+
     if (folder / TOKENIZER_JSON).is_file():
         return TOKENIZER_JSON
+    if marian_layout(folder):
+        return " + ".join(p.name for p in marian_files(folder))
     if (folder / VOCAB_TXT).is_file():
         return VOCAB_TXT
     if (folder / VOCAB_JSON).is_file() and (folder / MERGES_TXT).is_file():
