@@ -276,8 +276,8 @@ def load_tokenizer(folder: Path) -> TextTokenizer | MarianTokenizer:
             "transformers: AutoTokenizer.from_pretrained(folder).save_pretrained(folder)"
         )
     raise ModelError(
-        f"no tokenizer in {folder}: expected {TOKENIZER_JSON}, source.spm + target.spm + "
-        f"{VOCAB_JSON} (Marian), {VOCAB_TXT}, or {VOCAB_JSON} + {MERGES_TXT}{hint}",
+        f"no tokenizer in {folder}: expected {TOKENIZER_JSON}, {VOCAB_TXT}, {VOCAB_JSON} + "
+        f"{MERGES_TXT}, or source.spm + target.spm + {VOCAB_JSON} (Marian){hint}",
         folder,
     )
 
