@@ -41,7 +41,7 @@ from attnviz.models.mixtral import Mixtral
 from attnviz.models.olmo import Olmo
 from attnviz.models.seq2seq import Bart
 from attnviz.models.t5 import T5
-from attnviz.models.tokenizer import Encoding, TextTokenizer, load_tokenizer, tokenizer_files
+from attnviz.models.tokenizer import Encoding, ModelTokenizer, load_tokenizer, tokenizer_files
 from attnviz.models.weights import (
     MappedWeights,
     TensorInfo,
@@ -361,7 +361,7 @@ class Model:
     """
 
     def __init__(
-        self, spec: ModelSpec, tokenizer: TextTokenizer, weights: LayerWeights | None = None,
+        self, spec: ModelSpec, tokenizer: ModelTokenizer, weights: LayerWeights | None = None,
         progress: Progress | None = None,
     ) -> None:  # fmt: skip
         self.spec = spec

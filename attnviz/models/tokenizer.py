@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 from tokenizers import (
@@ -35,10 +35,7 @@ from tokenizers import (
 
 from attnviz.models.errors import ModelError
 
-if TYPE_CHECKING:
-    from attnviz.models.marian_tokenizer import MarianTokenizer
-
-__all__ = ["Encoding", "TextTokenizer", "load_tokenizer"]
+__all__ = ["Encoding", "ModelTokenizer", "TextTokenizer", "load_tokenizer"]
 
 TOKENIZER_JSON = "tokenizer.json"
 VOCAB_TXT = "vocab.txt"
@@ -78,6 +75,26 @@ class Encoding:
 
     def __len__(self) -> int:
         return len(self.tokens)
+
+
+class ModelTokenizer(Protocol):
+    """What a model's tokenizer provides, whatever files it was read from (tokenizer.json,
+    vocab.txt, vocab.json + merges.txt: :class:`TextTokenizer`; Marian's SentencePiece pair:
+    :class:`~attnviz.models.marian_tokenizer.MarianTokenizer`)."""
+
+    source: Path  # the file it was read from
+    kind: str  # which layout, in words
+
+    @property
+    def vocab_size(self) -> int: ...
+
+    def encode(self, text: str, pair: str | None = None, *, special: bool = True) -> Encoding: ...
+
+    def encode_target(self, text: str) -> Encoding: ...
+
+    def from_ids(self, ids: list[int] | np.ndarray) -> Encoding: ...
+
+    def decode(self, ids: list[int] | np.ndarray) -> str: ...
 
 
 class TextTokenizer:
@@ -248,7 +265,7 @@ def _byte_level_bpe(folder: Path) -> Tokenizer:
     return tok
 
 
-def load_tokenizer(folder: Path) -> TextTokenizer | MarianTokenizer:
+def load_tokenizer(folder: Path) -> ModelTokenizer:
     """The tokenizer of the model in ``folder`` (see the module docstring for the layouts)."""
     from attnviz.models.marian_tokenizer import marian_files, marian_layout, read_marian
 
