@@ -77,6 +77,24 @@ class Config:
         return self.model_type
 
 
+# Image-and-text checkpoints whose text model attnviz runs: model_type -> its text model's type.
+TEXT_MODELS = {"gemma3": "gemma3_text"}
+
+
+def text_model(config: Config) -> Config:
+    """An image-and-text checkpoint's language model (its ``text_config``), named after the
+    whole ("Gemma3ForConditionalGeneration"); any other config as it is. Text alone runs
+    through the language model exactly as through the text-only checkpoint."""
+    inner = TEXT_MODELS.get(config.model_type)
+    if inner is None:
+        return config
+    sub = config.doc.get("text_config")
+    if not isinstance(sub, dict):
+        raise config.error(f"model_type {config.model_type!r} needs a text_config object")
+    doc = {**sub, "model_type": inner, "architectures": [config.architecture]}
+    return Config(doc, config.path)
+
+
 def read_config(folder: Path) -> Config:
     """Parse ``folder/config.json``; a missing or malformed file raises ModelError."""
     path = folder / CONFIG_FILE

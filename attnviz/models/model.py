@@ -31,7 +31,7 @@ from attnviz.core.attention import AttentionTrace, attention_trace
 from attnviz.core.heads import kv_head_for
 from attnviz.models.base import Architecture, Family
 from attnviz.models.bert import Bert, DistilBert
-from attnviz.models.config import Config, read_config
+from attnviz.models.config import Config, read_config, text_model
 from attnviz.models.errors import PICKLE_SUFFIXES, ModelError, pickle_refusal
 from attnviz.models.gemma import Gemma2, Gemma3
 from attnviz.models.gpt2 import GPT2
@@ -275,7 +275,7 @@ def inspect(path: str | os.PathLike[str]) -> ModelSpec:
     """Check a model folder (config, family, tensor names/shapes/dtypes, tokenizer files)
     without reading any tensor data. Raises ModelError naming the file and the problem."""
     folder = _folder_of(path)
-    config = read_config(folder)
+    config = text_model(read_config(folder))
     family = family_for(config).from_config(config)
     weights = open_weights(folder)
     tensors = family.resolve(weights.tensors)

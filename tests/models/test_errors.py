@@ -170,6 +170,11 @@ def test_index_that_is_not_json(bert_dir):
 # -- config ----------------------------------------------------------------------------------
 
 
+def test_an_image_and_text_checkpoint_without_its_text_config(bert_dir):
+    B.edit_config(bert_dir, model_type="gemma3", architectures=["Gemma3ForConditionalGeneration"])
+    refused(bert_dir, "config.json", "'gemma3' needs a text_config")
+
+
 def test_unknown_architecture(bert_dir):
     B.edit_config(bert_dir, model_type="mamba", architectures=["MambaForCausalLM"])
     refused(bert_dir, "config.json", "model_type 'mamba'", "MambaForCausalLM",

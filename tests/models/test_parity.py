@@ -509,3 +509,32 @@ def test_models_without_two_token_types_refuse_a_pair(tmp_path, build):
     assert not model.reads_pairs
     with pytest.raises(M.ModelError, match="no token types"):
         model.encode("the cat", "the dog")
+
+
+def test_gemma3_image_and_text_checkpoint_runs_its_language_model(tmp_path):
+    """Gemma3ForConditionalGeneration: text_config and tensors under language_model.model.;
+    text alone attends exactly as transformers' whole model does on the same ids."""
+    n = B.write_llama_tokenizer_json(tmp_path)
+    text = dict(vocab_size=n, hidden_size=32, intermediate_size=48, num_hidden_layers=3,
+                num_attention_heads=4, num_key_value_heads=2, head_dim=16, sliding_window=4,
+                max_position_embeddings=64, rope_theta=900.0, rope_local_base_freq=50.0,
+                rms_norm_eps=1e-2, pad_token_id=0, bos_token_id=1, eos_token_id=2)  # fmt: skip
+    vision = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                  num_attention_heads=2, image_size=28, patch_size=14)  # fmt: skip
+    cfg = B.transformers.Gemma3Config(text_config=text, vision_config=vision,
+                                      mm_tokens_per_image=4, image_token_index=n + 5)  # fmt: skip
+    hf = B.randomize(B.transformers.Gemma3ForConditionalGeneration(cfg), seed=23)
+    B.save(hf, tmp_path)
+    model = M.load(tmp_path)
+    assert model.info.model_type == "gemma3_text"
+    assert model.info.architecture == "Gemma3ForConditionalGeneration"
+    trace = model.forward(B.SENTENCE)
+    hf = B.transformers.Gemma3ForConditionalGeneration.from_pretrained(
+        tmp_path, attn_implementation="eager"
+    ).eval()
+    with torch.no_grad():
+        out = hf(torch.as_tensor(trace.ids[None]), output_attentions=True)
+    ref = torch.stack(out.attentions)[:, 0].numpy()
+    np.testing.assert_allclose(trace.attentions, ref, rtol=0, atol=ATOL)
+    B.record_parity("gemma3 (image-and-text checkpoint) self-attention", trace.attentions, ref)
+    assert trace.attentions[:, :, -1].max(axis=-1).mean() > 2 / len(trace)
