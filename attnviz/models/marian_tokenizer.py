@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from attnviz.models.encoding import Encoding, read_json, settings, token_text
 from attnviz.models.errors import ModelError
-from attnviz.models.tokenizer import Encoding, _read_json, _settings, _token_text
 
 __all__ = ["MarianTokenizer", "marian_files", "marian_layout", "read_marian"]
 
@@ -96,7 +96,7 @@ def _load_spm(path: Path) -> Any:
 def _read_vocab(path: Path) -> dict[str, int]:
     if not path.is_file():
         raise ModelError(f"{path.name} is missing ({path})", path)
-    vocab = _read_json(path)
+    vocab = read_json(path)
     # type(), not isinstance: JSON's true/false are ints to isinstance.
     bad = next(((k, v) for k, v in vocab.items() if type(v) is not int or v < 0), None)
     if bad is not None:
@@ -124,7 +124,7 @@ class MarianTokenizer:
     decoder reads and writes."""
 
     def __init__(self, folder: Path) -> None:
-        cfg = _settings(folder)
+        cfg = settings(folder)
         self.source = folder / SOURCE_SPM
         self.kind = KIND
         self.separate_vocabs = bool(cfg.get("separate_vocabs", False))
@@ -134,7 +134,7 @@ class MarianTokenizer:
         )
         self._spm_source = _load_spm(folder / SOURCE_SPM)
         self._spm_target = _load_spm(folder / TARGET_SPM)
-        names = {k: _token_text(cfg.get(k)) or v for k, v in MARIAN_SPECIALS.items()}
+        names = {k: token_text(cfg.get(k)) or v for k, v in MARIAN_SPECIALS.items()}
         for key in ("unk_token", "eos_token"):
             if names[key] not in self._vocab:
                 path = folder / VOCAB_JSON
@@ -160,7 +160,7 @@ class MarianTokenizer:
         }
         decl = cfg.get("added_tokens_decoder")
         for key, tok in (decl if isinstance(decl, dict) else {}).items():
-            content = _token_text(tok)
+            content = token_text(tok)
             if content is None or not str(key).isdigit():
                 continue
             flags = tok if isinstance(tok, dict) else {}
@@ -173,7 +173,7 @@ class MarianTokenizer:
     @staticmethod
     def _extra_specials(cfg: dict[str, Any]) -> list[str]:
         extra = cfg.get("additional_special_tokens") or cfg.get("extra_special_tokens") or []
-        return [t for t in map(_token_text, extra if isinstance(extra, list) else []) if t]
+        return [t for t in map(token_text, extra if isinstance(extra, list) else []) if t]
 
     @property
     def vocab_size(self) -> int:

@@ -17,10 +17,8 @@ Special tokens the post-processor adds ([CLS], [SEP], <s>) are kept: the model s
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from tokenizers import (
@@ -33,7 +31,14 @@ from tokenizers import (
     processors,
 )
 
+from attnviz.models.encoding import (
+    Encoding,
+    ModelTokenizer,
+    settings,
+    token_text,
+)
 from attnviz.models.errors import ModelError
+from attnviz.models.marian_tokenizer import marian_files, marian_layout, read_marian
 
 __all__ = ["Encoding", "ModelTokenizer", "TextTokenizer", "load_tokenizer"]
 
@@ -41,8 +46,6 @@ TOKENIZER_JSON = "tokenizer.json"
 VOCAB_TXT = "vocab.txt"
 VOCAB_JSON = "vocab.json"
 MERGES_TXT = "merges.txt"
-TOKENIZER_CONFIG = "tokenizer_config.json"
-SPECIAL_TOKENS_MAP = "special_tokens_map.json"
 # transformers' defaults when tokenizer_config.json does not name the special tokens.
 BERT_SPECIALS = {
     "unk_token": "[UNK]",
@@ -56,45 +59,6 @@ GPT2_SPECIALS = {
     "bos_token": "<|endoftext|>",
     "eos_token": "<|endoftext|>",
 }
-
-
-@dataclass(frozen=True)
-class Encoding:
-    """One text as the model reads it.
-
-    ``tokens`` are the model's own strings ("##ing", "Ġthe", "[CLS]"); ``labels`` are the same
-    tokens made readable where the raw form is not (byte-level BPE: "Ġthe" -> " the");
-    ``special`` marks tokens the post-processor added or the vocabulary declares special.
-    """
-
-    ids: np.ndarray  # (L,) int64
-    tokens: tuple[str, ...]
-    labels: tuple[str, ...]
-    special: tuple[bool, ...]
-    segments: tuple[int, ...] = ()  # token type ids: 0 for sentence A, 1 for sentence B
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-
-class ModelTokenizer(Protocol):
-    """What a model's tokenizer provides, whatever files it was read from (tokenizer.json,
-    vocab.txt, vocab.json + merges.txt: :class:`TextTokenizer`; Marian's SentencePiece pair:
-    :class:`~attnviz.models.marian_tokenizer.MarianTokenizer`)."""
-
-    source: Path  # the file it was read from
-    kind: str  # which layout, in words
-
-    @property
-    def vocab_size(self) -> int: ...
-
-    def encode(self, text: str, pair: str | None = None, *, special: bool = True) -> Encoding: ...
-
-    def encode_target(self, text: str) -> Encoding: ...
-
-    def from_ids(self, ids: list[int] | np.ndarray) -> Encoding: ...
-
-    def decode(self, ids: list[int] | np.ndarray) -> str: ...
 
 
 class TextTokenizer:
@@ -156,39 +120,11 @@ class TextTokenizer:
         )
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{path.name} is not valid JSON: {exc} ({path})", path) from None
-    if not isinstance(doc, dict):
-        raise ModelError(f"{path.name} does not hold a JSON object ({path})", path)
-    return doc
-
-
-def _token_text(value: Any) -> str | None:
-    """A special token as tokenizer_config.json stores it: a string or {"content": ...}."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and isinstance(value.get("content"), str):
-        return value["content"]
-    return None
-
-
-def _settings(folder: Path) -> dict[str, Any]:
-    """tokenizer_config.json overlaid by special_tokens_map.json (as transformers reads them)."""
-    cfg = _read_json(folder / TOKENIZER_CONFIG)
-    cfg.update(_read_json(folder / SPECIAL_TOKENS_MAP))
-    return cfg
-
-
 def _declared_specials(cfg: dict[str, Any], defaults: dict[str, str]) -> dict[str, str]:
     out = dict(defaults)
     keys = ("unk_token", "sep_token", "cls_token", "pad_token", "mask_token", "bos_token")
     for key in (*keys, "eos_token"):
-        tok = _token_text(cfg.get(key))
+        tok = token_text(cfg.get(key))
         if tok is not None:
             out[key] = tok
     return out
@@ -208,7 +144,7 @@ def _added_specials(cfg: dict[str, Any]) -> list[str]:
 def _wordpiece(folder: Path) -> Tokenizer:
     """BERT's tokenizer from vocab.txt, configured as transformers' BertTokenizer."""
     path = folder / VOCAB_TXT
-    cfg = _settings(folder)
+    cfg = settings(folder)
     sp = _declared_specials(cfg, BERT_SPECIALS)
     try:
         vocab = models.WordPiece.read_file(str(path))
@@ -245,7 +181,7 @@ def _wordpiece(folder: Path) -> Tokenizer:
 def _byte_level_bpe(folder: Path) -> Tokenizer:
     """GPT-2's tokenizer from vocab.json + merges.txt, configured as transformers' GPT2Tokenizer."""
     vocab_path, merges_path = folder / VOCAB_JSON, folder / MERGES_TXT
-    cfg = _settings(folder)
+    cfg = settings(folder)
     try:
         vocab, merges = models.BPE.read_file(str(vocab_path), str(merges_path))
     except Exception as exc:  # the Rust side raises plain Exception
@@ -267,8 +203,6 @@ def _byte_level_bpe(folder: Path) -> Tokenizer:
 
 def load_tokenizer(folder: Path) -> ModelTokenizer:
     """The tokenizer of the model in ``folder`` (see the module docstring for the layouts)."""
-    from attnviz.models.marian_tokenizer import marian_files, marian_layout, read_marian
-
     path = folder / TOKENIZER_JSON
     if path.is_file():
         try:
@@ -301,8 +235,6 @@ def load_tokenizer(folder: Path) -> ModelTokenizer:
 
 def tokenizer_files(folder: Path) -> str | None:
     """Which tokenizer layout ``folder`` has, without reading it (for discovery); None if none."""
-    from attnviz.models.marian_tokenizer import marian_files, marian_layout
-
     if (folder / TOKENIZER_JSON).is_file():
         return TOKENIZER_JSON
     if marian_layout(folder):
