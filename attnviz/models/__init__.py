@@ -11,6 +11,8 @@ Qt-free and torch-free: weights come from safetensors (never pickle), tokenizers
 >>> m.attentions("The cat sat.").shape                                 # doctest: +SKIP
 (6, 12, 6, 6)
 >>> [e.name for e in models.discover() if e.compatible]                # doctest: +SKIP
+>>> g = models.Generation(models.load("~/models/gpt2"), "The cat")     # doctest: +SKIP
+>>> g.run(5); g.continuation()                                         # doctest: +SKIP
 
 Families: BERT-style encoders (BERT, sentence-transformers MiniLM), GPT-2-style decoders, and
 Llama-style decoders (Llama, Mistral, Qwen2; RoPE, grouped-query attention).
@@ -19,18 +21,22 @@ Llama-style decoders (Llama, Mistral, Qwen2; RoPE, grouped-query attention).
 from attnviz.models.attention_file import AttentionFile, load_attention_file
 from attnviz.models.discovery import ModelEntry, discover, hf_cache_dir
 from attnviz.models.errors import ModelError
+from attnviz.models.generation import Generation, GenerationStep, Sampling
 from attnviz.models.model import Model, ModelInfo, ModelSpec, ModelTrace, inspect, load
 from attnviz.models.tokenizer import Encoding
 
 __all__ = [
     "AttentionFile",
     "Encoding",
+    "Generation",
+    "GenerationStep",
     "Model",
     "ModelEntry",
     "ModelError",
     "ModelInfo",
     "ModelSpec",
     "ModelTrace",
+    "Sampling",
     "discover",
     "hf_cache_dir",
     "inspect",

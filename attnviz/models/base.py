@@ -22,7 +22,14 @@ from attnviz.models.errors import ModelError
 from attnviz.models.nn import ACTIVATIONS
 from attnviz.models.weights import TensorInfo, Tensors
 
-__all__ = ["Architecture", "Family", "LayerResult", "attend"]
+__all__ = ["Architecture", "Family", "LayerResult", "Past", "attend"]
+
+# A layer's keys and values so far, (Hkv, S, E) and (Hkv, S, Ev): its KV cache. A decoder layer
+# given one reads its new rows after them (positions S, S+1, …) and hands back the longer pair.
+Past = tuple[np.ndarray, np.ndarray]
+
+
+FLOAT_DTYPES = ("F32", "F16", "BF16", "F64")
 
 
 @dataclass(frozen=True)
@@ -69,15 +76,43 @@ def attend(
     window: tuple[int | None, int | None] | None = None,
     softcap: float | None = None,
     bias: np.ndarray | None = None,
+    past: Past | None = None,
 ) -> tuple[np.ndarray, LayerResult]:
-    """Attention through the compute core; returns (merged output (L, Hq*Ev), LayerResult)."""
+    """Attention through the compute core; returns (merged output (L, Hq*Ev), LayerResult).
+
+    ``past``: the layer's cached keys and values (S earlier positions), read before ``k`` and
+    ``v``; the L queries then sit at positions S … S+L-1, and causality and the window count
+    from there. The LayerResult's k and v are the whole sequence's (the next step's past).
+    """
+    mask, is_causal, win = bias, causal, window
+    if past is not None and past[0].shape[1]:
+        k = np.concatenate([past[0], k], axis=1)
+        v = np.concatenate([past[1], v], axis=1)
+        mask = _offset_mask(q.shape[1], k.shape[1], causal, window)  # bottom-right aligned
+        is_causal, win = False, None
     out, w = scaled_dot_product_attention(
-        q, k, v, is_causal=causal, scale=scale, enable_gqa=q.shape[0] != k.shape[0],
-        attn_mask=bias, window=window, softcap=softcap, return_weights=True,
+        q, k, v, is_causal=is_causal, scale=scale, enable_gqa=q.shape[0] != k.shape[0],
+        attn_mask=mask, window=win, softcap=softcap, return_weights=True,
         method="standard",
     )  # fmt: skip
     s = 1.0 / float(np.sqrt(q.shape[-1])) if scale is None else scale
     return merge_heads(out), LayerResult(q, k, v, w, s, window, softcap, bias)
+
+
+def _offset_mask(
+    n: int, s: int, causal: bool, window: tuple[int | None, int | None] | None
+) -> np.ndarray:
+    """(n, s) True where query row r (at position s - n + r) may see key j."""
+    pos = np.arange(s - n, s)[:, None]
+    j = np.arange(s)[None, :]
+    ok = j <= pos if causal else np.ones((n, s), bool)
+    if window is not None:
+        left, right = window
+        if left is not None:
+            ok &= j >= pos - left
+        if right is not None:
+            ok &= j <= pos + right
+    return ok
 
 
 def heads(x: np.ndarray, n: int) -> np.ndarray:
@@ -152,6 +187,70 @@ class Family(ABC):
         """Layer ``i``: (L, D) -> (L, D) and what its attention saw; ``t`` from
         :meth:`bind_layer`."""
 
+    # -- generation: decoders that predict the next token ----------------------------------
+    # A decoder family sets these and implements embed(start=), layer(past=), bind_head and
+    # logits; the rest leave `generates` False.
+    generates: ClassVar[bool] = False
+    final_norm: ClassVar[tuple[str, ...]] = ()  # the final norm's tensors, under the prefix
+    output_name: ClassVar[str] = "lm_head.weight"  # the output layer, at the file's root
+    tied_default: ClassVar[bool] = False  # transformers' tie_word_embeddings default
+    prefix: str = ""  # the name prefix resolve() found ("model.", "transformer.", "")
+
+    def head_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The final norm's and output layer's tensors (unprefixed) and their shapes."""
+        d, v = self.arch.hidden_size, self.arch.vocab_size
+        return {**dict.fromkeys(self.final_norm, (d,)), self.output_name: (v, d)}
+
+    @property
+    def head_tied(self) -> bool:
+        """Whether the output layer is the token embedding (tie_word_embeddings)."""
+        return self.config.bool("tie_word_embeddings", default=self.tied_default)
+
+    def resolve_head(self, tensors: dict[str, TensorInfo]) -> dict[str, TensorInfo]:
+        """The final norm and output layer found in the files (after :meth:`resolve`), those
+        of the right shape and a float dtype; absent ones are left out (see
+        :meth:`head_problem`)."""
+        if not self.generates:
+            return {}
+        out: dict[str, TensorInfo] = {}
+        for name, shape in self.head_shapes().items():
+            where = ("", self.prefix) if name == self.output_name else (self.prefix,)
+            for p in where:
+                t = tensors.get(p + name)
+                if t is not None and t.shape == shape and t.dtype in FLOAT_DTYPES:
+                    out[name] = t
+                    break
+        return out
+
+    def head_problem(self, found: dict[str, TensorInfo]) -> str | None:
+        """Why this model cannot predict tokens (None: it can), given :meth:`resolve_head`."""
+        if not self.generates:
+            kind = "an encoder" if not self.arch.causal else "not a decoder-only model"
+            return f"{self.arch.architecture} is {kind}: it does not predict the next token"
+        missing = [n for n in self.final_norm if n not in found]
+        if missing:
+            return (f"the files lack the final norm ({self.prefix}{missing[0]}) that turns the "
+                    "last layer into next-token scores")  # fmt: skip
+        if self.output_name not in found and not self.head_tied:
+            v, d = self.arch.vocab_size, self.arch.hidden_size
+            return (f"the output layer is not tied to the embeddings (tie_word_embeddings is "
+                    f"false), but no {self.output_name} of shape {(v, d)} is stored: the files "
+                    "hold the model without its language-model head")  # fmt: skip
+        return None
+
+    def bind_head(self, w: Tensors) -> dict[str, Any]:
+        """The final norm and the output layer (D, V), float32; ``w`` holds the head's
+        tensors and the token embedding (:attr:`anchor`)."""
+        out = self.output_name if self.output_name in w and not self.head_tied else self.anchor
+        t: dict[str, Any] = {"out_w": w[out].T}
+        for n in self.final_norm:
+            t[n] = w[n]
+        return t
+
+    def logits(self, t: dict[str, Any], x: np.ndarray) -> np.ndarray:
+        """(L, D) last-layer output -> (L, V) next-token logits; ``t`` from :meth:`bind_head`."""
+        raise NotImplementedError
+
     # -- shared checks ---------------------------------------------------------------------
 
     @staticmethod
@@ -195,6 +294,7 @@ class Family(ABC):
         for p in prefixes:
             missing = [n for n in want if self._find(tensors, p, n) is None]
             if not missing:
+                self.prefix = p
                 return self._checked(tensors, p, want)
             if best is None or len(missing) < best[0]:
                 best = (len(missing), p, missing)
@@ -228,7 +328,7 @@ class Family(ABC):
                     f"implies {shape}",
                     t.file,
                 )
-            if t.dtype not in ("F32", "F16", "BF16", "F64"):
+            if t.dtype not in FLOAT_DTYPES:
                 raise ModelError(
                     f"tensor {t.name!r} in {t.file.name} is {t.dtype}; attnviz reads float "
                     "weights (F32, F16, BF16, F64) only, not quantised or integer ones",

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from attnviz.models.base import LayerResult
+from attnviz.models.base import LayerResult, Past
 from attnviz.models.config import Config
 from attnviz.models.llama import Llama, Rope
 from attnviz.models.nn import rms_norm
@@ -54,6 +54,8 @@ class Gemma2(Llama):
         capped = f"; logits soft-capped at {model.softcap:g}" if model.softcap else ""
         norm = f"RMSNorm (1 + w) before and after attention and MLP{capped}"
         model.arch = dataclasses.replace(model.arch, norm=norm)
+        final = config.doc.get("final_logit_softcapping", default and 30.0)
+        model.final_softcap = None if final is None else config.float("final_logit_softcapping")
         return model  # type: ignore[return-value]
 
     def layer_shapes(self, i: int) -> dict[str, tuple[int, ...]]:
@@ -72,8 +74,11 @@ class Gemma2(Llama):
             "ln4": w[f"{p}post_feedforward_layernorm.weight"] + self.norm_offset,
         }
 
-    def layer(self, i: int, t: dict[str, Any], x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
-        attn, res = self.attention(i, t, *self.project(i, t, x))
+    def layer(
+        self, i: int, t: dict[str, Any], x: np.ndarray, past: Past | None = None
+    ) -> tuple[np.ndarray, LayerResult]:
+        start = 0 if past is None else past[0].shape[1]
+        attn, res = self.attention(i, t, *self.project(i, t, x, start), past=past)
         x = x + rms_norm(attn, t["ln2"], self.eps)
         m = self.mlp(i, t, rms_norm(x, t["ln3"], self.eps))
         return x + rms_norm(m, t["ln4"], self.eps), res

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from attnviz.models.base import Architecture, Family, LayerResult, attend, heads
+from attnviz.models.base import Architecture, Family, LayerResult, Past, attend, heads
 from attnviz.models.config import Config
 from attnviz.models.nn import ACTIVATIONS, layer_norm, linear
 from attnviz.models.weights import Tensors
@@ -41,6 +41,9 @@ class GPT2(Family):
     name = "gpt2"
     model_types = ("gpt2",)
     anchor = "wte.weight"
+    generates = True
+    final_norm = ("ln_f.weight", "ln_f.bias")
+    tied_default = True
 
     def __init__(
         self, arch: Architecture, config: Config, eps: float, scale_weights: bool, by_layer: bool
@@ -115,10 +118,16 @@ class GPT2(Family):
         s = 1.0 / float(np.sqrt(self.arch.head_dim)) if self.scale_weights else 1.0
         return s / (i + 1) if self.by_layer else s
 
-    def embed(self, t: dict[str, Any], ids: np.ndarray) -> np.ndarray:
-        return t["wte"][ids] + t["wpe"][: len(ids)]  # (L, D)
+    def embed(self, t: dict[str, Any], ids: np.ndarray, start: int = 0) -> np.ndarray:
+        return t["wte"][ids] + t["wpe"][start : start + len(ids)]  # (L, D)
 
-    def layer(self, i: int, t: dict[str, Any], x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
+    def logits(self, t: dict[str, Any], x: np.ndarray) -> np.ndarray:
+        h = layer_norm(x, t["ln_f.weight"], t["ln_f.bias"], self.eps)
+        return linear(h, t["out_w"])
+
+    def layer(
+        self, i: int, t: dict[str, Any], x: np.ndarray, past: Past | None = None
+    ) -> tuple[np.ndarray, LayerResult]:
         a = self.arch
         d = a.hidden_size
         h = layer_norm(x, t["ln1_w"], t["ln1_b"], self.eps)
@@ -126,7 +135,7 @@ class GPT2(Family):
         q = heads(qkv[:, :d], a.heads)  # (H, L, E)
         k = heads(qkv[:, d : 2 * d], a.heads)
         v = heads(qkv[:, 2 * d :], a.heads)
-        ctx, res = attend(q, k, v, causal=True, scale=self.scale(i))  # (L, D)
+        ctx, res = attend(q, k, v, causal=True, scale=self.scale(i), past=past)  # (L, D)
         x = x + linear(ctx, t["o_w"], t["o_b"])
         h = layer_norm(x, t["ln2_w"], t["ln2_b"], self.eps)
         h = linear(self.act(linear(h, t["fc1_w"], t["fc1_b"])), t["fc2_w"], t["fc2_b"])

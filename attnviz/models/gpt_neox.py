@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from attnviz.models.base import Architecture, Family, LayerResult, attend
+from attnviz.models.base import Architecture, Family, LayerResult, Past, attend
 from attnviz.models.config import Config
 from attnviz.models.llama import Rope
 from attnviz.models.nn import ACTIVATIONS, layer_norm, linear
@@ -36,6 +36,9 @@ class GPTNeoX(Family):
     name = "gpt_neox"
     model_types = ("gpt_neox",)
     anchor = "embed_in.weight"
+    generates = True
+    final_norm = ("final_layer_norm.weight", "final_layer_norm.bias")
+    output_name = "embed_out.weight"
 
     def __init__(
         self, arch: Architecture, config: Config, *, eps: float, rope: Rope, parallel: bool,
@@ -120,16 +123,23 @@ class GPTNeoX(Family):
             "fc2_b": w[f"{p}mlp.dense_4h_to_h.bias"],
         }
 
-    def embed(self, t: dict[str, Any], ids: np.ndarray) -> np.ndarray:
+    def embed(self, t: dict[str, Any], ids: np.ndarray, start: int = 0) -> np.ndarray:
         return t["embed"][ids]  # (L, D); order enters through RoPE
 
-    def layer(self, i: int, t: dict[str, Any], x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
+    def logits(self, t: dict[str, Any], x: np.ndarray) -> np.ndarray:
+        h = layer_norm(x, t["final_layer_norm.weight"], t["final_layer_norm.bias"], self.eps)
+        return linear(h, t["out_w"])
+
+    def layer(
+        self, i: int, t: dict[str, Any], x: np.ndarray, past: Past | None = None
+    ) -> tuple[np.ndarray, LayerResult]:
+        start = 0 if past is None else past[0].shape[1]
         a = self.arch
         h = layer_norm(x, t["ln1_w"], t["ln1_b"], self.eps)
         qkv = linear(h, t["qkv_w"], t["qkv_b"])  # (L, 3D): per head [q | k | v]
         qkv = qkv.reshape(len(x), a.heads, 3, a.head_dim).transpose(2, 1, 0, 3)  # (3, H, L, E)
-        q, k = self.rope.apply(qkv[0]), self.rope.apply(qkv[1])
-        ctx, res = attend(q, k, np.ascontiguousarray(qkv[2]), causal=True)
+        q, k = self.rope.apply(qkv[0], start), self.rope.apply(qkv[1], start)
+        ctx, res = attend(q, k, np.ascontiguousarray(qkv[2]), causal=True, past=past)
         attn = linear(ctx, t["o_w"], t["o_b"])
         if not self.parallel:
             x = x + attn

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from attnviz.core.positional import apply_rope, rope_frequencies
-from attnviz.models.base import Architecture, Family, LayerResult, attend, heads
+from attnviz.models.base import Architecture, Family, LayerResult, Past, attend, heads
 from attnviz.models.config import Config
 from attnviz.models.nn import ACTIVATIONS, linear, rms_norm
 from attnviz.models.weights import Tensors
@@ -134,18 +134,18 @@ class Rope:
             float(attention), partial,
         )  # fmt: skip
 
-    def positions(self, n: int) -> np.ndarray:
-        pos = np.arange(n, dtype=np.float64)
+    def positions(self, n: int, start: int = 0) -> np.ndarray:
+        pos = np.arange(start, start + n, dtype=np.float64)
         return pos / self.factor if self.kind == "linear" else pos
 
-    def apply(self, x: np.ndarray) -> np.ndarray:
-        """Rotate (H, L, E) queries or keys at positions 0..L-1."""
+    def apply(self, x: np.ndarray, start: int = 0) -> np.ndarray:
+        """Rotate (H, L, E) queries or keys at positions start … start+L-1."""
         n = x.shape[-2]
         freqs = self.frequencies
-        if self.long_frequencies is not None and n > self.original_max:
+        if self.long_frequencies is not None and start + n > self.original_max:
             freqs = self.long_frequencies  # LongRoPE switches on the sequence's length
         turn = x[..., : self.dim] if self.dim else x
-        out = apply_rope(turn, self.positions(n), self.theta, frequencies=freqs,
+        out = apply_rope(turn, self.positions(n, start), self.theta, frequencies=freqs,
                          scaling=self.scaling)  # fmt: skip
         if not self.dim:
             return out
@@ -248,6 +248,8 @@ class Llama(Family):
     name = "llama"
     model_types = ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma")
     anchor = "embed_tokens.weight"
+    generates = True
+    final_norm = ("norm.weight",)
 
     def __init__(
         self,
@@ -276,6 +278,12 @@ class Llama(Family):
         self.qkv_bias, self.o_bias, self.mlp_bias = qkv_bias, o_bias, mlp_bias
         self.windows = windows  # per layer: sliding window W, or None for full causal
         self.act = ACTIVATIONS[arch.activation]
+        self.final_softcap: float | None = None  # final-logit soft-cap (Gemma 2)
+
+    @property
+    def head_tied(self) -> bool:
+        return self.config.bool("tie_word_embeddings",
+                                default=self.arch.model_type in GEMMA_TYPES)  # fmt: skip
 
     @classmethod
     def from_config(cls, config: Config) -> Llama:
@@ -457,9 +465,21 @@ class Llama(Family):
             "down_b": w[f"{m}down_proj.bias"] if self.mlp_bias else None,
         }
 
-    def embed(self, t: dict[str, Any], ids: np.ndarray) -> np.ndarray:
+    def embed(self, t: dict[str, Any], ids: np.ndarray, start: int = 0) -> np.ndarray:
         x = t["embed"][ids]  # (L, D); order enters through RoPE, inside attention
         return x if self.embed_scale is None else x * self.embed_scale
+
+    def bind_head(self, w: Tensors) -> dict[str, Any]:
+        t = super().bind_head(w)
+        t["norm.weight"] = t["norm.weight"] + self.norm_offset
+        return t
+
+    def logits(self, t: dict[str, Any], x: np.ndarray) -> np.ndarray:
+        y = linear(rms_norm(x, t["norm.weight"], self.eps), t["out_w"])
+        if self.final_softcap is not None:  # Gemma 2: cap · tanh(logits / cap)
+            cap = np.float32(self.final_softcap)
+            y = np.tanh(y / cap) * cap
+        return y
 
     # The layer in parts, so that the families built on this one replace only what differs.
     def rope_for(self, i: int) -> Rope:
@@ -467,10 +487,10 @@ class Llama(Family):
         return self.rope
 
     def project(
-        self, i: int, t: dict[str, Any], x: np.ndarray
+        self, i: int, t: dict[str, Any], x: np.ndarray, start: int = 0
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """q (Hq, L, E) and k (Hkv, L, E) after any per-head norm and RoPE, and v, from the
-        layer's normalised input."""
+        """q (Hq, L, E) and k (Hkv, L, E) after any per-head norm and RoPE (positions from
+        ``start``), and v, from the layer's input."""
         a = self.arch
         nq, nkv = a.heads * a.head_dim, a.kv_heads * a.head_dim
         h = rms_norm(x, t["ln1"], self.eps)
@@ -481,15 +501,16 @@ class Llama(Family):
             q = rms_norm(q, t["q_norm"], self.eps)
             k = rms_norm(k, t["k_norm"], self.eps)
         rope = self.rope_for(i)
-        return rope.apply(q), rope.apply(k), heads(qkv[:, nq + nkv :], a.kv_heads)
+        return rope.apply(q, start), rope.apply(k, start), heads(qkv[:, nq + nkv :], a.kv_heads)
 
     def attention(
-        self, i: int, t: dict[str, Any], q: np.ndarray, k: np.ndarray, v: np.ndarray
-    ) -> tuple[np.ndarray, LayerResult]:
+        self, i: int, t: dict[str, Any], q: np.ndarray, k: np.ndarray, v: np.ndarray,
+        past: Past | None = None,
+    ) -> tuple[np.ndarray, LayerResult]:  # fmt: skip
         """(context (L, Hq E) through the output projection, LayerResult) of layer ``i``."""
         w = self.windows[i]
         ctx, res = attend(q, k, v, causal=True, scale=self.scale, softcap=self.softcap,
-                          window=None if w is None else (w - 1, 0))  # fmt: skip
+                          window=None if w is None else (w - 1, 0), past=past)  # fmt: skip
         return linear(ctx, t["o_w"], t["o_b"]), res
 
     def mlp(self, i: int, t: dict[str, Any], h: np.ndarray) -> np.ndarray:
@@ -498,7 +519,10 @@ class Llama(Family):
         gu = linear(h, t["gu_w"], t["gu_b"])  # (L, 2I)
         return linear(self.act(gu[:, :inner]) * gu[:, inner:], t["down_w"], t["down_b"])
 
-    def layer(self, i: int, t: dict[str, Any], x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
-        attn, res = self.attention(i, t, *self.project(i, t, x))
+    def layer(
+        self, i: int, t: dict[str, Any], x: np.ndarray, past: Past | None = None
+    ) -> tuple[np.ndarray, LayerResult]:
+        start = 0 if past is None else past[0].shape[1]
+        attn, res = self.attention(i, t, *self.project(i, t, x, start), past=past)
         x = x + attn
         return x + self.mlp(i, t, rms_norm(x, t["ln2"], self.eps)), res

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +247,13 @@ class ModelSpec:
     weights: WeightFiles
     tensors: dict[str, TensorInfo]  # every tensor the forward pass reads, by unprefixed name
     tokenizer: str  # which tokenizer files are present
+    # the final norm and output layer, where stored (decoders; read only to generate)
+    head: dict[str, TensorInfo] = field(default_factory=dict)
+
+    @property
+    def generation_problem(self) -> str | None:
+        """Why the model cannot predict the next token, or None when it can."""
+        return self.family.head_problem(self.head)
 
     @property
     def arch(self) -> Architecture:
@@ -279,10 +286,11 @@ def inspect(path: str | os.PathLike[str]) -> ModelSpec:
     family = family_for(config).from_config(config)
     weights = open_weights(folder)
     tensors = family.resolve(weights.tensors)
+    head = family.resolve_head(weights.tensors)
     tok = tokenizer_files(folder)
     if tok is None:
         load_tokenizer(folder)  # raises the ModelError that names what is missing
-    return ModelSpec(folder, config, family, weights, tensors, tok or "")
+    return ModelSpec(folder, config, family, weights, tensors, tok or "", head)
 
 
 def _available_memory() -> int | None:
@@ -311,6 +319,7 @@ class LayerWeights:
         self.budget = budget
         self.kept_bytes = 0
         self._shared: dict[str, Any] | None = None
+        self._head: dict[str, Any] | None = None
         self._kept: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
@@ -333,6 +342,20 @@ class LayerWeights:
                 if self._shared is None:
                     self._shared = self.spec.family.bind_shared(self._tensors())
         return self._shared
+
+    def head(self) -> dict[str, Any]:
+        """The final norm and output layer, float32 (bound on the first generation step: the
+        output layer, vocabulary × hidden, is the largest tensor many models have)."""
+        problem = self.spec.generation_problem
+        if problem is not None:
+            raise ModelError(problem, self.spec.folder)
+        if self._head is None:
+            with self._lock:
+                if self._head is None:
+                    anchor = self.spec.family.anchor
+                    infos = {**self.spec.head, anchor: self.spec.tensors[anchor]}
+                    self._head = self.spec.family.bind_head(Tensors(self.mapped, infos))
+        return self._head
 
     def layer(self, i: int) -> tuple[dict[str, Any], bool]:
         """Layer ``i``'s bound tensors, and whether they were converted by this call."""
@@ -446,11 +469,17 @@ class Model:
         sentence pair (models that :attr:`reads_pairs`), read as segment 1.
         """
         pair = pair or None
-        enc = self.encode(text, pair)
+        return self.run(self.encode(text, pair), progress, pair=pair is not None)
+
+    def run(
+        self, enc: Encoding, progress: Progress | None = None, *, pair: bool = False
+    ) -> ModelTrace:
+        """:meth:`forward` on an encoding (e.g. token ids the model generated,
+        ``tokenizer.from_ids``): every layer over every token, no cache."""
         fam, n = self.family, self.info.layers
         store = self.loaded_weights()
         report = progress if progress is not None else self.progress
-        kw = {"segments": np.asarray(enc.segments)} if pair is not None else {}
+        kw = {"segments": np.asarray(enc.segments)} if pair else {}
         x = fam.embed(store.shared(), enc.ids, **kw)  # (L, D)
         hidden = np.empty((n + 1, *x.shape), x.dtype)
         hidden[0] = x
@@ -485,7 +514,7 @@ class Model:
             causal=self.info.causal,
             softcaps=tuple(m[2] for m in meta),
             biases=tuple(m[3] for m in meta),
-            segments=enc.segments if pair is not None else (),
+            segments=enc.segments if pair else (),
         )
 
     def loaded_weights(self) -> LayerWeights:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from attnviz.models.base import LayerResult, heads
+from attnviz.models.base import Family, LayerResult, Past, heads
 from attnviz.models.config import Config
 from attnviz.models.llama import Llama
 from attnviz.models.nn import layer_norm, linear, rms_norm
@@ -40,6 +40,7 @@ class Olmo(Llama):
         model = super().from_config(config)
         v2 = model.arch.model_type == "olmo2"
         model.v2 = v2
+        model.final_norm = ("norm.weight",) if v2 else ()  # OLMo's own LayerNorm has no weights
         clip = None if v2 else config.doc.get("clip_qkv")
         model.clip = None if clip is None else config.float("clip_qkv")
         if not v2:
@@ -76,7 +77,17 @@ class Olmo(Llama):
             t["k_norm"] = w[f"{p}self_attn.k_norm.weight"]
         return t
 
-    def layer(self, i: int, t: dict[str, Any], x: np.ndarray) -> tuple[np.ndarray, LayerResult]:
+    def bind_head(self, w: Tensors) -> dict[str, Any]:
+        return Family.bind_head(self, w)
+
+    def logits(self, t: dict[str, Any], x: np.ndarray) -> np.ndarray:
+        h = rms_norm(x, t["norm.weight"], self.eps) if self.v2 else layer_norm(x, _ONE, _ZERO, 1e-5)
+        return linear(h, t["out_w"])
+
+    def layer(
+        self, i: int, t: dict[str, Any], x: np.ndarray, past: Past | None = None
+    ) -> tuple[np.ndarray, LayerResult]:
+        start = 0 if past is None else past[0].shape[1]
         a = self.arch
         nq, nkv = a.heads * a.head_dim, a.kv_heads * a.head_dim
         h = x if self.v2 else layer_norm(x, _ONE, _ZERO, self.eps)
@@ -87,9 +98,9 @@ class Olmo(Llama):
         if self.v2:
             q = rms_norm(q, t["q_norm"], self.eps)
             k = rms_norm(k, t["k_norm"], self.eps)
-        q = self.rope.apply(heads(q, a.heads))  # (Hq, L, E)
-        k = self.rope.apply(heads(k, a.kv_heads))  # (Hkv, L, E)
-        attn, res = self.attention(i, t, q, k, heads(v, a.kv_heads))
+        q = self.rope.apply(heads(q, a.heads), start)  # (Hq, L, E)
+        k = self.rope.apply(heads(k, a.kv_heads), start)  # (Hkv, L, E)
+        attn, res = self.attention(i, t, q, k, heads(v, a.kv_heads), past=past)
         x = x + (rms_norm(attn, t["ln2"], self.eps) if self.v2 else attn)
         m = self.mlp(i, t, x if self.v2 else layer_norm(x, _ONE, _ZERO, self.eps))
         return x + (rms_norm(m, t["ln3"], self.eps) if self.v2 else m), res
