@@ -39,6 +39,15 @@ def tiny_gpt2(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory) -> Path:
+    """A 2-layer Llama with grouped-query attention (4 query heads, 2 KV heads)."""
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    vocab = _builders().write_llama_tokenizer_json(folder)
+    _builders().llama(folder, vocab)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def tiny_marian(tmp_path_factory) -> Path:
     """A 2 + 3-layer Marian encoder–decoder (sinusoidal positions, decoder starts with <pad>)."""
     folder = tmp_path_factory.mktemp("tiny-marian")

@@ -230,6 +230,7 @@ class Generation:
         self.model = model
         self.sampling = sampling or Sampling()
         self.cached = cached
+        self.prompt_text = text
         self.prompt: Encoding = model.encode(text)
         self.eos = eos_ids(model) if stop_at_eos else frozenset()
         self.ids: list[int] = [int(i) for i in self.prompt.ids]

@@ -19,11 +19,12 @@ from psygnal import evented
 from attnviz.backends import BACKENDS
 from attnviz.core.softmax import check_temperature
 from attnviz.lessons.scenes import SCENES, TextError, get_scene
-from attnviz.models import Model
+from attnviz.models import Generation, Model
 from attnviz.models.attention_file import AttentionFile
 from attnviz.models.encoder_decoder import is_encoder_decoder
 from attnviz.state.source import (
     STACKS,
+    GenerationSource,
     ModelSource,
     Source,
     attention_file,
@@ -71,7 +72,8 @@ FILE_CAUSAL = (
     "the causal mask cannot be changed for a saved-attention file"
 )
 FILE_EDITS = "a saved-attention file has no X or W to edit; choose “Toy model” to edit"
-INPUTS = ("scene", "text", "model_path", "hide_special", "attention_path", "text_b", "stack")
+INPUTS = ("scene", "text", "model_path", "hide_special", "attention_path", "text_b", "stack",
+          "gen_step")  # fmt: skip
 ONE_TEXT = (
     "a second text is for real models that read two: an encoder–decoder's target, or a "
     "sentence pair for a model with token types; {name} reads one"
@@ -161,6 +163,9 @@ class Session:
     text_b: str = ""
     # Which self-attention an encoder–decoder shows: its "encoder" or its "decoder" (STACKS).
     stack: str = "encoder"
+    # Which step of the session's generation is shown (1 … steps; see show_generation): the
+    # prompt and the tokens generated before it, the last one the query. 0: the text itself.
+    gen_step: int = 0
     n_layers: int = 1
     # One live parameter object per panel view (attnviz.state.views); set their fields.
     view_params: dict[str, Any] = field(default_factory=dict)
@@ -177,6 +182,8 @@ class Session:
         object.__setattr__(self, "n_heads", len(built.head_names))
         object.__setattr__(self, "n_layers", 1)
         object.__setattr__(self, "_attention", None)
+        object.__setattr__(self, "_generation", None)
+        object.__setattr__(self, "gen_step", 0)
         model_path, hide, att_path = self.model_path, self.hide_special, self.attention_path
         text_b, stack = self.text_b, self.stack
         object.__setattr__(self, "model_path", None)
@@ -195,7 +202,7 @@ class Session:
         if att_path is not None:
             self.attention_path = att_path
         derived = ("scene", "text", "tokens", "n_heads", "n_layers", "view_params", "model_path",
-                   "attention_path", "text_b", "stack")  # fmt: skip
+                   "attention_path", "text_b", "stack", "gen_step")  # fmt: skip
         for f in fields(self):
             if f.name not in (*derived, "hide_special"):
                 self._validate(f.name, getattr(self, f.name))
@@ -206,11 +213,34 @@ class Session:
         return self._model  # type: ignore[attr-defined]
 
     @property
+    def generation(self) -> Generation | None:
+        """The generation shown by the timeline (``gen_step``), or None."""
+        return self._generation  # type: ignore[attr-defined]
+
+    def show_generation(self, gen: Generation | None) -> None:
+        """Show ``gen`` (generated from this session's model and text) at its last step, or
+        go back to the text itself (None). The timeline then moves with ``gen_step``."""
+        if gen is None:
+            self.gen_step = 0
+            object.__setattr__(self, "_generation", None)
+            return
+        if self.model_path is None or str(gen.model.info.path) != self.model_path:
+            raise ValueError("this generation is of another model than the one shown")
+        if gen.prompt_text != self.text:
+            raise ValueError("the text changed while generating: generate again")
+        if not gen.steps:
+            raise ValueError("the generation has no step to show")
+        self.gen_step = 0  # a new generation replaces the old one from its start
+        object.__setattr__(self, "_generation", gen)
+        self.gen_step = len(gen.steps)
+
+    @property
     def source(self) -> Source:
         """What the session shows (a toy scene, a model, a saved file): its tokens, and what it
         can provide (``source.caps``). Made again only when the input changes."""
         key = (self.scene, self.text, self.edits, self.model_path, self.hide_special,
-               self.attention_path, self.text_b, self.stack)  # fmt: skip
+               self.attention_path, self.text_b, self.stack, self.gen_step,
+               id(self.generation))  # fmt: skip
         made = getattr(self, "_source", None)
         if made is None or made[0] != key:
             made = (key, source_of(self))
@@ -284,6 +314,12 @@ class Session:
             elif name == "stack" and value != "encoder":
                 raise ValueError("only an encoder–decoder model has a decoder stack to show")
             return value
+        if name == "gen_step":
+            gen = self.generation
+            steps = 0 if gen is None else len(gen.steps)
+            if not (steps or value == 0):
+                raise ValueError("there is no generation to step through: generate first")
+            return self._index("the generation step", value, steps + 1)
         if name == "view_params":
             raise ValueError("set the fields of session.view_params[panel_id] instead")
         if name == "scene":
@@ -463,6 +499,7 @@ class Session:
         text_b, stack = self.text_b, self.stack
         head, token = self.head, self.selected_token
         temperature = self.temperature
+        gen_step, generation = self.gen_step, self.generation
         if name == "scene":
             scene = get_scene(value)
             model, path, att, att_path = None, None, None, None
@@ -486,8 +523,12 @@ class Session:
             text_b = value
         elif name == "stack":
             stack = value
+        elif name == "gen_step":
+            gen_step = value
         else:
             hide = value
+        if name not in ("gen_step", "hide_special"):  # another input: the generation is over
+            gen_step, generation = 0, None
         causal = self.causal
         if att is not None:
             tokens, n_heads, n_layers = att.tokens, att.heads, att.layers
@@ -499,10 +540,17 @@ class Session:
             else:
                 built = self._build(scene_id, text)
             tokens, n_heads, n_layers = built.tokens, len(built.head_names), 1
+        elif gen_step and generation is not None:
+            assert path is not None
+            src = GenerationSource(path, generation, gen_step, hide)
+            tokens, n_heads, n_layers = src.tokens, src.caps.heads, src.caps.layers
+            token = len(tokens) - 1  # the query: the last token read
         else:
             assert path is not None
             src = ModelSource(path, text, hide, text_b, stack)
             tokens, n_heads, n_layers = src.tokens, src.caps.heads, src.caps.layers
+            if name == "gen_step":  # back from a generation: the text's own last token
+                token = len(tokens) - 1
             if name in ("model_path", "stack"):
                 causal = src.caps.trained_causal  # the model (or stack) as it was trained
                 # The same word stays selected ([CLS] would move the index one word on).
@@ -517,6 +565,7 @@ class Session:
             "attention_path": att_path,
             "text_b": text_b,
             "stack": stack,
+            "gen_step": gen_step,
             "tokens": tokens,
             "n_heads": n_heads,
             "n_layers": n_layers,
@@ -528,6 +577,7 @@ class Session:
         }
         object.__setattr__(self, "_model", model)
         object.__setattr__(self, "_attention", att)
+        object.__setattr__(self, "_generation", generation)
         # Everything was checked above; now write it all, each write emitting its event.
         super().__setattr__(name, updates.pop(name))
         object.__setattr__(self, "_trusted", True)
@@ -561,8 +611,11 @@ class Session:
             old, new = getattr(self, name), getattr(other, name)
             if old != new:
                 changed.append((name, new, old))
+        if self.gen_step:  # an opened scene starts from its text, not a generation
+            changed.append(("gen_step", 0, self.gen_step))
         object.__setattr__(self, "_model", other.model)
         object.__setattr__(self, "_attention", other.attention)
+        object.__setattr__(self, "_generation", None)
         for name, new, _ in changed:
             object.__setattr__(self, name, new)
         for name, new, old in changed:

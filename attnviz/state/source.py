@@ -17,6 +17,7 @@ import functools
 import os
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ from attnviz.models.encoder_decoder import (
     is_encoder_decoder,
     translate,
 )
+from attnviz.models.generation import Generation, GenerationStep, Sampling
 from attnviz.models.tokenizer import Encoding, load_tokenizer
 
 if TYPE_CHECKING:
@@ -45,11 +47,14 @@ __all__ = [
     "Capabilities",
     "CrossInputs",
     "FileSource",
+    "GenerationSource",
     "LayerInputs",
     "ModelSource",
     "Source",
     "ToySource",
     "attention_file",
+    "forward_lock",
+    "generate",
     "loaded_model",
     "model_stamp",
     "model_trace",
@@ -318,13 +323,15 @@ def _forward(folder: str, stamp: float, text: str, pair: str) -> ModelTrace:
     return loaded_model(folder).forward(text, pair=pair or None)
 
 
-_forward_lock = threading.Lock()
+# One model pass at a time: two passes of one model share its converted layers, and a pass
+# asked for twice (two panels, a repeated request) runs once and is found in the cache.
+forward_lock = threading.Lock()
 
 
 def model_trace(folder: str, text: str, pair: str = "") -> ModelTrace:
     """One forward pass of the model on ``text`` (and sentence B ``pair``), cached: sliders
     re-softmax, never re-run."""
-    with _forward_lock:
+    with forward_lock:
         return _forward(folder, model_stamp(folder), text, pair)
 
 
@@ -345,7 +352,7 @@ def model_translation(folder: str, text: str) -> str:
 
 def pair_trace(folder: str, text: str, target: str) -> PairTrace:
     """One encoder–decoder pass on a source text and a target, cached like :func:`model_trace`."""
-    with _forward_lock:
+    with forward_lock:
         return _pair(folder, model_stamp(folder), text, target)
 
 
@@ -449,18 +456,87 @@ class ModelSource(Source):
         )  # fmt: skip
 
     def layer_inputs(self, layer: int) -> LayerInputs:
-        tr = self.trace()
-        kv = [tr.kv_head(h) for h in range(tr.heads)]
-        return LayerInputs(
-            q=tr.q[layer], k=tr.k[layer][kv], v=tr.v[layer][kv],
-            x=np.asarray(tr.hidden_states[layer], dtype=np.float32),
-            scale=tr.scales[layer], window=tr.windows[layer],
-            softcap=tr.softcaps[layer] if tr.softcaps else None,
-            bias=tr.biases[layer] if tr.biases else None,
-        )  # fmt: skip
+        return _trace_inputs(self.trace(), layer)
 
     def feature_names(self, layer: int) -> tuple[str, ...]:
         return tuple(f"h{i + 1}" for i in range(self.trace().hidden_states.shape[-1]))
+
+
+def _trace_inputs(tr: ModelTrace, layer: int) -> LayerInputs:
+    kv = [tr.kv_head(h) for h in range(tr.heads)]
+    return LayerInputs(
+        q=tr.q[layer], k=tr.k[layer][kv], v=tr.v[layer][kv],
+        x=np.asarray(tr.hidden_states[layer], dtype=np.float32),
+        scale=tr.scales[layer], window=tr.windows[layer],
+        softcap=tr.softcaps[layer] if tr.softcaps else None,
+        bias=tr.biases[layer] if tr.biases else None,
+    )  # fmt: skip
+
+
+# -- a decoder generating: the sequence it read at one step ------------------------------
+def generate(
+    folder: str, text: str, sampling: Sampling, *, n: int, cached: bool = True,
+    stop: Callable[[], bool] | None = None,
+    on_step: Callable[[GenerationStep], None] | None = None,
+) -> Generation:  # fmt: skip
+    """Load the model (once per folder version) and generate up to ``n`` tokens from ``text``
+    (on the worker thread). Each step holds :data:`forward_lock`, so the app's other passes
+    wait at most one step; ``stop()`` is asked before each step."""
+    model = loaded_model(folder)
+    gen = Generation(model, text, sampling, cached=cached)
+
+    def one_step() -> bool:
+        if gen.finished or (stop is not None and stop()):
+            return False
+        with forward_lock:
+            step = gen.step()
+        if on_step is not None:
+            on_step(step)
+        return True
+
+    for _ in range(n):
+        if not one_step():
+            break
+    return gen
+
+
+class GenerationSource(Source):
+    """Step ``step`` of a generation: the prompt and the tokens generated before it, as the
+    model read them when it chose the step's token. The last shown token is the query whose
+    attention produced it; every panel shows that pass (recomputed whole, once per step)."""
+
+    def __init__(self, folder: str, gen: Generation, step: int, hide_special: bool = False,
+                 ) -> None:  # fmt: skip
+        if not 1 <= step <= len(gen.steps):
+            raise ValueError(f"step {step} is outside the generation's {len(gen.steps)} steps")
+        info = gen.model.info
+        self.folder, self.generation, self.step, self.hide_special = folder, gen, step, hide_special
+        self.text = gen.prompt_text
+        enc = gen.encoding(gen.steps[step - 1].read)
+        self.keep = _kept(enc, hide_special, "text")
+        kept = self.keep if self.keep is not None else np.ones(len(enc), dtype=bool)
+        self.tokens = _shown(enc.tokens, self.keep)
+        self.special = tuple(bool(s) for s, k in zip(enc.special, kept, strict=True) if k)
+        self.hidden_tokens = tuple(t for t, k in zip(enc.tokens, kept, strict=True) if not k)
+        # where the generated tokens start among the shown ones
+        self.first_generated = int(kept[: len(gen.prompt)].sum())
+        self.summary = f"{info.summary()} · generating, step {step} of {len(gen.steps)}"
+        self.head_names = tuple(f"head {i + 1}" for i in range(info.heads))
+        self.key = ("generation", folder, id(gen), step, hide_special)
+        self.caps = Capabilities(
+            has_qkv=True, editable=False, trained=True, adjustable=True, typed_text=True,
+            layers=info.layers, heads=info.heads, trained_causal=True,
+        )  # fmt: skip
+
+    def trace(self) -> ModelTrace:
+        with forward_lock:
+            return self.generation.trace_at(self.step)
+
+    def layer_inputs(self, layer: int) -> LayerInputs:
+        return _trace_inputs(self.trace(), layer)
+
+    def feature_names(self, layer: int) -> tuple[str, ...]:
+        return tuple(f"h{i + 1}" for i in range(self.generation.model.info.hidden_size))
 
 
 class FileSource(Source):
@@ -489,6 +565,9 @@ class FileSource(Source):
 
 def source_of(session: Session) -> Source:
     """The source the session shows."""
+    gen = session.generation
+    if gen is not None and session.gen_step and session.model_path is not None:
+        return GenerationSource(session.model_path, gen, session.gen_step, session.hide_special)
     if session.attention_path is not None:
         return FileSource(session.attention_path)
     if session.model_path is not None:
