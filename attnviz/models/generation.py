@@ -238,6 +238,7 @@ class Generation:
         self._past: list[Past] | None = None  # covers ids[:-1] after a cached step
         self._rng = np.random.default_rng(self.sampling.seed)
         self._itemsize = 2 if set(model.spec.dtype.split(" + ")) <= {"bfloat16", "float16"} else 4
+        self.pass_seconds: dict[int, float] = {}  # step -> seconds of its whole forward pass
         self.trace_at = lru_cache(maxsize=8)(self._trace_at)
 
     @property
@@ -254,6 +255,12 @@ class Generation:
     def finished(self) -> bool:
         """True once the model produced an end-of-sequence token or there is no room."""
         return self.room == 0 or bool(self.steps and self.steps[-1].token in self.eos)
+
+    def ms_per_token(self) -> float | None:
+        """Median milliseconds per generated token over the steps after the first (which
+        reads the whole prompt, cache or not); None before a second step."""
+        times = [s.seconds for s in self.steps[1:]]
+        return float(np.median(times)) * 1e3 if times else None
 
     def continuation(self, upto: int | None = None) -> str:
         """The generated text (of the first ``upto`` steps), decoded."""
@@ -335,9 +342,13 @@ class Generation:
 
     def _trace_at(self, index: int) -> ModelTrace:
         """The whole forward pass over what step ``index`` read (its query is the last row):
-        what the attention panels show at that step."""
+        what the attention panels show at that step. Its time is kept in
+        :attr:`pass_seconds`: what recomputing without a cache costs at that length."""
         step = self.steps[index - 1]
-        return self.model.run(self.encoding(step.read))
+        t0 = time.perf_counter()
+        trace = self.model.run(self.encoding(step.read))
+        self.pass_seconds[index] = time.perf_counter() - t0
+        return trace
 
     def cache_at(self, index: int) -> CacheState:
         """The KV cache as step ``index`` left it: every layer's K and V over the tokens it

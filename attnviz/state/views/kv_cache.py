@@ -1,9 +1,13 @@
-"""The KV-cache panel's numbers: the calculator by head layout, and a toy cached decode.
+"""The KV-cache panel's numbers: the calculator by head layout, a toy cached decode, and a real
+model's own cache while it generates.
 
 Calculator: ``kv_cache_bytes`` (exact integers) for MHA (every query head has its own key/value
 head), GQA (the chosen number of key/value heads) and MQA (one), with the head-sharing map of
 each. Decode: the toy decoder of :mod:`attnviz.lessons.toy_decoder` reads the session's tokens
 one at a time; the cache after ``decode_tokens`` steps and the check against recomputing.
+Real: at a generation's step (:class:`~attnviz.state.source.GenerationSource`), the model's
+K and V of the chosen layer, the whole cache's bytes in the model's dtype with MHA, its own
+layout and MQA, and the time per token with the cache and recomputing without it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from attnviz.core.kv_cache import kv_cache_bytes
 from attnviz.lessons.toy_decoder import N_KV_HEADS, N_LAYERS, TOY_HEAD_DIM, run_toy_decode
 from attnviz.state.measure import human_bytes
 from attnviz.state.request import Result
+from attnviz.state.source import GenerationSource
 from attnviz.state.views import Params, register_view, whole_number
 
 __all__ = [
@@ -29,6 +34,7 @@ __all__ = [
     "KVCacheData",
     "KVCacheParams",
     "Layout",
+    "RealCache",
     "chosen_layout",
     "compute",
     "matching_preset",
@@ -167,6 +173,39 @@ class Layout:
 
 
 @dataclass(frozen=True)
+class RealCache:
+    """A real model's KV cache at one step of its generation."""
+
+    model: str
+    step: int
+    steps: int
+    layer: int  # the layer whose K and V are shown
+    labels: tuple[str, ...]  # the cached tokens
+    keys: np.ndarray  # (Hkv, S, E) of ``layer``
+    values: np.ndarray
+    layers: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    dtype: str  # the model's, as stored
+    itemsize: int
+    bytes: int  # the whole cache (every layer, K and V) in the model's dtype
+    layouts: tuple[Layout, ...]  # MHA, GQA (the model's KV heads), MQA at this length
+    cached: bool  # whether this generation decoded with the cache
+    ms_per_token: float | None  # this generation's median per token (steps after the first)
+    pass_ms: float | None  # one whole pass over these tokens: what recomputing costs
+
+    @property
+    def tokens(self) -> int:
+        return self.keys.shape[1]
+
+    @property
+    def per_token(self) -> int:
+        """Bytes the cache grows by with each token."""
+        return self.bytes // max(self.tokens, 1)
+
+
+@dataclass(frozen=True)
 class KVCacheData:
     params: KVCacheParams
     preset: str | None
@@ -178,6 +217,7 @@ class KVCacheData:
     decode_limit: int  # how many tokens the toy decode can take (tokens of the text, capped)
     trace: Any  # attnviz.lessons.toy_decoder.DecodeTrace
     toy_shape: tuple[int, int, int]  # (layers, KV heads, head dim) of the toy decoder
+    real: RealCache | None = None  # a generating model's own cache, at the timeline's step
 
     @property
     def layout(self) -> dict[str, Layout]:
@@ -211,7 +251,9 @@ def compute(result: Result, params: KVCacheParams) -> KVCacheData:
     limit = min(len(request.tokens), MAX_DECODE_TOKENS)
     steps = min(params.decode_tokens, limit)
     trace = run_toy_decode(np.asarray(request.x)[:steps], steps)
+    real = _real_cache(result) if isinstance(request.source, GenerationSource) else None
     return KVCacheData(
+        real=real,
         params=params,
         preset=matching_preset(params),
         dtype_bytes=dtype_bytes,
@@ -222,3 +264,29 @@ def compute(result: Result, params: KVCacheParams) -> KVCacheData:
         trace=trace,
         toy_shape=(N_LAYERS, N_KV_HEADS, TOY_HEAD_DIM),
     )
+
+
+def _real_cache(result: Result) -> RealCache:
+    request = result.request
+    source = request.source
+    assert isinstance(source, GenerationSource)
+    gen, index = source.generation, source.step
+    request.source.trace()  # the step's pass (cached): its time is the recomputing cost
+    cache = gen.cache_at(index)
+    info = gen.model.info
+    shape = KVCacheParams(
+        layers=info.layers, q_heads=info.heads, kv_heads=info.kv_heads, head_dim=info.head_dim,
+        seq_len=max(cache.tokens, 1), batch=1,
+        dtype="fp32" if cache.itemsize == 4 else "bf16" if "bfloat16" in info.dtype else "fp16",
+    )  # fmt: skip
+    layer = min(request.layer, info.layers - 1)
+    pass_s = gen.pass_seconds.get(index)
+    return RealCache(
+        model=info.name, step=index, steps=len(gen.steps), layer=layer,
+        labels=gen.encoding(cache.tokens).labels, keys=cache.keys[layer],
+        values=cache.values[layer], layers=info.layers, heads=info.heads,
+        kv_heads=info.kv_heads, head_dim=info.head_dim, dtype=info.dtype,
+        itemsize=cache.itemsize, bytes=cache.bytes(), layouts=_layouts(shape, cache.itemsize),
+        cached=gen.cached, ms_per_token=gen.ms_per_token(),
+        pass_ms=None if pass_s is None else pass_s * 1e3,
+    )  # fmt: skip
