@@ -1,7 +1,9 @@
-"""KV cache: a calculator by head layout (MHA / GQA / MQA), who shares what, and a toy decode."""
+"""KV cache: a calculator by head layout (MHA / GQA / MQA), who shares what, a toy decode, and a
+real model's own cache while it generates."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import numpy as np
@@ -14,9 +16,17 @@ from attnviz.gui.theme import theme_manager
 from attnviz.gui.widgets.heatmap import Heatmap, format_value
 from attnviz.gui.widgets.labels import token_label_html
 from attnviz.gui.widgets.reflow import ReflowGrid
+from attnviz.state.measure import human_bytes
 from attnviz.state.request import Result
 from attnviz.state.views import ViewError
-from attnviz.state.views.kv_cache import DTYPES, PRESETS, KVCacheData, KVCacheParams, Layout
+from attnviz.state.views.kv_cache import (
+    DTYPES,
+    PRESETS,
+    KVCacheData,
+    KVCacheParams,
+    Layout,
+    RealCache,
+)
 
 CUSTOM = "Custom"
 SETTINGS = ("layers", "q_heads", "kv_heads", "head_dim", "seq_len", "batch", "dtype")
@@ -52,6 +62,7 @@ class HeadSharing(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.min_plot_size = (200, 300)  # at 10 pt; grows with its longest title
+        self.own = "your setting"  # what the chosen layout is ("this model" while generating)
         self.plots: dict[str, pg.PlotItem] = {}
         self.lines: dict[str, pg.PlotDataItem] = {}
         self.q_dots: dict[str, pg.ScatterPlotItem] = {}
@@ -92,7 +103,7 @@ class HeadSharing(pg.GraphicsLayoutWidget):
                 xkv, np.zeros(lay.kv_heads), brush=pg.mkBrush(colour), pen=pg.mkPen(None)
             )
             plot = self.plots[lay.name]
-            mark = "  ◀ your setting" if lay.chosen else ""
+            mark = f"  ◀ {self.own}" if lay.chosen else ""
             title = (
                 f"<b>{lay.name}</b> · {lay.kv_heads} KV head{'s' if lay.kv_heads > 1 else ''}"
                 f" · {lay.human}{mark}"
@@ -221,8 +232,29 @@ class KVCachePanel(Panel):
         self.cache_stack.addWidget(self.cache_map)
         dec.addWidget(self.cache_stack, 1)
 
+        # -- a real model's cache, while the timeline shows a generation ------------------------
+        real_box = QtWidgets.QWidget()
+        real_box.setObjectName("real_cache")
+        real = QtWidgets.QVBoxLayout(real_box)
+        real.setContentsMargins(0, 0, 0, 0)
+        self.real_text = QtWidgets.QLabel()
+        self.real_text.setObjectName("real_cache_text")
+        self.real_text.setWordWrap(True)
+        self.real_text.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.real_text.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        real.addWidget(self.real_text)
+        self.real_map = CacheHeatmap(x_label="K and V per KV head", y_label="cached token",
+                                     levels=None, diverging=True)  # fmt: skip
+        self.real_map.setMinimumSize(220, 160)
+        real.addWidget(self.real_map, 1)
+        self.real_box = real_box
+        self.decode_stack = QtWidgets.QStackedWidget()
+        self.decode_stack.addWidget(dec_box)
+        self.decode_stack.addWidget(real_box)
+        self.dec_box = dec_box
+
         # Calculator, head sharing and decoder side by side; in rows when they do not fit.
-        parts = calc_box, self.sharing, dec_box
+        parts = calc_box, self.sharing, self.decode_stack
         row = ReflowGrid([[parts], [parts[:2], parts[2:]], [[p] for p in parts]])
         self.body.addLayout(row, 1)
         self.reflow(row)
@@ -259,8 +291,57 @@ class KVCachePanel(Panel):
             self.show_message(data.message if data is not None else "no KV-cache data")
             return
         self.results.setText(self.results_html(data))
-        self.sharing.set_layouts(data.layouts)
-        self._draw_decode(data)
+        real = data.real
+        # While a generation is shown, the model's own cache replaces the calculator's example.
+        self.calc_box.setVisible(real is None)
+        self.sharing.own = "this model" if real is not None else "your setting"
+        self.sharing.set_layouts(data.layouts if real is None else real.layouts)
+        if real is not None:
+            self.decode_stack.setCurrentWidget(self.real_box)
+            self._draw_real(real)
+        else:
+            self.decode_stack.setCurrentWidget(self.dec_box)
+            self._draw_decode(data)
+
+    @staticmethod
+    def real_html(real: RealCache) -> str:
+        layouts = {lay.name: lay for lay in real.layouts}
+        own = "MHA" if real.kv_heads == real.heads else "MQA" if real.kv_heads == 1 else "GQA"
+        others = ", ".join(
+            f"{name} {layouts[name].human.replace(' ', '&nbsp;')}"
+            for name in ("MHA", "GQA", "MQA")
+            if name != own and not (name == "GQA" and own == "MHA")
+        )
+        kind = {"MHA": "one KV head per query head", "MQA": "one KV head for all",
+                "GQA": f"{real.heads // real.kv_heads} query heads share each"}[own]  # fmt: skip
+        timing = ""
+        if real.ms_per_token is not None:
+            how = "with the cache" if real.cached else "recomputing every step"
+            timing = f" Decoding took {real.ms_per_token:.1f} ms a token {how}"
+            if real.pass_ms is not None:
+                timing += (
+                    f"; one whole pass over these {real.tokens} tokens takes {real.pass_ms:.1f} ms"
+                )
+            timing += "."
+        return (
+            f"<b>{html.escape(real.model)}'s KV cache at step {real.step} of {real.steps}</b>: "
+            f"{real.tokens} tokens × {real.layers} layers × {real.kv_heads} KV heads "
+            f"({kind}) × {real.head_dim} numbers × 2 (K, V) = "
+            f"<b>{human_bytes(real.bytes).replace(' ', '&nbsp;')}</b> in {real.dtype} "
+            f"({real.bytes:,} bytes; {real.per_token:,} more with each token). "
+            f"The same model as {others}.{timing} "
+            f"Layer {real.layer + 1}'s K and V below: one row per cached token."
+        )
+
+    def _draw_real(self, real: RealCache) -> None:
+        hkv, s, e = real.keys.shape
+        cols = [f"{kind}{h + 1}·{i}" for kind in ("K", "V") for h in range(hkv) for i in range(e)]
+        k = real.keys.transpose(1, 0, 2).reshape(s, hkv * e)
+        v = real.values.transpose(1, 0, 2).reshape(s, hkv * e)
+        rows = [f"{t}: {tok}" for t, tok in enumerate(real.labels)]
+        self.real_map.set_data(np.concatenate([k, v], axis=1), rows, cols)
+        self.real_map.set_highlight_row(s - 1)
+        self.real_text.setText(self.real_html(real))
 
     @staticmethod
     def results_html(data: KVCacheData) -> str:
@@ -328,13 +409,24 @@ class KVCachePanel(Panel):
                 text += " Every token of the text is in; press Reset to start again."
         self.decode_text.setText(text)
 
+    def _real(self) -> RealCache | None:
+        data = self.result.views.get(self.panel_id) if self.result is not None else None
+        return None if data is None or isinstance(data, ViewError) else data.real
+
     def figure_parts(self) -> list[list]:
+        if self._real() is not None:
+            return [[self.real_text.text()], [(self.sharing, 2), (self.real_map, 5)]]
         parts: list[list] = [[(self.sharing, 5), (self.results.text(), 4)]]
         if self.params.decode_tokens > 0:
             parts += [[self.decode_text.text()], [self.cache_map]]
         return parts
 
     def figure_caption(self) -> str:
+        real = self._real()
+        if real is not None:
+            return (f"{real.model}: {real.layers} layers, {real.heads} query heads, "
+                    f"{real.kv_heads} KV heads of {real.head_dim} · step {real.step}, "
+                    f"{real.tokens} cached tokens, {real.dtype}")  # fmt: skip
         p = self.params
         preset = self.preset_box.currentText()
         return (
@@ -346,6 +438,17 @@ class KVCachePanel(Panel):
         if self.result is None or isinstance(self.result.views.get(self.panel_id), ViewError):
             return {}
         data: KVCacheData = self.result.views[self.panel_id]
+        if data.real is not None:
+            r = data.real
+            return {
+                "cached_tokens": list(r.labels),
+                "layer": np.array([r.layer]),
+                "keys": r.keys,
+                "values": r.values,
+                "layout": [lay.name for lay in r.layouts],
+                "bytes": np.array([lay.bytes for lay in r.layouts], dtype=np.int64),
+                "model_cache_bytes": np.array([r.bytes], dtype=np.int64),
+            }
         p = data.params
         tr = data.trace
         return {
