@@ -173,11 +173,13 @@ def render(
     panels: list[str] | None = None,
     lessons: bool = True,
     scene_file: str | os.PathLike[str] | None = None,
+    generate: int = 0,
 ) -> dict[str, list[Shot]]:
     """Render the gallery; returns, per ``<W>x<H>-<mode>-<theme>``, its shots (the contact sheet
     last). ``scene_file`` (a saved ``.attnviz`` scene: a model, its texts, layer and head …)
-    is shown instead of the start-up scene. Needs a QApplication (made offscreen if there is
-    none and no display)."""
+    is shown instead of the start-up scene; ``generate`` > 0 then lets its model (a decoder)
+    generate that many tokens, greedily, and every panel shows the last step. Needs a
+    QApplication (made offscreen if there is none and no display)."""
     from PySide6 import QtCore, QtWidgets
 
     from attnviz.gui.app import quiet_offscreen_messages
@@ -187,6 +189,9 @@ def render(
     from attnviz.state.scene_file import apply_scene, load_scene
 
     scene = load_scene(scene_file) if scene_file is not None else None
+    if generate and (scene is None or scene.model_path is None):
+        raise ValueError("--generate needs --scene-file with a decoder model")
+    gen = None
 
     app = QtWidgets.QApplication.instance()
     if app is None:
@@ -218,6 +223,9 @@ def render(
                         window.set_presenter(mode == "presenter")
                         if scene is not None:
                             apply_scene(window.session, scene)
+                            if generate:
+                                gen = gen or _generation(window.session, generate)
+                                window.session.show_generation(gen)
                             window.controller.compute_now()
                         ids = panels or list(window.docks)
                         unknown = sorted(set(ids) - set(window.docks))
@@ -232,6 +240,15 @@ def render(
                     done[key] = [*shots, Shot(sheet, "contact sheet")]
     tm.apply(theme=before[0], colormap=before[1], font_pt=before[2])
     return done
+
+
+def _generation(session: object, n: int) -> object:
+    """``n`` greedy tokens from the session's model and text (made once, shown in every
+    combination)."""
+    from attnviz.models.generation import Sampling
+    from attnviz.state.source import generate
+
+    return generate(session.model_path, session.text, Sampling(), n=n)  # type: ignore[attr-defined]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -250,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-lessons", action="store_true", help="skip the lesson steps")
     ap.add_argument("--scene-file", metavar="FILE.attnviz",
                     help="show this saved scene (a model, its texts …) in every panel")  # fmt: skip
+    ap.add_argument("--generate", type=int, default=0, metavar="N",
+                    help="with --scene-file: generate N tokens and show the last step")  # fmt: skip
     args = ap.parse_args(argv)
     mode = "presenter" if args.presenter else args.mode
     modes = ("normal", "presenter") if mode == "all" else (mode,)
@@ -257,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     panels = [p.strip() for p in args.panels.split(",")] if args.panels else None
     try:
         done = render(args.outdir, tuple(args.size or DEFAULT_SIZES), modes, themes, panels,
-                      lessons=not args.no_lessons, scene_file=args.scene_file)  # fmt: skip
+                      lessons=not args.no_lessons, scene_file=args.scene_file,
+                      generate=args.generate)  # fmt: skip
     except (OSError, ValueError) as exc:
         print(f"gallery: {exc}", file=sys.stderr)
         return 2

@@ -30,7 +30,7 @@ def generate(qtbot, w, n=6):
     return panel
 
 
-def test_generate_then_step_back_through_the_timeline(qtbot, llama_window):
+def test_generate_then_step_back_through_the_timeline(qtbot, llama_window, tmp_path):
     w = llama_window
     prompt = len(w.session.tokens)
     panel = generate(qtbot, w)
@@ -59,6 +59,19 @@ def test_generate_then_step_back_through_the_timeline(qtbot, llama_window):
     kv.redraw(res)
     assert kv.decode_stack.currentWidget() is kv.real_box
     assert "2 KV heads" in kv.real_text.text() and "bytes" in kv.real_text.text()
+    # Both export their numbers (CSV/NPZ/JSON) and a figure of the step.
+    from attnviz.export import FigureSpec
+    from attnviz.gui.exporters import export_panel_data, export_panel_figure
+
+    for p in (panel, kv):
+        data = p.export_data()
+        assert data, p.panel_id
+        out = export_panel_data(p, tmp_path / f"{p.panel_id}.npz")
+        with np.load(out, allow_pickle=False) as z:
+            assert set(z.files) == set(data)
+        png = export_panel_figure(type(p), w.controller, FigureSpec(), tmp_path / "f.png")
+        assert png.stat().st_size > 1000
+    assert "step" in kv.figure_caption() and "step" in panel.figure_caption()
     # Typing ends the generation: back to the text alone.
     s.text = "a red dog"
     assert s.gen_step == 0 and s.generation is None

@@ -352,7 +352,7 @@ class NextTokenPanel(Panel):
     def figure_caption(self) -> str:
         data = self._data()
         if data is None or data.candidates is None:
-            return ""
+            return super().figure_caption()
         return f"{data.model} · step {data.step} of {data.steps} · {data.sampling}"
 
     def export_data(self) -> dict[str, Any]:

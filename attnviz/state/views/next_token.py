@@ -24,7 +24,8 @@ __all__ = ["NO_DECODER", "NextTokenData", "NextTokenParams", "compute"]
 
 NO_DECODER = (
     "Generating needs a trained decoder that predicts the next token (GPT-2, Llama, Qwen, "
-    "Gemma, Pythia …): load one with “Model…”. {what} has no vocabulary to predict from."
+    "Gemma, Pythia and more): choose one in the Model box. {what} has no vocabulary to "
+    "predict from."
 )
 TWO_TEMPERATURES = (
     "Sampling temperature divides the model's output logits before it picks the next token; "
