@@ -146,6 +146,14 @@ def run_export(args: argparse.Namespace) -> int:
                 panel = panels[pid](controller)
                 panel.result = controller.latest
                 panel._stale = True
+                panel.ensure_drawn()
+                if args.panel is None and not panel.export_data():
+                    # --all: a panel with nothing to show yet (Next token before a generation)
+                    # is left out, and said so; asked for alone, it is an error below.
+                    print(f"attnviz export: {pid}: no numbers to export, left out",
+                          file=sys.stderr)  # fmt: skip
+                    dispose(panel)
+                    continue
                 path = export_panel_data(panel, out, args.data)
                 dispose(panel)
             else:

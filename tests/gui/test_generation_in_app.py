@@ -113,3 +113,15 @@ def test_the_toy_model_says_why_it_cannot_generate(qtbot, window, wait_result):
     panel.redraw(panel.result)
     assert not panel.generate_button.isEnabled()
     assert "no vocabulary" in panel.summary.text()
+
+
+def test_export_all_data_leaves_out_a_panel_with_nothing_yet(tmp_path, capsys):
+    from attnviz.cli import main
+
+    out = tmp_path / "out"
+    assert main(["export", "--all", str(out), "--data", "json"]) == 0
+    assert "next_token: no numbers to export, left out" in capsys.readouterr().err
+    assert not (out / "next_token.json").exists() and (out / "kv_cache.json").exists()
+    one = tmp_path / "n.json"
+    assert main(["export", "--panel", "next_token", "--data", "json", "--out", str(one)]) == 1
+    assert "shows no numbers" in capsys.readouterr().err
