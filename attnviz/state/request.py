@@ -68,6 +68,11 @@ class Request:
         return self.source.hidden_tokens
 
     @property
+    def generated_from(self) -> int | None:
+        """Where the tokens a model generated begin among the shown ones (None: none)."""
+        return self.source.generated_from
+
+    @property
     def segments(self) -> tuple[int, ...]:
         """Per token: 0 sentence A, 1 sentence B of a sentence pair; () for one text."""
         return self.source.segments

@@ -206,6 +206,8 @@ class Source(ABC):
     # Positions shown among the source's own (None: all): hidden special tokens are dropped and
     # each row renormalised over the kept keys.
     keep: np.ndarray | None = None
+    # Among the shown tokens, where those a model generated begin (None: all were typed).
+    generated_from: int | None = None
 
     @property
     def name(self) -> str:
@@ -518,8 +520,7 @@ class GenerationSource(Source):
         self.tokens = _shown(enc.tokens, self.keep)
         self.special = tuple(bool(s) for s, k in zip(enc.special, kept, strict=True) if k)
         self.hidden_tokens = tuple(t for t, k in zip(enc.tokens, kept, strict=True) if not k)
-        # where the generated tokens start among the shown ones
-        self.first_generated = int(kept[: len(gen.prompt)].sum())
+        self.generated_from = int(kept[: len(gen.prompt)].sum())
         self.summary = f"{info.summary()} · generating, step {step} of {len(gen.steps)}"
         self.head_names = tuple(f"head {i + 1}" for i in range(info.heads))
         self.key = ("generation", folder, id(gen), step, hide_special)

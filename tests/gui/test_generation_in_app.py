@@ -125,3 +125,21 @@ def test_export_all_data_leaves_out_a_panel_with_nothing_yet(tmp_path, capsys):
     one = tmp_path / "n.json"
     assert main(["export", "--panel", "next_token", "--data", "json", "--out", str(one)]) == 1
     assert "shows no numbers" in capsys.readouterr().err
+
+
+def test_generated_tokens_are_underlined_in_the_token_strip(qtbot, llama_window):
+    w = llama_window
+    generate(qtbot, w, n=4)
+    res = w.controller.latest
+    start = res.request.generated_from
+    assert start is not None and 0 < start < len(res.request.tokens)
+    ta = w.panel("token_attention")
+    ta.result = res
+    ta.redraw(res)
+    from PySide6 import QtCore as C
+
+    model = ta.strip_model
+    font = model.data(model.index(start), C.Qt.ItemDataRole.FontRole)
+    assert font is not None and font.underline()
+    assert model.data(model.index(start - 1), C.Qt.ItemDataRole.FontRole) is None
+    assert "the model's own" in ta.summary.text()

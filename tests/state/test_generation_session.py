@@ -27,7 +27,7 @@ def test_each_step_shows_what_the_model_read_with_the_last_token_as_query(tiny_l
     s.show_generation(gen)
     assert s.gen_step == 5 and isinstance(s.source, GenerationSource)
     assert len(s.tokens) == prompt + 4 and s.selected_token == len(s.tokens) - 1
-    assert s.source.first_generated == prompt
+    assert s.source.generated_from == prompt
     # Step 1 reads the prompt alone: its last row gives the first token's distribution.
     s.gen_step = 1
     assert len(s.tokens) == prompt and s.selected_token == prompt - 1

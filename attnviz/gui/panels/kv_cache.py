@@ -257,7 +257,7 @@ class KVCachePanel(Panel):
         parts = calc_box, self.sharing, self.decode_stack
         row = ReflowGrid([[parts], [parts[:2], parts[2:]], [[p] for p in parts]])
         self.body.addLayout(row, 1)
-        self.reflow(row)
+        self.grid = self.reflow(row)
 
         self.listen(self.params.events, self._show_preset)
         self._show_preset()
@@ -293,7 +293,9 @@ class KVCachePanel(Panel):
         self.results.setText(self.results_html(data))
         real = data.real
         # While a generation is shown, the model's own cache replaces the calculator's example.
-        self.calc_box.setVisible(real is None)
+        if (self.calc_box in self.grid.hidden) != (real is not None):
+            self.grid.set_shown(self.calc_box, real is None)
+            self._reflow()
         self.sharing.own = "this model" if real is not None else "your setting"
         self.sharing.set_layouts(data.layouts if real is None else real.layouts)
         if real is not None:

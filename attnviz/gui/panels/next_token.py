@@ -51,7 +51,7 @@ class NextTokenPanel(Panel):
         self.n_spin = self.bound_spin(self.params, "n_new", 0, MAX_NEW_TOKENS, tip)
         self.mode_box = QtWidgets.QComboBox()
         self.mode_box.setObjectName("sampling_mode")
-        self.mode_box.addItem("greedy (most likely)", False)
+        self.mode_box.addItem("greedy", False)
         self.mode_box.addItem("sample", True)
         self.bind_choice(self.params, "sample", self.mode_box)
         self.t_spin = self._double("temperature", 0.05, 10.0, 0.1,
@@ -144,7 +144,6 @@ class NextTokenPanel(Panel):
         self.plot.addItem(self.bars_raw)
         self.plot.addItem(self.bars_kept)
         self.values: list[pg.TextItem] = []
-        self.legend = self.plot.addLegend(offset=(-10, -10))
         self.note = QtWidgets.QLabel(f"<i>{TWO_TEMPERATURES}</i>")
         self.note.setObjectName("two_temperatures")
         self.note.setWordWrap(True)
@@ -285,13 +284,15 @@ class NextTokenPanel(Panel):
         before = html.escape(data.text_before)
         chosen = token_label_html(data.chosen)
         end = " The model ended the text here." if data.ended else ""
+        key = (" Grey bars: the model's probabilities; blue: after the sampling temperature "
+               "and the cut." if data.sampled else "")  # fmt: skip
         timing = (f" {data.ms_per_token:.1f} ms a token "
                   f"({'with' if data.cached else 'without'} the KV cache)."
                   if data.ms_per_token is not None else "")  # fmt: skip
         return (
             f"<b>Step {data.step} of {data.steps}</b>: reading up to "
             f"“{token_label_html(data.query)}”, the model chose <b>“{chosen}”</b> "
-            f"(p = {c.chosen_raw:.3f}), {html.escape(data.sampling)}.{end}{timing}<br>"
+            f"(p = {c.chosen_raw:.3f}), {html.escape(data.sampling)}.{key}{end}{timing}<br>"
             f"<i>{html.escape(data.prompt)}</i>{before}<b>{html.escape(data.chosen)}</b>"
         )
 
@@ -301,7 +302,6 @@ class NextTokenPanel(Panel):
         for item in self.values:
             self.plot.removeItem(item)
         self.values = []
-        self.legend.clear()
         c = data.candidates
         if c is None:
             self.bars_raw.setOpts(x0=[], y=[], width=[], height=0.38)
@@ -329,16 +329,15 @@ class NextTokenPanel(Panel):
         self.axis.set_labels(labels)
         top = float(max(raw.max(), kept.max() if two else 0.0))
         for i in range(len(c)):
-            text = f"{raw[i]:.1f}%" + (f" → {kept[i]:.1f}%" if two else "")
+            after = f"{kept[i]:.1f}%" if kept[i] > 0 else "cut"
+            text = f"{raw[i]:.1f}%" + (f" → {after}" if two else "")
             item = pg.TextItem(text, color=tm.plot_foreground, anchor=(0, 0.5))
             item.setPos(max(raw[i], kept[i] if two else 0.0) + top * 0.02, float(i))
             self.plot.addItem(item)
             self.values.append(item)
-        self.plot.setXRange(0, top * 1.45 + 1e-9, padding=0)
+        # room right of the longest bar for its numbers ("21.6% → 27.2%" when sampled)
+        self.plot.setXRange(0, top * (2.0 if two else 1.45) + 1e-9, padding=0)
         self.plot.setYRange(-0.6, len(c) - 0.4, padding=0)
-        if two:
-            self.legend.addItem(self.bars_raw, "model's probability")
-            self.legend.addItem(self.bars_kept, "after sampling T and cut")
         self.plot.setTitle(f"Step {data.step}: the {len(c)} most likely next tokens",
                            color=tm.plot_foreground)  # fmt: skip
 

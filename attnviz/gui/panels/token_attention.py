@@ -35,6 +35,18 @@ def source_note(r) -> str:
     return f"Real weights of {name}, layer {r.layer + 1}{hidden}."
 
 
+def generated_note(r) -> str:
+    """Which shown tokens the model generated (underlined in the strip), or ""."""
+    start = r.generated_from
+    if start is None:
+        return ""
+    if start >= len(r.tokens):
+        return " At this step the model reads only the typed text."
+    n = len(r.tokens) - start
+    first = token_label_html(r.tokens[start])
+    return f" The last {n} (underlined, from “{first}”) are the model's own."
+
+
 MAX_LINES = 40  # lines drawn for the selected token at most: its strongest keys
 Role = QtCore.Qt.ItemDataRole
 
@@ -48,6 +60,7 @@ class _TokenModel(QtCore.QAbstractListModel):
         self.tokens: tuple[str, ...] = ()
         self.weights = np.zeros(0)
         self.selected = 0
+        self.generated_from: int | None = None  # tokens from here on were generated: italic
         self.lut = np.zeros((256, 3), dtype=np.uint8)
 
     def update(self, tokens: tuple[str, ...], weights: np.ndarray, selected: int) -> bool:
@@ -80,9 +93,19 @@ class _TokenModel(QtCore.QAbstractListModel):
             if role == Role.BackgroundRole:
                 return QtGui.QColor(r, g, b)
             return QtGui.QColor("#000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#fff")
+        if role == Role.FontRole and self.generated_from is not None and i >= self.generated_from:
+            font = QtGui.QFont()
+            font.setItalic(True)
+            font.setUnderline(True)
+            return font
         if role == Role.ToolTipRole:
             who = self.tokens[self.selected]
-            return f"{who} → {self.tokens[i]}: {self.weights[i]:.3f}"
+            made = (
+                " (generated)"
+                if self.generated_from is not None and i >= self.generated_from
+                else ""
+            )
+            return f"{who} → {self.tokens[i]}{made}: {self.weights[i]:.3f}"
         return None
 
 
@@ -201,6 +224,9 @@ class TokenAttentionPanel(Panel):
         row = result.head_weights[r.selected_token]  # (n,)
         tm = theme_manager()
         self.strip_model.lut = tm.colormap().getLookupTable(nPts=256, alpha=False)
+        if self.strip_model.generated_from != r.generated_from:
+            self.strip_model.generated_from = r.generated_from
+            self.strip_model.tokens = ()  # measured again: italic words are wider
         if self.strip_model.update(r.tokens, row, r.selected_token):
             self.strip.viewport().update()
         current = self.strip_model.index(r.selected_token)
@@ -214,6 +240,7 @@ class TokenAttentionPanel(Panel):
             + pair_note(row, r.segments, r.selected_token)
             + " "
             + source_note(r)
+            + generated_note(r)
         )
         self._draw_links(result, row)
         self.bars.setOpts(x0=np.zeros(n), y=np.arange(n), width=row, height=0.7,

@@ -25,7 +25,8 @@ class ReflowGrid(QtWidgets.QGridLayout):
     """A grid of the same widgets in one of several arrangements, the first that fits.
 
     ``arrangements`` go from the widest to the narrowest; in each, a row with fewer widgets
-    than the widest row lets its last widget span the rest."""
+    than the widest row lets its last widget span the rest. A widget hidden with
+    :meth:`set_shown` takes no width and leaves no empty stretch behind."""
 
     def __init__(self, arrangements: Sequence[Arrangement], parent=None) -> None:
         super().__init__(parent)
@@ -33,16 +34,28 @@ class ReflowGrid(QtWidgets.QGridLayout):
             raise ValueError("a ReflowGrid needs at least one arrangement")
         self.arrangements = [[list(row) for row in a] for a in arrangements]
         self.current: int | None = None
+        self.hidden: list[QtWidgets.QWidget] = []  # hidden by set_shown: no room kept for them
         self._place(len(self.arrangements) - 1)
 
     def width_needed(self, index: int) -> int:
         """The least width of arrangement ``index``: its widest row at least widths."""
         gap = max(0, self.horizontalSpacing())
         m = self.contentsMargins()
-        rows = self.arrangements[index]
-        return max(sum(least_width(w) for w in row) + gap * (len(row) - 1) for row in rows) + (
-            m.left() + m.right()
-        )
+        rows = [[w for w in row if w not in self.hidden] for row in self.arrangements[index]]
+        return max(sum(least_width(w) for w in row) + gap * max(len(row) - 1, 0)
+                   for row in rows) + m.left() + m.right()  # fmt: skip
+
+    def set_shown(self, widget: QtWidgets.QWidget, shown: bool) -> None:
+        """Show or hide one of the grid's widgets; the others take its room."""
+        if (widget not in self.hidden) == shown:
+            return
+        if shown:
+            self.hidden.remove(widget)
+        else:
+            self.hidden.append(widget)
+        widget.setVisible(shown)
+        index, self.current = self.current, None
+        self._place(len(self.arrangements) - 1 if index is None else index)
 
     def fit(self, width: int, first: int = 0) -> int:
         """Take the first arrangement from ``first`` on that fits ``width`` (else the last)."""
@@ -68,13 +81,16 @@ class ReflowGrid(QtWidgets.QGridLayout):
             self.setRowStretch(r, 0)
         for c in range(self.columnCount()):
             self.setColumnStretch(c, 0)
+        used: set[int] = set()
         for r, row in enumerate(rows):
             for c, widget in enumerate(row):
                 span = columns - c if c == len(row) - 1 else 1
                 self.addWidget(widget, r, c, 1, span)  # moved, if it was elsewhere
-            self.setRowStretch(r, 1)
+                if widget not in self.hidden:
+                    used.update(range(c, c + span))
+            self.setRowStretch(r, int(any(w not in self.hidden for w in row)))
         for c in range(columns):
-            self.setColumnStretch(c, 1)
+            self.setColumnStretch(c, int(c in used))
         # A hidden page (a tab not shown) does not pass its new least size up by itself, and
         # its tab widget kept the old, wider one: forget the sizes of the layouts around the
         # grid, then tell each hidden level, and the first shown one, that its size changed.
