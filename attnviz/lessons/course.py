@@ -192,6 +192,12 @@ COURSE: tuple[Lesson, ...] = (
            "flash_attention", tab="Memory against N", scene="cat", causal=True),
     )),
     Lesson("kv", "KV cache, MQA and GQA", (
+        _s("One token at a time",
+           """A decoder writes text one token at a time: its output at the last position scores
+           every word of its vocabulary, and one is chosen, the most likely or a draw. With a
+           real decoder (GPT-2, Llama and others) Generate continues the text; step back through
+           the timeline and every panel shows the attention that chose each token.""",
+           ("next_token", "kv_cache"), scene="cat", causal=True),
         _s("Remember the keys and values",
            """When generating, each new token needs the keys and values of all earlier tokens.
            Caching them saves recomputing, but the cache grows with layers × heads × length and
