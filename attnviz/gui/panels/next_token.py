@@ -154,7 +154,6 @@ class NextTokenPanel(Panel):
         lay.addWidget(controls)
         lay.addWidget(self.note)
         lay.addStretch(1)
-        left.setMinimumWidth(330)
         grid_ = ReflowGrid([[[left, self.graphics]], [[left], [self.graphics]]])
         self.body.addLayout(grid_, 1)
         self.reflow(grid_)
