@@ -63,7 +63,7 @@ step "apt-get installed the .deb and its dependencies"
 in_root attnviz info
 in_root env QT_QPA_PLATFORM=offscreen attnviz export --all /tmp/figures
 figures=$(in_root find /tmp/figures -name '*.png' | wc -l)
-[ "$figures" = 12 ] || { echo "test_deb: $figures figures, expected 12" >&2; exit 1; }
+[ "$figures" = 13 ] || { echo "test_deb: $figures figures, expected 13" >&2; exit 1; }
 step "attnviz info and attnviz export --all ran from /usr/bin ($figures figures)"
 
 in_root apt-get install -y -qq --no-install-recommends desktop-file-utils >/dev/null

@@ -139,7 +139,7 @@ def test_the_wheel_runs_from_a_fresh_venv_outside_the_tree(tmp_path):
     r = subprocess.run([attnviz, "export", "--all", str(out)], cwd=tmp_path, env=env,
                        capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
-    assert len(list(out.glob("*.png"))) == 12
+    assert len(list(out.glob("*.png"))) == 13
     where = (
         "import attnviz, importlib.resources as r;"
         "print(attnviz.__file__);"

@@ -227,6 +227,12 @@ COURSE: tuple[Lesson, ...] = (
            the current one last time and predicts it again: a simple copying circuit that
            trained models form on their own.""",
            "attention_patterns", tab="Induction head", scene="cat"),
+        _s("Watch one form",
+           """A two-layer model trained on repeated random letters learns the trick by itself:
+           the loss on the repeat drops when a head in the second layer starts attending to the
+           letter after the current one's last occurrence. Train, then scrub back through the
+           checkpoints to see the moment it appears.""",
+           "training", scene="cat"),
     )),
 )  # fmt: skip
 

@@ -27,11 +27,13 @@ from attnviz.state.source import (
     GenerationSource,
     ModelSource,
     Source,
+    TrainingSource,
     attention_file,
     model_stamp,
     source_of,
     tokenizing_model,
 )
+from attnviz.train import Trainer
 
 __all__ = [
     "MATRICES",
@@ -73,7 +75,7 @@ FILE_CAUSAL = (
 )
 FILE_EDITS = "a saved-attention file has no X or W to edit; choose “Toy model” to edit"
 INPUTS = ("scene", "text", "model_path", "hide_special", "attention_path", "text_b", "stack",
-          "gen_step")  # fmt: skip
+          "gen_step", "train_view")  # fmt: skip
 ONE_TEXT = (
     "a second text is for real models that read two: an encoder–decoder's target, or a "
     "sentence pair for a model with token types; {name} reads one"
@@ -166,6 +168,9 @@ class Session:
     # Which step of the session's generation is shown (1 … steps; see show_generation): the
     # prompt and the tokens generated before it, the last one the query. 0: the text itself.
     gen_step: int = 0
+    # Which checkpoint of the session's training run is shown (1 … checkpoints; see
+    # show_training), on the run's probe. 0: not a training run.
+    train_view: int = 0
     n_layers: int = 1
     # One live parameter object per panel view (attnviz.state.views); set their fields.
     view_params: dict[str, Any] = field(default_factory=dict)
@@ -184,6 +189,8 @@ class Session:
         object.__setattr__(self, "_attention", None)
         object.__setattr__(self, "_generation", None)
         object.__setattr__(self, "gen_step", 0)
+        object.__setattr__(self, "_training", None)
+        object.__setattr__(self, "train_view", 0)
         model_path, hide, att_path = self.model_path, self.hide_special, self.attention_path
         text_b, stack = self.text_b, self.stack
         object.__setattr__(self, "model_path", None)
@@ -202,7 +209,7 @@ class Session:
         if att_path is not None:
             self.attention_path = att_path
         derived = ("scene", "text", "tokens", "n_heads", "n_layers", "view_params", "model_path",
-                   "attention_path", "text_b", "stack", "gen_step")  # fmt: skip
+                   "attention_path", "text_b", "stack", "gen_step", "train_view")  # fmt: skip
         for f in fields(self):
             if f.name not in (*derived, "hide_special"):
                 self._validate(f.name, getattr(self, f.name))
@@ -235,12 +242,30 @@ class Session:
         self.gen_step = len(gen.steps)
 
     @property
+    def training(self) -> Trainer | None:
+        """The training run shown (``train_view``), or None."""
+        return self._training  # type: ignore[attr-defined]
+
+    def show_training(self, trainer: Trainer | None, index: int | None = None) -> None:
+        """Show checkpoint ``index`` (default: the latest) of ``trainer`` in every panel, or
+        go back to what was shown before training (None)."""
+        if trainer is None:
+            self.train_view = 0
+            object.__setattr__(self, "_training", None)
+            return
+        index = len(trainer.checkpoints) if index is None else index
+        if self.training is not trainer:
+            self.train_view = 0
+            object.__setattr__(self, "_training", trainer)
+        self.train_view = index
+
+    @property
     def source(self) -> Source:
         """What the session shows (a toy scene, a model, a saved file): its tokens, and what it
         can provide (``source.caps``). Made again only when the input changes."""
         key = (self.scene, self.text, self.edits, self.model_path, self.hide_special,
                self.attention_path, self.text_b, self.stack, self.gen_step,
-               id(self.generation))  # fmt: skip
+               id(self.generation), self.train_view, id(self.training))  # fmt: skip
         made = getattr(self, "_source", None)
         if made is None or made[0] != key:
             made = (key, source_of(self))
@@ -314,6 +339,12 @@ class Session:
             elif name == "stack" and value != "encoder":
                 raise ValueError("only an encoder–decoder model has a decoder stack to show")
             return value
+        if name == "train_view":
+            run = self.training
+            n = 0 if run is None else len(run.checkpoints)
+            if not (n or value == 0):
+                raise ValueError("there is no training run to show: press Train first")
+            return self._index("the checkpoint", value, n + 1)
         if name == "gen_step":
             gen = self.generation
             steps = 0 if gen is None else len(gen.steps)
@@ -500,6 +531,7 @@ class Session:
         head, token = self.head, self.selected_token
         temperature = self.temperature
         gen_step, generation = self.gen_step, self.generation
+        train_view, training = self.train_view, self.training
         if name == "scene":
             scene = get_scene(value)
             model, path, att, att_path = None, None, None, None
@@ -525,12 +557,21 @@ class Session:
             stack = value
         elif name == "gen_step":
             gen_step = value
+        elif name == "train_view":
+            train_view = value
         else:
             hide = value
         if name not in ("gen_step", "hide_special"):  # another input: the generation is over
             gen_step, generation = 0, None
+        if name != "train_view":  # … and so is showing a training run
+            train_view, training = 0, None
         causal = self.causal
-        if att is not None:
+        if train_view and training is not None:
+            src_t = TrainingSource(training, train_view)
+            tokens, n_heads, n_layers = src_t.tokens, src_t.caps.heads, src_t.caps.layers
+            if not self.train_view:  # as trained: causal, the repeat's first letter selected
+                causal, token = True, training.task.length + 1
+        elif att is not None:
             tokens, n_heads, n_layers = att.tokens, att.heads, att.layers
             if name == "attention_path":
                 causal, temperature, hide = looks_causal(att), 1.0, False  # as saved
@@ -566,6 +607,7 @@ class Session:
             "text_b": text_b,
             "stack": stack,
             "gen_step": gen_step,
+            "train_view": train_view,
             "tokens": tokens,
             "n_heads": n_heads,
             "n_layers": n_layers,
@@ -578,6 +620,7 @@ class Session:
         object.__setattr__(self, "_model", model)
         object.__setattr__(self, "_attention", att)
         object.__setattr__(self, "_generation", generation)
+        object.__setattr__(self, "_training", training)
         # Everything was checked above; now write it all, each write emitting its event.
         super().__setattr__(name, updates.pop(name))
         object.__setattr__(self, "_trusted", True)
@@ -613,6 +656,9 @@ class Session:
                 changed.append((name, new, old))
         if self.gen_step:  # an opened scene starts from its text, not a generation
             changed.append(("gen_step", 0, self.gen_step))
+        if self.train_view:
+            changed.append(("train_view", 0, self.train_view))
+        object.__setattr__(self, "_training", None)
         object.__setattr__(self, "_model", other.model)
         object.__setattr__(self, "_attention", other.attention)
         object.__setattr__(self, "_generation", None)

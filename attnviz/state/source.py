@@ -37,6 +37,7 @@ from attnviz.models.encoder_decoder import (
 )
 from attnviz.models.generation import Generation, GenerationStep, Sampling
 from attnviz.models.tokenizer import Encoding, load_tokenizer
+from attnviz.train import Trainer
 
 if TYPE_CHECKING:
     from attnviz.state.session import Edit, Session
@@ -52,6 +53,7 @@ __all__ = [
     "ModelSource",
     "Source",
     "ToySource",
+    "TrainingSource",
     "attention_file",
     "forward_lock",
     "generate",
@@ -564,8 +566,47 @@ class FileSource(Source):
         return ()
 
 
+class TrainingSource(Source):
+    """Checkpoint ``index`` of a training run (the Training panel's), on its probe: a repeated
+    random sequence whose induction and previous-token scores the panel reports."""
+
+    def __init__(self, trainer: Trainer, index: int) -> None:
+        if not 1 <= index <= len(trainer.checkpoints):
+            raise ValueError(f"checkpoint {index} is outside the run's {len(trainer.checkpoints)}")
+        self.trainer, self.index = trainer, index
+        task, cfg = trainer.task, trainer.model.config
+        step = trainer.checkpoints[index - 1].step
+        self.tokens = tuple(task.vocab[int(i)] for i in trainer.probe)
+        self.special = tuple(int(i) == 0 for i in trainer.probe)
+        self.head_names = tuple(f"head {i + 1}" for i in range(cfg.heads))
+        self.summary = (f"tiny transformer ({cfg.layers} layers × {cfg.heads} heads, "
+                        f"d={cfg.d_model}) — {task.title}, step {step:,}")  # fmt: skip
+        self.key = ("training", id(trainer), index)
+        self.caps = Capabilities(
+            has_qkv=True, editable=False, trained=True, adjustable=True, typed_text=True,
+            layers=cfg.layers, heads=cfg.heads, trained_causal=True,
+        )  # fmt: skip
+
+    @property
+    def name(self) -> str:
+        return "the tiny transformer"
+
+    def layer_inputs(self, layer: int) -> LayerInputs:
+        s = self.trainer.forward_at(self.index).cache[layer]
+        f32 = np.float32
+        return LayerInputs(
+            q=s["q"][0].astype(f32), k=s["k"][0].astype(f32), v=s["v"][0].astype(f32),
+            x=s["x"][0].astype(f32), scale=1.0 / float(np.sqrt(s["q"].shape[-1])), window=None,
+        )  # fmt: skip
+
+    def feature_names(self, layer: int) -> tuple[str, ...]:
+        return tuple(f"h{i + 1}" for i in range(self.trainer.model.config.d_model))
+
+
 def source_of(session: Session) -> Source:
     """The source the session shows."""
+    if session.training is not None and session.train_view:
+        return TrainingSource(session.training, session.train_view)
     gen = session.generation
     if gen is not None and session.gen_step and session.model_path is not None:
         return GenerationSource(session.model_path, gen, session.gen_step, session.hide_special)

@@ -193,7 +193,7 @@ class TinyTransformer:
         attentions = []
         scale = 1.0 / math.sqrt(c.head_dim)
         for i in range(c.layers):
-            s: dict[str, Any] = {}
+            s: dict[str, Any] = {"x": x}  # the layer's input (what the panels show as X)
             h, s["ln1"] = _ln(x, p[f"h{i}.ln1.g"], p[f"h{i}.ln1.b"], c.eps)
             s["h"] = h
             qkv = h @ p[f"h{i}.qkv.w"] + p[f"h{i}.qkv.b"]

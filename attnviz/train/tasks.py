@@ -94,10 +94,10 @@ TASKS: dict[str, Task] = {
         "Each sequence holds four to eight random letters, then the same letters again (after "
         "filler letters, so the distance varies). The first copy cannot be predicted, the "
         "repeat can, but only by looking back: find where the "
-        "current letter appeared before and copy the letter that followed it. Two-layer "
-        "attention-only models learn this with two heads working together, a previous-token "
-        "head in layer 1 and an induction head in layer 2; the loss on the second half drops "
-        "when the induction head forms.",
+        "current letter appeared before and copy the letter that followed it. A two-layer "
+        "attention-only model learns this with an induction head in its second layer, "
+        "reading what the first layer moved (in the classic circuit, a previous-token head); "
+        "the loss inside the repeat drops as the induction head forms.",
     ),
     "copy": Task(
         "copy", "Copy",
@@ -130,9 +130,12 @@ def get_task(name: str) -> Task:
 
 
 def repeated_probe(task: Task, seed: int = 12345) -> np.ndarray:
-    """<s>, n random letters, the same n again: the probe the head scores read."""
+    """<s>, n random letters, the same n again: the probe the head scores read. The letters
+    of a copy are all different (where there are enough), so each has one earlier occurrence
+    and the score is not split between two right answers."""
     rng = np.random.default_rng(seed)
-    letters = rng.integers(2, 2 + task.letters, size=task.length)
+    distinct = task.letters >= task.length
+    letters = 2 + rng.choice(task.letters, size=task.length, replace=not distinct)
     return np.concatenate([[0], letters, letters]).astype(np.int64)
 
 

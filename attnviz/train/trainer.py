@@ -9,10 +9,11 @@ import copy
 import math
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
-from attnviz.train.model import AdamW, TinyConfig, TinyTransformer
+from attnviz.train.model import AdamW, Forward, TinyConfig, TinyTransformer
 from attnviz.train.tasks import Task, get_task, head_scores, repeated_probe
 
 __all__ = ["Checkpoint", "Record", "TrainSettings", "Trainer"]
@@ -88,7 +89,19 @@ class Trainer:
         self.records: list[Record] = []
         self.checkpoints: list[Checkpoint] = []
         self.seconds = 0.0
+        self.forward_at = lru_cache(maxsize=4)(self._forward_at)
         self._record(float("nan"), None, None)
+
+    def model_at(self, index: int) -> TinyTransformer:
+        """The model as it was at checkpoint ``index`` (1-based; its parameters are copies)."""
+        model = copy.copy(self.model)
+        model.params = self.checkpoints[index - 1].params
+        return model
+
+    def _forward_at(self, index: int) -> Forward:
+        """The forward pass of checkpoint ``index`` (1-based) on the probe: what the other
+        panels show while training."""
+        return self.model_at(index).forward(self.probe)
 
     def probe_attentions(self, params: dict[str, np.ndarray] | None = None) -> list[np.ndarray]:
         """Every layer's attention (heads, L, L) on the probe, now or at a checkpoint."""

@@ -25,7 +25,7 @@ CURRICULUM = ("what", "qkv", "scores", "softmax", "temperature", "heads", "causa
 
 def test_the_course_follows_the_curriculum_in_order():
     assert tuple(lesson.lesson_id for lesson in COURSE) == CURRICULUM
-    assert len(PANEL_IDS) == 12
+    assert len(PANEL_IDS) == 13
 
 
 def test_every_step_names_real_panels_and_session_fields():
