@@ -142,7 +142,7 @@ class TrainingPanel(Panel):
             plot.hideButtons()
             plot.setLabel("bottom", "step")
         self.score_plot.setYRange(0, 1, padding=0.02)
-        self.loss_legend = self.loss_plot.addLegend(offset=(-10, 10))
+        self.loss_legend = self.loss_plot.addLegend(offset=(10, -10))  # bottom left: free
         self.score_legend = self.score_plot.addLegend(offset=(10, 10))
         losses = (("loss", "all"), ("rest", "unseen letters"), ("repeat", "in the repeat"))
         self.curves = {n: self.loss_plot.plot([], [], name=label) for n, label in losses}

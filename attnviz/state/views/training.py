@@ -23,7 +23,10 @@ __all__ = ["INDUCTION", "SPEED_CLAIM", "TrainingData", "TrainingParams", "comput
 
 INDUCTION = 0.5  # the score at which a head counts as an induction head
 # Measured with benchmarks/training.py (docs/benchmarks.md), default settings, one core.
-SPEED_CLAIM = "With the default settings an induction head forms in about 10–20 s on one core."
+SPEED_CLAIM = (
+    "With the default settings an induction head formed within 8–20 s on one core in six "
+    "seeded runs (1,150–3,000 steps)."
+)
 
 
 @evented
