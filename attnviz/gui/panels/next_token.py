@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtWidgets
 
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
+from attnviz.gui.widgets.flow import pair_grid
 from attnviz.gui.widgets.labels import token_label, token_label_html
 from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.gui.widgets.token_axis import TokenAxis
@@ -46,7 +47,6 @@ class NextTokenPanel(Panel):
         self._progress.step.connect(self._on_step)
 
         # -- how to generate ------------------------------------------------------------------
-        grid = QtWidgets.QGridLayout()
         tip = f"How many tokens to generate (at most {MAX_NEW_TOKENS})"
         self.n_spin = self.bound_spin(self.params, "n_new", 0, MAX_NEW_TOKENS, tip)
         self.mode_box = QtWidgets.QComboBox()
@@ -72,11 +72,7 @@ class NextTokenPanel(Panel):
         pairs = [("New tokens", self.n_spin), ("Choose", self.mode_box),
                  ("Sampling T", self.t_spin), ("Top-k", self.k_spin),
                  ("Top-p", self.p_spin), ("Seed", self.seed_spin)]  # fmt: skip
-        for i, (label, widget) in enumerate(pairs):
-            grid.addWidget(QtWidgets.QLabel(label), i // 2, 2 * (i % 2))
-            grid.addWidget(widget, i // 2, 2 * (i % 2) + 1)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
+        grid = pair_grid(pairs)
         buttons = QtWidgets.QHBoxLayout()
         self.generate_button = QtWidgets.QPushButton("Generate ▶")
         self.generate_button.setObjectName("generate")

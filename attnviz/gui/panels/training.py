@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtWidgets
 
 from attnviz.gui.panels.base import Area, Panel, register_panel, run_panel_alone
 from attnviz.gui.theme import theme_manager
+from attnviz.gui.widgets.flow import pair_grid
 from attnviz.gui.widgets.heatmap import Heatmap
 from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.gui.worker import Outcome, start_worker
@@ -46,7 +47,6 @@ class TrainingPanel(Panel):
         self._wanted = False  # keep training after this round
 
         # -- what to train --------------------------------------------------------------------
-        grid = QtWidgets.QGridLayout()
         self.task_box = QtWidgets.QComboBox()
         self.task_box.setObjectName("task_selector")
         for name, task in TASKS.items():
@@ -79,11 +79,7 @@ class TrainingPanel(Panel):
                  ("Layers", self.layers_box), ("Heads", self.heads_box),
                  ("d_model", self.width_box), ("Learning rate", self.lr_spin),
                  ("Batch", self.batch_spin), ("Seed", self.seed_spin)]  # fmt: skip
-        for i, (label, widget) in enumerate(pairs):
-            grid.addWidget(QtWidgets.QLabel(label), i // 2, 2 * (i % 2))
-            grid.addWidget(widget, i // 2, 2 * (i % 2) + 1)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
+        grid = pair_grid(pairs)
         buttons = QtWidgets.QHBoxLayout()
         self.train_button = QtWidgets.QPushButton("Train ▶")
         self.train_button.setObjectName("train")

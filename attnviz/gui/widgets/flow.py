@@ -2,7 +2,8 @@
 
 At 1280 px in presenter type the positional-encoding controls alone were wider than their
 dock, and the whole panel, its explanation included, scrolled sideways. superqt's QFlowLayout
-wraps the labelled controls; each label stays beside its box.
+wraps the labelled controls; each label stays beside its box. ``pair_grid`` sets a panel's
+settings out as label–control pairs, two to a row.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from PySide6 import QtWidgets
 from superqt import QFlowLayout
 
-__all__ = ["FlowRow", "hold_wrapped_heights"]
+__all__ = ["FlowRow", "hold_wrapped_heights", "pair_grid"]
 
 
 class FlowRow(QtWidgets.QWidget):
@@ -45,3 +46,18 @@ def hold_wrapped_heights(root: QtWidgets.QWidget) -> None:
         want = max(0, w.heightForWidth(w.width()))
         if w.minimumHeight() != want:
             w.setMinimumHeight(want)
+
+
+def pair_grid(
+    pairs: list[tuple[str, QtWidgets.QWidget]], per_row: int = 2
+) -> QtWidgets.QGridLayout:
+    """Labelled controls, ``per_row`` label–control pairs to a row; the controls' columns take
+    the room left (a panel's settings, compact enough for a projector's short dock)."""
+    grid = QtWidgets.QGridLayout()
+    for i, (label, widget) in enumerate(pairs):
+        row, col = divmod(i, per_row)
+        grid.addWidget(QtWidgets.QLabel(label), row, 2 * col)
+        grid.addWidget(widget, row, 2 * col + 1)
+    for col in range(per_row):
+        grid.setColumnStretch(2 * col + 1, 1)
+    return grid
