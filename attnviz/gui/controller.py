@@ -81,6 +81,12 @@ class Controller(QtCore.QObject):
             self._pending = False
             self._launch_and_cool_down()
 
+    @property
+    def idle(self) -> bool:
+        """Nothing computing and nothing waiting to (a change in the throttle's cool-down)."""
+        timers = self._kick.isActive() or self._cooldown.isActive()
+        return not (self._running or self._pending or timers)
+
     def refresh(self) -> None:
         """Recompute now-ish (throttled like any change)."""
         self._on_session_changed()

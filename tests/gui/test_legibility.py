@@ -252,11 +252,23 @@ def settled(panel: QtWidgets.QWidget, rounds: int = 10) -> None:
         before = now
 
 
+def quiet(win: MainWindow, rounds: int = 50) -> None:
+    """Until the controller is idle: a panel shown with a stale result asks for its numbers,
+    and their arrival redraws it (re-laid out while it was being measured, two heatmaps of
+    the shuffle test overlapped in one full run in two)."""
+    for _ in range(rounds):
+        win.controller.wait()
+        settle()
+        if win.controller.idle:
+            return
+
+
 def every_view(win: MainWindow):
     """Each panel in front, then each of its sub-tabs: yields (where, panel)."""
     for pid in win.docks:
         win.show_panels([pid])
         settle()
+        quiet(win)
         panel = win.panel(pid)
         panel.ensure_drawn()
         settled(panel)
@@ -266,6 +278,7 @@ def every_view(win: MainWindow):
             for i in range(tabs.count()):
                 if i != first:
                     tabs.setCurrentIndex(i)
+                    quiet(win)
                     settled(panel)
                     yield f"{pid} › {tabs.tabText(i)}", panel
             tabs.setCurrentIndex(first)
