@@ -25,7 +25,7 @@ from attnviz.gui.widgets.flow import hold_wrapped_heights
 from attnviz.gui.widgets.reflow import ReflowGrid
 from attnviz.lessons import panel_text
 from attnviz.state.request import Result, needs_of
-from attnviz.state.views import discover
+from attnviz.state.views import ViewError, discover
 
 __all__ = ["PANELS", "Panel", "register_panel", "run_panel_alone"]
 
@@ -362,6 +362,14 @@ class Panel(QtWidgets.QWidget):
 
     def draw(self, result: Result) -> None:
         raise NotImplementedError
+
+    def view_data(self) -> Any:
+        """This panel's own view of the latest result, or None (no result yet, or the view
+        refused its input: ``draw`` shows why)."""
+        if self.result is None:
+            return None
+        data = self.result.views.get(self.panel_id)
+        return None if isinstance(data, ViewError) else data
 
     def export_data(self) -> dict[str, Any]:
         """The numbers behind what the panel shows, for "Export data…" (CSV, NPZ, JSON).

@@ -412,8 +412,8 @@ class KVCachePanel(Panel):
         self.decode_text.setText(text)
 
     def _real(self) -> RealCache | None:
-        data = self.result.views.get(self.panel_id) if self.result is not None else None
-        return None if data is None or isinstance(data, ViewError) else data.real
+        data = self.view_data()
+        return None if data is None else data.real
 
     def figure_parts(self) -> list[list]:
         if self._real() is not None:

@@ -252,10 +252,7 @@ class NextTokenPanel(Panel):
         self.stop_button.setEnabled(self._running)
 
     def _data(self) -> NextTokenData | None:
-        if self.result is None:
-            return None
-        data = self.result.views.get(self.panel_id)
-        return None if isinstance(data, ViewError) else data
+        return self.view_data()
 
     # -- drawing ---------------------------------------------------------------------------
     def draw(self, result: Result) -> None:

@@ -265,10 +265,7 @@ class TrainingPanel(Panel):
 
     # -- drawing ---------------------------------------------------------------------------
     def _data(self) -> TrainingData | None:
-        if self.result is None:
-            return None
-        data = self.result.views.get(self.panel_id)
-        return None if isinstance(data, ViewError) else data
+        return self.view_data()
 
     def draw(self, result: Result) -> None:
         data = result.views.get(self.panel_id)
